@@ -1,0 +1,37 @@
+//! groupwatch: finds networks sharing child-exploitation imagery on an end-to-end encrypted
+//! messaging platform from metadata alone, and hands investigators a ranked, explained review
+//! queue. Humans decide; groupwatch never acts on an account by itself.
+//!
+//! The library has one module per stage, in the order data flows through them:
+//!
+//! | module | stage |
+//! |---|---|
+//! | [`schema`] | the data contract (`data-schemas/*.toml`) in code |
+//! | [`layout`] | finding an input dataset's files on disk |
+//! | [`validate`] | checking every table against the contract; quarantine of bad rows |
+//!
+//! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
+//! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
+//! binary is a thin command-line front end over these modules.
+//!
+//! ```no_run
+//! use groupwatch::{synth, validate};
+//! let out = std::path::PathBuf::from("/tmp/gw-demo");
+//! let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+//! let cfg = synth::SynthConfig::new(synth::Scale::Tiny, 7, as_of, out.clone());
+//! synth::generate(&cfg)?;
+//! let report = validate::validate(&validate::ValidateConfig::new(out.join("input"), as_of))?;
+//! assert!(report.is_usable());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod io;
+pub mod layout;
+pub mod schema;
+pub mod synth;
+pub mod validate;
+
+/// How a failure should end the process: bad input (exit 2) or an internal failure (exit 1).
+pub trait ExitCode {
+    fn is_bad_input(&self) -> bool;
+}

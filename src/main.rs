@@ -1,0 +1,239 @@
+//! The `groupwatch` command line: parses flags into the library's typed configurations,
+//! runs the command, prints the result and picks the exit code (0 ok, 2 bad input or usage,
+//! 1 internal failure). All logic lives in the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use groupwatch::synth::{self, Scale, SynthConfig};
+use groupwatch::validate::{self, ValidateConfig};
+
+const DEFAULT_AS_OF: &str = "2026-11-24";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "groupwatch",
+    version,
+    about = "Finds networks sharing child-exploitation imagery from platform metadata alone",
+    long_about = "groupwatch reads group membership, invite-link, forwarding, report and block \
+metadata (Parquet, see data-schemas/), and produces a ranked, explained review queue. \
+Humans decide; groupwatch never acts on an account by itself.\n\n\
+Exit codes: 0 ok, 2 bad input or usage, 1 internal failure.",
+    after_help = "Start with:  groupwatch demo"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+#[derive(Args, Debug)]
+struct GlobalArgs {
+    /// Log format: human-readable text or one JSON object per line (for schedulers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log level filter (e.g. info, debug, groupwatch=trace).
+    #[arg(long, global = true, default_value = "info")]
+    log: String,
+    /// Worker threads for rayon and polars (default: every core).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a synthetic platform and validate it: the whole available pipeline on
+    /// built-in data.
+    #[command(after_help = "Example:\n  groupwatch demo\n  groupwatch demo --out /tmp/gw-demo --scale small")]
+    Demo(DemoArgs),
+    /// Write a synthetic input dataset with planted violating networks and ground truth.
+    #[command(after_help = "Example:\n  groupwatch synth --scale small --seed 7 --out data/small\n\n\
+Writes DIR/input/ (the dataset), DIR/truth/ (ground truth, beside the dataset) and DIR/synth.json.")]
+    Synth(SynthArgs),
+    /// Check an input dataset against the data contract; set bad rows aside in a quarantine
+    /// file. Exit 2 when a table is unusable.
+    #[command(after_help = "Example:\n  groupwatch validate --input data/small/input --quarantine /tmp/quarantine.parquet")]
+    Validate(ValidateArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Folder for the demo's dataset and outputs.
+    #[arg(long, default_value = "groupwatch-demo")]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Scale::Small)]
+    scale: Scale,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+#[derive(Args, Debug)]
+struct SynthArgs {
+    /// Output folder (must not already hold a dataset).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Scale::Tiny)]
+    scale: Scale,
+    /// Override the preset's number of accounts.
+    #[arg(long)]
+    accounts: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Last day of generated data (UTC).
+    #[arg(long, default_value = DEFAULT_AS_OF)]
+    as_of: NaiveDate,
+    /// Days of forwards, reports and blocks to generate (memberships keep full history).
+    #[arg(long, default_value_t = 60)]
+    window_days: u32,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// Input dataset folder (one sub-folder or file per table).
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the quarantined rows (Parquet, the contract's quarantine table).
+    #[arg(long, default_value = "quarantine.parquet")]
+    quarantine: PathBuf,
+    /// As-of date: timestamps after the end of this day (plus one day) are rejected.
+    /// Defaults to today (UTC).
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    report_json: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // clap: --help/--version are not errors; usage errors are bad input.
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    init_logging(&cli.global);
+    if let Some(n) = cli.global.threads {
+        // Polars reads this on first use; rayon's global pool is sized here.
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let bad_input = e.chain().any(|c| {
+                c.downcast_ref::<validate::ValidateError>().is_some()
+                    || matches!(c.downcast_ref::<synth::SynthError>(), Some(synth::SynthError::OutputExists(_) | synth::SynthError::TooSmall(_)))
+            });
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logging(g: &GlobalArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&g.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match g.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_target(false).init(),
+    }
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    // Draws only when stderr is a terminal.
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("static template"));
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Synth(a) => {
+            let mut cfg = SynthConfig::new(a.scale, a.seed, a.as_of, a.out);
+            cfg.window_days = a.window_days;
+            if let Some(n) = a.accounts {
+                cfg.accounts = n;
+            }
+            synth_cmd(&cfg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(a) => {
+            let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let cfg = ValidateConfig::new(a.input, as_of);
+            validate_cmd(&cfg, &a.quarantine, a.report_json.as_deref())
+        }
+        Command::Demo(a) => {
+            let as_of: NaiveDate = DEFAULT_AS_OF.parse().expect("constant date");
+            let cfg = SynthConfig::new(a.scale, a.seed, as_of, a.out.clone());
+            if a.out.join("synth.json").exists() {
+                println!("reusing the dataset already generated in {}", a.out.display());
+            } else {
+                synth_cmd(&cfg)?;
+            }
+            let vcfg = ValidateConfig::new(a.out.join("input"), as_of);
+            let vdir = a.out.join("validate");
+            let code = validate_cmd(&vcfg, &vdir.join("quarantine.parquet"), Some(&vdir.join("report.json")))?;
+            println!("\ndemo dataset: {}/input   ground truth: {}/truth", a.out.display(), a.out.display());
+            println!("validation report: {}/report.json", vdir.display());
+            Ok(code)
+        }
+    }
+}
+
+fn synth_cmd(cfg: &SynthConfig) -> anyhow::Result<()> {
+    let pb = spinner(&format!("generating {:?} dataset in {}", cfg.scale, cfg.out.display()));
+    let summary = synth::generate(cfg);
+    pb.finish_and_clear();
+    let summary = summary?;
+    println!(
+        "generated {} accounts, {} groups ({} violating in {} networks) in {:.1} s -> {}",
+        cfg.accounts,
+        summary.groups,
+        summary.violating_groups,
+        summary.networks,
+        summary.seconds,
+        cfg.out.display()
+    );
+    for (table, rows) in &summary.rows {
+        println!("  {table:<14} {rows:>12} rows in {:>5} file(s)", summary.files.get(table).copied().unwrap_or(0));
+    }
+    Ok(())
+}
+
+fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let pb = spinner(&format!("validating {}", cfg.input.display()));
+    let report = validate::validate(cfg);
+    pb.finish_and_clear();
+    let report = report?;
+    print!("{report}");
+    let mut df = report.quarantine_frame()?;
+    groupwatch::io::write_parquet(&mut df, quarantine).context("writing the quarantine file")?;
+    println!("quarantine: {} row(s) written to {}", report.quarantine.len(), quarantine.display());
+    if let Some(path) = json {
+        let text = serde_json::to_vec_pretty(&report)?;
+        groupwatch::io::write_bytes(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    tracing::info!(
+        tables = report.tables.len(),
+        quarantined = report.quarantine.len(),
+        fatal = report.fatal.len(),
+        "validation finished"
+    );
+    Ok(if report.is_usable() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

@@ -1,0 +1,677 @@
+//! Checking an input dataset against the data contract.
+//!
+//! Two kinds of problem, treated differently because they cost different things:
+//!
+//! - **Table-level** problems make a table unusable: a missing required table or non-null
+//!   column, a type that cannot be cast losslessly, an unreadable or truncated file, a
+//!   duplicate primary key, a required table with no rows. Reading on would mean guessing, so
+//!   the run stops (exit 2) and every such problem is listed with its table, file and column.
+//! - **Row-level** problems set one row aside: a null in a non-null column, an enum value
+//!   outside its list, a malformed PDQ, a negative id, a small int out of range, a forward
+//!   without exactly one destination, a timestamp after the as-of date. The row goes to the
+//!   quarantine table with its file, row number and reason; the rest of the data is valid.
+//!
+//! Files are read in slices of `chunk_rows` rows with only the contract's columns, so memory
+//! is bounded by the slice, not the table. Per table, the validator keeps one 64-bit hash per
+//! row of event tables (to count exact duplicate rows, which the contract tolerates) and the
+//! primary key of entity tables (to find duplicates).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::layout::{self, DataFile, Dataset, LayoutError, TableLocation};
+use crate::schema::{ColumnSchema, Contract, LogicalType, TableSchema};
+
+/// Validator settings.
+#[derive(Debug, Clone)]
+pub struct ValidateConfig {
+    pub input: PathBuf,
+    /// Timestamps later than the end of this day plus `future_tolerance_days` are rejected.
+    pub as_of: NaiveDate,
+    pub future_tolerance_days: i64,
+    /// Rows read at a time from one file.
+    pub chunk_rows: usize,
+    /// Example rows kept per (table, column, problem) for the printed report.
+    pub max_examples: usize,
+}
+
+impl ValidateConfig {
+    pub fn new(input: PathBuf, as_of: NaiveDate) -> Self {
+        ValidateConfig { input, as_of, future_tolerance_days: 1, chunk_rows: 1 << 20, max_examples: 5 }
+    }
+}
+
+/// The input folder could not be examined at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+}
+
+impl crate::ExitCode for ValidateError {
+    fn is_bad_input(&self) -> bool {
+        true
+    }
+}
+
+/// A problem that makes a table unusable.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Fatal {
+    pub table: String,
+    pub file: Option<String>,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "table {}", self.table)?;
+        if let Some(file) = &self.file {
+            write!(f, ", file {file}")?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, ", column {c}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// One quarantined input row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QuarantineRow {
+    pub table: String,
+    pub file: String,
+    /// 0-based row number within the file.
+    pub row: u64,
+    /// Column at fault; `None` when the problem spans columns or several columns are at fault.
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+/// Rows set aside for one kind of problem, with a few examples.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RowIssue {
+    pub count: u64,
+    pub examples: Vec<QuarantineRow>,
+}
+
+/// What was found in one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub required: bool,
+    /// `present`, `missing` or `unusable`.
+    pub status: &'static str,
+    pub files: usize,
+    pub rows: u64,
+    pub quarantined_rows: u64,
+    /// Exact duplicate rows beyond the first copy (event tables; tolerated).
+    pub duplicate_rows: u64,
+    /// Keyed by `column: problem`.
+    pub row_issues: BTreeMap<String, RowIssue>,
+    /// Non-fatal observations: absent nullable columns, extra columns, dt mismatches.
+    pub notes: Vec<String>,
+}
+
+/// The validator's findings for a whole dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    pub input: String,
+    pub as_of: NaiveDate,
+    pub tables: Vec<TableReport>,
+    pub fatal: Vec<Fatal>,
+    pub unknown_entries: Vec<String>,
+    #[serde(skip)]
+    pub quarantine: Vec<QuarantineRow>,
+}
+
+impl ValidationReport {
+    /// True when every table can be read (quarantined rows aside).
+    pub fn is_usable(&self) -> bool {
+        self.fatal.is_empty()
+    }
+
+    pub fn table(&self, name: &str) -> Option<&TableReport> {
+        self.tables.iter().find(|t| t.table == name)
+    }
+
+    /// The quarantine rows as a frame in the contract's `quarantine` layout.
+    pub fn quarantine_frame(&self) -> PolarsResult<DataFrame> {
+        use crate::io::col;
+        let q = &self.quarantine;
+        crate::io::frame(vec![
+            col::strs("table", q.iter().map(|r| r.table.clone()).collect()),
+            col::strs("file", q.iter().map(|r| r.file.clone()).collect()),
+            col::u64s("row", q.iter().map(|r| r.row).collect()),
+            col::opt_strs("column", q.iter().map(|r| r.column.clone()).collect()),
+            col::strs("reason", q.iter().map(|r| r.reason.clone()).collect()),
+        ])
+    }
+}
+
+impl std::fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "input {} (as of {})", self.input, self.as_of)?;
+        writeln!(f, "{:<14} {:<9} {:>6} {:>12} {:>11} {:>10}", "table", "status", "files", "rows", "quarantined", "duplicates")?;
+        for t in &self.tables {
+            let status = if t.status == "missing" && !t.required { "absent" } else { t.status };
+            writeln!(
+                f,
+                "{:<14} {:<9} {:>6} {:>12} {:>11} {:>10}",
+                t.table, status, t.files, t.rows, t.quarantined_rows, t.duplicate_rows
+            )?;
+        }
+        for t in &self.tables {
+            for (what, issue) in &t.row_issues {
+                writeln!(f, "\n{}.{}: {} row(s) quarantined", t.table, what, issue.count)?;
+                for e in &issue.examples {
+                    writeln!(f, "  {} row {}: {}", e.file, e.row, e.reason)?;
+                }
+                if issue.count > issue.examples.len() as u64 {
+                    writeln!(f, "  ... and {} more (see the quarantine file)", issue.count - issue.examples.len() as u64)?;
+                }
+            }
+            for n in &t.notes {
+                writeln!(f, "note: {}: {n}", t.table)?;
+            }
+        }
+        for e in &self.unknown_entries {
+            writeln!(f, "note: {e} is not a table of the contract and was not read")?;
+        }
+        if self.fatal.is_empty() {
+            writeln!(f, "\nOK: every table is usable ({} row(s) quarantined)", self.quarantine.len())
+        } else {
+            writeln!(f, "\nUNUSABLE: {} problem(s) must be fixed upstream:", self.fatal.len())?;
+            for p in &self.fatal {
+                writeln!(f, "  {p}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Validates every contract input table under `cfg.input`.
+pub fn validate(cfg: &ValidateConfig) -> Result<ValidationReport, ValidateError> {
+    let ds = layout::discover(&cfg.input)?;
+    Ok(validate_dataset(cfg, &ds))
+}
+
+/// Validates an already discovered dataset.
+pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport {
+    let horizon_ms = crate::synth::day_start_ms(cfg.as_of)
+        + (1 + cfg.future_tolerance_days) * crate::synth::MS_PER_DAY;
+    let mut report = ValidationReport {
+        input: cfg.input.display().to_string(),
+        as_of: cfg.as_of,
+        tables: Vec::new(),
+        fatal: Vec::new(),
+        unknown_entries: ds.unknown_entries.clone(),
+        quarantine: Vec::new(),
+    };
+    for schema in Contract::get().inputs() {
+        let loc = ds.tables.get(&schema.table).cloned().unwrap_or(TableLocation::Missing);
+        let mut tr = TableReport {
+            table: schema.table.clone(),
+            required: schema.required,
+            status: "present",
+            files: 0,
+            rows: 0,
+            quarantined_rows: 0,
+            duplicate_rows: 0,
+            row_issues: BTreeMap::new(),
+            notes: Vec::new(),
+        };
+        let fatal_before = report.fatal.len();
+        match loc {
+            TableLocation::Missing => {
+                tr.status = "missing";
+                if schema.required {
+                    report.fatal.push(fatal(schema, None, None, "required table is missing".into()));
+                }
+            }
+            TableLocation::Unusable(msgs) => {
+                tr.status = "unusable";
+                for m in msgs {
+                    report.fatal.push(fatal(schema, None, None, m));
+                }
+            }
+            TableLocation::Files(files) => {
+                tr.files = files.len();
+                let mut tv = TableValidator::new(cfg, schema, horizon_ms);
+                for (fi, file) in files.iter().enumerate() {
+                    tv.file(fi, file, &mut tr, &mut report);
+                }
+                tv.finish(&files, &mut tr, &mut report);
+            }
+        }
+        if report.fatal.len() > fatal_before {
+            tr.status = if tr.status == "missing" { "missing" } else { "unusable" };
+        }
+        report.tables.push(tr);
+    }
+    report
+}
+
+fn fatal(schema: &TableSchema, file: Option<&str>, column: Option<&str>, message: String) -> Fatal {
+    Fatal {
+        table: schema.table.clone(),
+        file: file.map(str::to_string),
+        column: column.map(str::to_string),
+        message,
+    }
+}
+
+/// Whether a file's physical type can be read as the logical type without loss.
+pub fn accepts(ty: LogicalType, dt: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
+    let string = |d: &ArrowDataType| matches!(d, A::Utf8 | A::LargeUtf8 | A::Utf8View);
+    let integer = matches!(
+        dt,
+        A::Int8 | A::Int16 | A::Int32 | A::Int64 | A::UInt8 | A::UInt16 | A::UInt32 | A::UInt64
+    );
+    match (ty, dt) {
+        (_, A::Null) => true,
+        (LogicalType::Id | LogicalType::SmallInt | LogicalType::Count, _) => integer,
+        (LogicalType::Time, A::Timestamp(_, _) | A::Int64) => true,
+        (LogicalType::String | LogicalType::Enum, A::Dictionary(_, inner, _)) => string(inner),
+        (LogicalType::String | LogicalType::Enum, d) => string(d),
+        (LogicalType::Pdq, A::FixedSizeBinary(32)) => true,
+        (LogicalType::Pdq, d) => string(d),
+        (LogicalType::Bool, A::Boolean) => true,
+        (LogicalType::Float, A::Float32 | A::Float64) => true,
+        _ => false,
+    }
+}
+
+fn expected(ty: LogicalType) -> &'static str {
+    match ty {
+        LogicalType::Id => "an integer id (uint64 or int64)",
+        LogicalType::Time => "a timestamp (any unit) or int64 epoch milliseconds",
+        LogicalType::String | LogicalType::Enum => "a string (utf8, large_utf8 or dictionary of utf8)",
+        LogicalType::Pdq => "fixed_size_binary(32) or a 64-character hex string",
+        LogicalType::Bool => "a boolean",
+        LogicalType::SmallInt | LogicalType::Count => "an integer",
+        LogicalType::Float => "a float",
+        LogicalType::ListString | LogicalType::Contributions => "a list",
+    }
+}
+
+/// Checks a file's first and last bytes, to tell "not Parquet" from "truncated".
+fn magic(path: &Path) -> std::io::Result<(u64, bool, bool)> {
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    let head_ok = len >= 4 && f.read_exact(&mut head).is_ok() && &head == b"PAR1";
+    let tail_ok = len >= 12 && {
+        f.seek(SeekFrom::End(-4))?;
+        f.read_exact(&mut tail).is_ok() && &tail == b"PAR1"
+    };
+    Ok((len, head_ok, tail_ok))
+}
+
+/// Per-table state across its files.
+struct TableValidator<'a> {
+    cfg: &'a ValidateConfig,
+    schema: &'a TableSchema,
+    horizon_ms: i64,
+    /// Row hashes of event tables (duplicate detection).
+    row_hashes: Vec<u64>,
+    /// (key, file index, row) of the primary key.
+    keys: Vec<(u64, u32, u64)>,
+    signed_key: bool,
+    is_event_table: bool,
+}
+
+impl<'a> TableValidator<'a> {
+    fn new(cfg: &'a ValidateConfig, schema: &'a TableSchema, horizon_ms: i64) -> Self {
+        TableValidator {
+            cfg,
+            schema,
+            horizon_ms,
+            row_hashes: Vec::new(),
+            keys: Vec::new(),
+            signed_key: false,
+            is_event_table: schema.primary_key.is_none(),
+        }
+    }
+
+    fn file(&mut self, fi: usize, file: &DataFile, tr: &mut TableReport, report: &mut ValidationReport) {
+        // The Parquet reader is third-party code facing arbitrary bytes: a panic in it must
+        // become a clear "unreadable file", never a crash.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.file_inner(fi, file, tr, report)));
+        if let Err(payload) = outcome {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            report.fatal.push(fatal(self.schema, Some(&file.rel), None, format!("file cannot be read (the Parquet reader failed: {msg})")));
+        }
+    }
+
+    fn file_inner(&mut self, fi: usize, file: &DataFile, tr: &mut TableReport, report: &mut ValidationReport) {
+        let schema = self.schema;
+        let bad = |report: &mut ValidationReport, column: Option<&str>, msg: String| {
+            report.fatal.push(fatal(schema, Some(&file.rel), column, msg));
+        };
+        match magic(&file.path) {
+            Err(e) => return bad(report, None, format!("cannot be opened: {e}")),
+            Ok((0, _, _)) => return bad(report, None, "file is empty (0 bytes), not a Parquet file".into()),
+            Ok((_, false, _)) => return bad(report, None, "not a Parquet file (no PAR1 header)".into()),
+            Ok((_, true, false)) => return bad(report, None, "truncated or corrupt Parquet file (no PAR1 footer)".into()),
+            Ok(_) => {}
+        }
+        let opened = File::open(&file.path).map_err(PolarsError::from).and_then(|f| {
+            let mut r = ParquetReader::new(f);
+            Ok((r.schema()?, r.num_rows()?))
+        });
+        let (arrow_schema, num_rows) = match opened {
+            Ok(x) => x,
+            Err(e) => return bad(report, None, format!("unreadable Parquet file: {e}")),
+        };
+        // Columns: present and of an accepted type, or absent and nullable.
+        let mut present: Vec<&ColumnSchema> = Vec::new();
+        for c in &schema.columns {
+            match arrow_schema.get(c.name.as_str()) {
+                Some(field) if accepts(c.ty, &field.dtype) => present.push(c),
+                Some(field) => bad(
+                    report,
+                    Some(&c.name),
+                    format!("has type {:?}, which cannot be read losslessly as {}", field.dtype, expected(c.ty)),
+                ),
+                None if c.nullable => {
+                    let note = format!("column {} is absent from {} and reads as null", c.name, file.rel);
+                    tr.notes.push(note);
+                }
+                None => bad(report, Some(&c.name), "required (non-null) column is missing".into()),
+            }
+        }
+        for name in arrow_schema.iter_names() {
+            if schema.column(name).is_none() {
+                tr.notes.push(format!("extra column {name} in {} is ignored", file.rel));
+            }
+        }
+        if report.fatal.iter().any(|f| f.table == schema.table && f.file.as_deref() == Some(&file.rel)) {
+            return;
+        }
+        if let Some(pk) = &schema.primary_key {
+            if let Some(f) = arrow_schema.get(pk.as_str()) {
+                self.signed_key |= matches!(f.dtype, ArrowDataType::Int8 | ArrowDataType::Int16 | ArrowDataType::Int32 | ArrowDataType::Int64);
+            }
+        }
+        tr.rows += num_rows as u64;
+        let names: Vec<String> = present.iter().map(|c| c.name.clone()).collect();
+        let mut dt_mismatch = 0u64;
+        let mut offset = 0usize;
+        while offset < num_rows {
+            let len = self.cfg.chunk_rows.min(num_rows - offset);
+            let chunk = File::open(&file.path).map_err(PolarsError::from).and_then(|f| {
+                ParquetReader::new(f).with_columns(Some(names.clone())).with_slice(Some((offset, len))).finish()
+            });
+            let df = match chunk {
+                Ok(df) => df,
+                Err(e) => return bad(report, None, format!("unreadable at rows {offset}..{}: {e}", offset + len)),
+            };
+            if df.height() != len {
+                return bad(report, None, format!("expected {len} rows at row {offset}, read {}", df.height()));
+            }
+            match self.chunk(fi, file, offset as u64, &df, &present, tr, report) {
+                Ok(m) => dt_mismatch += m,
+                Err(e) => return bad(report, None, format!("cannot be decoded at rows {offset}..{}: {e}", offset + len)),
+            }
+            offset += len;
+        }
+        if dt_mismatch > 0 {
+            tr.notes.push(format!(
+                "{dt_mismatch} row(s) of {} have an event date outside its dt= partition",
+                file.rel
+            ));
+        }
+    }
+
+    /// Checks one slice of rows. Returns the number of rows outside the file's dt partition.
+    #[allow(clippy::too_many_arguments)]
+    fn chunk(
+        &mut self,
+        fi: usize,
+        file: &DataFile,
+        offset: u64,
+        df: &DataFrame,
+        present: &[&ColumnSchema],
+        tr: &mut TableReport,
+        report: &mut ValidationReport,
+    ) -> PolarsResult<u64> {
+        let n = df.height();
+        let mut problems: BTreeMap<usize, Vec<(String, String, String)>> = BTreeMap::new();
+        let mut hashes = vec![0x5bd1_e995_u64; if self.is_event_table { n } else { 0 }];
+        let mut dt_mismatch = 0u64;
+        let mut nulls: HashMap<&str, Vec<bool>> = HashMap::new();
+        for c in present {
+            let s = df.column(&c.name)?.as_materialized_series().clone();
+            let is_null: Vec<bool> = s.is_null().iter().map(|b| b.unwrap_or(true)).collect();
+            let mut add = |i: usize, what: &str, reason: String| {
+                problems.entry(i).or_default().push((c.name.clone(), what.to_string(), reason));
+            };
+            if !c.nullable {
+                for (i, &null) in is_null.iter().enumerate() {
+                    if null {
+                        add(i, "null in non-null column", format!("{} is null but the column is non-null", c.name));
+                    }
+                }
+            }
+            let values = canonical(c, &s)?;
+            let key_col = self.schema.primary_key.as_deref() == Some(c.name.as_str());
+            let time_col = self.schema.event_time.as_deref() == Some(c.name.as_str());
+            for i in 0..n {
+                let v = &values[i];
+                if let Some(h) = hashes.get_mut(i) {
+                    *h = crate::synth::mix64(*h ^ v.hash());
+                }
+                if is_null[i] {
+                    continue;
+                }
+                match (c.ty, v) {
+                    (LogicalType::Id, Value::Int(x)) if *x < 0 => {
+                        add(i, "negative id", format!("{} is {x}; ids are non-negative", c.name))
+                    }
+                    (LogicalType::Time, Value::Int(ms)) => {
+                        if *ms >= self.horizon_ms {
+                            add(i, "timestamp in the future", format!("{} is {}, after the as-of date {}", c.name, fmt_ms(*ms), self.cfg.as_of))
+                        }
+                        if time_col {
+                            if let Some(dt) = file.dt {
+                                if DateTime::from_timestamp_millis(*ms).map(|d| d.date_naive()) != Some(dt) {
+                                    dt_mismatch += 1;
+                                }
+                            }
+                        }
+                    }
+                    (LogicalType::Enum, Value::Str(x)) if !c.values.iter().any(|a| a == x) => add(
+                        i,
+                        "value outside the enum",
+                        format!("{} is {x:?}, not one of {}", c.name, c.values.join(", ")),
+                    ),
+                    (LogicalType::Pdq, Value::Str(x)) if !(x.len() == 64 && x.bytes().all(|b| b.is_ascii_hexdigit())) => add(
+                        i,
+                        "malformed PDQ",
+                        format!("{} is not 64 hex characters (length {})", c.name, x.chars().count()),
+                    ),
+                    (LogicalType::SmallInt, Value::Int(x)) => {
+                        let (lo, hi) = (c.min.unwrap_or(i64::MIN), c.max.unwrap_or(i64::MAX));
+                        if *x < lo || *x > hi {
+                            add(i, "out of range", format!("{} is {x}, outside {lo}..={hi}", c.name))
+                        }
+                    }
+                    (LogicalType::SmallInt, Value::UInt(x)) => {
+                        let hi = c.max.unwrap_or(i64::MAX);
+                        if *x > hi as u64 {
+                            add(i, "out of range", format!("{} is {x}, above {hi}", c.name))
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if key_col {
+                for (i, v) in values.iter().enumerate() {
+                    let k = match v {
+                        Value::UInt(k) => *k,
+                        Value::Int(k) if *k >= 0 => *k as u64,
+                        _ => continue,
+                    };
+                    self.keys.push((k, fi as u32, offset + i as u64));
+                }
+            }
+            nulls.insert(c.name.as_str(), is_null);
+        }
+        // Cross-column rules.
+        if self.schema.table == "forwards" {
+            let all_null = vec![true; n];
+            let g = nulls.get("dst_group_id").unwrap_or(&all_null);
+            let a = nulls.get("dst_account_id").unwrap_or(&all_null);
+            for i in 0..n {
+                if g[i] == a[i] {
+                    let which = if g[i] { "neither" } else { "both" };
+                    problems.entry(i).or_default().push((
+                        String::new(),
+                        "destination".into(),
+                        format!("a forward needs exactly one of dst_group_id / dst_account_id; {which} set"),
+                    ));
+                }
+            }
+        }
+        for (i, list) in problems {
+            let row = offset + i as u64;
+            let column = if list.iter().all(|p| p.0 == list[0].0) && !list[0].0.is_empty() { Some(list[0].0.clone()) } else { None };
+            let reason = list.iter().map(|p| p.2.as_str()).collect::<Vec<_>>().join("; ");
+            let q = QuarantineRow { table: self.schema.table.clone(), file: file.rel.clone(), row, column, reason };
+            for (col, what, _) in &list {
+                let key = if col.is_empty() { what.clone() } else { format!("{col}: {what}") };
+                let issue = tr.row_issues.entry(key).or_default();
+                issue.count += 1;
+                if issue.examples.len() < self.cfg.max_examples {
+                    issue.examples.push(q.clone());
+                }
+            }
+            tr.quarantined_rows += 1;
+            report.quarantine.push(q);
+            if let Some(h) = hashes.get_mut(i) {
+                *h = 0; // quarantined rows do not count as duplicates
+            }
+        }
+        self.row_hashes.extend(hashes.into_iter().filter(|&h| h != 0));
+        Ok(dt_mismatch)
+    }
+
+    fn finish(&mut self, files: &[DataFile], tr: &mut TableReport, report: &mut ValidationReport) {
+        let schema = self.schema;
+        if self.is_event_table {
+            self.row_hashes.sort_unstable();
+            tr.duplicate_rows = self.row_hashes.windows(2).filter(|w| w[0] == w[1]).count() as u64;
+            if tr.duplicate_rows > 0 {
+                tr.notes.push(format!("{} exact duplicate row(s), counted once", tr.duplicate_rows));
+            }
+        }
+        if let Some(pk) = &schema.primary_key {
+            self.keys.sort_unstable();
+            let mut dup_keys = 0u64;
+            let mut example = None;
+            for w in self.keys.windows(2) {
+                if w[0].0 == w[1].0 {
+                    dup_keys += 1;
+                    example.get_or_insert((w[0], w[1]));
+                }
+            }
+            if let Some((a, b)) = example {
+                let shown = if self.signed_key { (a.0 as i64).to_string() } else { a.0.to_string() };
+                report.fatal.push(fatal(
+                    schema,
+                    None,
+                    Some(pk),
+                    format!(
+                        "primary key is not unique: {dup_keys} duplicate(s), e.g. {pk} = {shown} at {} row {} and {} row {}",
+                        files[a.1 as usize].rel, a.2, files[b.1 as usize].rel, b.2
+                    ),
+                ));
+            }
+        }
+        let failed = report.fatal.iter().any(|f| f.table == schema.table);
+        if schema.required && !failed && tr.rows == 0 {
+            report.fatal.push(fatal(schema, None, None, "required table has zero rows (a failed export?)".into()));
+        } else if tr.rows == 0 && !failed {
+            tr.notes.push("table is empty: no such events".into());
+        }
+        self.row_hashes = Vec::new();
+        self.keys = Vec::new();
+    }
+}
+
+/// One cell in a type-independent form for checks and hashing.
+enum Value {
+    Null,
+    Int(i64),
+    UInt(u64),
+    Bool(bool),
+    Str(String),
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    fn hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        match self {
+            Value::Null => 0u8.hash(&mut h),
+            Value::Int(x) => (1u8, x).hash(&mut h),
+            Value::UInt(x) => (2u8, x).hash(&mut h),
+            Value::Bool(x) => (3u8, x).hash(&mut h),
+            Value::Str(x) => (4u8, x).hash(&mut h),
+            Value::Bytes(x) => (5u8, x).hash(&mut h),
+        }
+        h.finish()
+    }
+}
+
+fn fmt_ms(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| format!("{ms} ms"))
+}
+
+/// Reads a column into [`Value`]s: integers keep their sign, times become epoch ms,
+/// dictionary strings become strings.
+fn canonical(c: &ColumnSchema, s: &Series) -> PolarsResult<Vec<Value>> {
+    let n = s.len();
+    let dt = s.dtype().clone();
+    if dt == DataType::Null {
+        return Ok((0..n).map(|_| Value::Null).collect());
+    }
+    let out = match (c.ty, &dt) {
+        (LogicalType::Time, DataType::Datetime(unit, _)) => {
+            let per_ms = match unit {
+                TimeUnit::Nanoseconds => 1_000_000,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1,
+            };
+            let phys = s.to_physical_repr();
+            phys.i64()?.iter().map(|v| v.map_or(Value::Null, |x| Value::Int(x.div_euclid(per_ms)))).collect()
+        }
+        (_, d) if d.is_unsigned_integer() => {
+            s.cast(&DataType::UInt64)?.u64()?.iter().map(|v| v.map_or(Value::Null, Value::UInt)).collect()
+        }
+        (_, d) if d.is_signed_integer() => {
+            s.cast(&DataType::Int64)?.i64()?.iter().map(|v| v.map_or(Value::Null, Value::Int)).collect()
+        }
+        (_, DataType::Boolean) => s.bool()?.iter().map(|v| v.map_or(Value::Null, Value::Bool)).collect(),
+        (_, DataType::Binary) => s.binary()?.iter().map(|v| v.map_or(Value::Null, |b| Value::Bytes(b.to_vec()))).collect(),
+        _ => {
+            let st = s.cast(&DataType::String)?;
+            st.str()?.iter().map(|v| v.map_or(Value::Null, |x| Value::Str(x.to_string()))).collect()
+        }
+    };
+    Ok(out)
+}
