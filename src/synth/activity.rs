@@ -180,9 +180,15 @@ fn account_activity(
         let freq = viral && rng.gen_bool(0.3);
         let n: u8 = if freq { 1 } else { [(1u8, 80), (2, 10), (3, 5), (4, 3), (5, 2)].choose_weighted(&mut rng, |x| x.1).expect("weights").0 };
         let action = object_id(w.seed, OBJ_ACTION_1TO1, me, k);
-        for _ in 0..n {
-            let to = w.account_id(neighbour(&mut rng, w.n_accounts, i));
-            fwd.push(Ms(ts), me, None, None, Some(to), media, fp, freq, Some(action), n);
+        let mut dsts: Vec<u32> = Vec::with_capacity(n as usize);
+        while dsts.len() < n as usize {
+            let to = neighbour(&mut rng, w.n_accounts, i);
+            if to != i && !dsts.contains(&to) {
+                dsts.push(to);
+            }
+        }
+        for to in dsts {
+            fwd.push(Ms(ts), me, None, None, Some(w.account_id(to)), media, fp, freq, Some(action), n);
         }
     }
     for _ in 0..poisson(&mut rng, 0.003) {

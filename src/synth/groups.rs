@@ -566,9 +566,16 @@ fn group_activity(
             let k = if freq { 1 } else { weighted(rng, &[(1u8, 80), (2, 10), (3, 5), (4, 3), (5, 2)]) };
             let action = object_id(w.seed, OBJ_ACTION, gid, k_action);
             k_action += 1;
+            let mut dsts: Vec<u32> = Vec::with_capacity(k as usize);
+            while dsts.len() < k as usize - usize::from(dir_in) {
+                let to = ctx.local_account(rng, center, spread);
+                if to != sender && !dsts.contains(&to) {
+                    dsts.push(to);
+                }
+            }
             for d in 0..k {
                 let to_group = dir_in && d == 0;
-                let dst_acc = (!to_group).then(|| w.account_id(ctx.local_account(rng, center, spread)));
+                let dst_acc = (!to_group).then(|| w.account_id(dsts[d as usize - usize::from(dir_in)]));
                 out.forwards.push(
                     Ms(ts),
                     w.account_id(sender),
@@ -789,11 +796,16 @@ fn network_activity(ctx: &Ctx, net: &Network, rng: &mut ChaCha8Rng, rosters: &[(
             k_action += 1;
             let mut dsts: Vec<&(u64, i64, i64, Vec<Member>)> = live.clone();
             dsts.shuffle(rng);
+            // Past the live groups, the rest of a batch goes to distinct consumers 1:1.
+            let n_direct = (k as usize).saturating_sub(dsts.len());
+            let direct: Vec<u32> = net.consumers.choose_multiple(rng, n_direct).copied().collect();
             for d in 0..k as usize {
-                // Past the live groups, the rest of a batch goes to consumers 1:1.
                 let (dg, da) = match dsts.get(d) {
                     Some(r) => (Some(r.0), None),
-                    None => (None, Some(w.account_id(*net.consumers.choose(rng).expect("consumers")))),
+                    None => match direct.get(d - dsts.len()) {
+                        Some(&c) => (None, Some(w.account_id(c))),
+                        None => continue,
+                    },
                 };
                 out.forwards.push(Ms(ts), sender, Some(src), dg, da, media, fp, freq, Some(action), k);
             }

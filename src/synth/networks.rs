@@ -126,7 +126,7 @@ pub fn plan(seed: u64, n_accounts: usize, n_groups: usize, end_ms: i64) -> Netwo
         // Every third network is camouflaged, so small datasets always have both kinds.
         let camouflaged = id % 3 == 2;
         let strength: f64 = if camouflaged { rng.gen_range(0.1..0.4) } else { rng.gen_range(0.3..1.0) };
-        let start_ms = end_ms - rng.gen_range(25..400) * MS_PER_DAY;
+        let start_ms = end_ms - rng.gen_range(25..400) * MS_PER_DAY - rng.gen_range(0..MS_PER_DAY);
         let n_ops = rng.gen_range(1..=4);
         let n_dist = rng.gen_range(2..=8);
         let n_grp = (2 + super::poisson(&mut rng, 3.5) as usize).min(14);

@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::NaiveDate;
+use groupwatch::synth::{generate, Scale, SynthConfig};
+
+pub fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+/// Generates a dataset into `dir` (which must not hold one).
+pub fn synth(dir: &Path, scale: Scale, accounts: Option<usize>, seed: u64) -> PathBuf {
+    let mut cfg = SynthConfig::new(scale, seed, as_of(), dir.to_path_buf());
+    if let Some(n) = accounts {
+        cfg.accounts = n;
+    }
+    generate(&cfg).expect("synth");
+    dir.to_path_buf()
+}
+
+/// Runs a Python oracle script from tests/oracle and asserts it succeeds, showing its output.
+pub fn python_oracle(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle").join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("python3 must be installed (see tests/requirements.txt)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "oracle {script} failed (pip install -r tests/requirements.txt?):\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
+/// Every file under `root` (relative path, bytes), sorted.
+pub fn tree_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
