@@ -292,7 +292,8 @@ pub(crate) fn write_groups(
     };
     let budget = 4_000_000;
     let mut groups = Sink::<GroupRows>::new(input, "g", Layout::Parts, 1_000_000);
-    let mut memberships = Sink::<MembershipRows>::new(input, "g", Layout::DayPartitions, budget);
+    // Memberships span two years of days: a larger budget keeps `large` at a few files a day.
+    let mut memberships = Sink::<MembershipRows>::new(input, "g", Layout::DayPartitions, 3 * budget);
     let mut links = Sink::<LinkRows>::new(input, "g", Layout::DayPartitions, budget);
     let mut forwards = Sink::<ForwardRows>::new(input, "g", Layout::DayPartitions, budget);
     let mut reports = Sink::<ReportRows>::new(input, "g", Layout::DayPartitions, budget);
