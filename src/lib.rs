@@ -25,8 +25,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod graph;
+pub mod features;
+pub mod ingest;
 pub mod io;
 pub mod layout;
+pub mod replay;
 pub mod schema;
 pub mod synth;
 pub mod validate;

@@ -66,6 +66,29 @@ Writes DIR/input/ (the dataset), DIR/truth/ (ground truth, beside the dataset) a
     /// file. Exit 2 when a table is unusable.
     #[command(after_help = "Example:\n  groupwatch validate --input data/small/input --quarantine /tmp/quarantine.parquet")]
     Validate(ValidateArgs),
+    /// Compute group and account features for one as-of window: validate, ingest, replay
+    /// memberships, compute, write group_features.parquet and account_features.parquet.
+    #[command(after_help = "Example:\n  groupwatch features --input data/small/input --out /tmp/features --as-of 2026-11-24")]
+    Features(FeaturesArgs),
+}
+
+#[derive(Args, Debug)]
+struct FeaturesArgs {
+    /// Input dataset folder.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder (the feature tables and features.json are written atomically into it).
+    #[arg(long)]
+    out: PathBuf,
+    /// As-of date: the window ends at the end of this UTC day ("now" for every feature).
+    #[arg(long, default_value = DEFAULT_AS_OF)]
+    as_of: NaiveDate,
+    /// Days in the window.
+    #[arg(long, default_value_t = 30)]
+    window_days: u32,
+    /// PDQ Hamming distance at or below which a photo matches the hash bank.
+    #[arg(long, default_value_t = 31)]
+    hamming_threshold: u32,
 }
 
 #[derive(Args, Debug)]
@@ -178,6 +201,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let cfg = ValidateConfig::new(a.input, as_of);
             validate_cmd(&cfg, &a.quarantine, a.report_json.as_deref())
         }
+        Command::Features(a) => features_cmd(&a),
         Command::Demo(a) => {
             let as_of: NaiveDate = DEFAULT_AS_OF.parse().expect("constant date");
             let cfg = SynthConfig::new(a.scale, a.seed, as_of, a.out.clone());
@@ -236,4 +260,40 @@ fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) ->
         "validation finished"
     );
     Ok(if report.is_usable() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::{features, ingest, layout, replay};
+    let ds = layout::discover(&a.input).map_err(validate::ValidateError::from)?;
+    let vcfg = ValidateConfig::new(a.input.clone(), a.as_of);
+    let pb = spinner("validating");
+    let report = validate::validate_dataset(&vcfg, &ds);
+    if !report.is_usable() {
+        pb.finish_and_clear();
+        print!("{report}");
+        return Ok(ExitCode::from(2));
+    }
+    pb.set_message("ingesting the window");
+    let spec = ingest::WindowSpec { as_of: a.as_of, window_days: a.window_days };
+    let w = ingest::ingest(&ds, &report, spec)?;
+    pb.set_message("replaying memberships");
+    let st = replay::replay(&w);
+    pb.set_message("computing features");
+    let cfg = features::FeatureConfig { hamming_threshold: a.hamming_threshold };
+    let (groups, accounts) = features::compute(&w, &st, &cfg);
+    pb.finish_and_clear();
+    features::write(&a.out, &groups, &accounts)?;
+    let mut unavailable: Vec<String> = groups.unavailable.iter().map(|f| format!("group_features.{f}")).collect();
+    unavailable.extend(accounts.unavailable.iter().map(|f| format!("account_features.{f}")));
+    let summary = serde_json::json!({
+        "as_of": a.as_of, "window_days": a.window_days, "feature_catalog_version": features::catalog().0,
+        "quarantined_rows": report.quarantine.len(), "ingest": w.stats, "replay": st.stats,
+        "group_rows": groups.ids.len(), "account_rows": accounts.ids.len(), "unavailable_features": unavailable,
+    });
+    groupwatch::io::write_bytes(&a.out.join("features.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    println!("{} groups and {} accounts -> {}", groups.ids.len(), accounts.ids.len(), a.out.display());
+    for u in &unavailable {
+        println!("  unavailable (input table absent): {u}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

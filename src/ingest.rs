@@ -1,0 +1,775 @@
+//! Ingest: one as-of window of a validated dataset, as dense typed arrays.
+//!
+//! Every table is read with lazy polars scans, one per file, that project only the columns
+//! the feature engine uses, drop the rows validation quarantined, and push the time-window
+//! predicate into the scan (row groups whose statistics fall outside it are skipped). Files
+//! under `dt=` partitions outside the window are never opened. `memberships` is the
+//! exception: state at as-of is the replay of the group's whole history, so every partition
+//! up to the as-of date is read.
+//!
+//! Ids are interned once to dense `u32` indices (accounts, groups, invite links): sorted
+//! unique ids, so index order is independent of file and row order. Ids referenced by events
+//! but absent from their entity table (an account that left no `accounts` row, say) are
+//! interned as well, with unknown attributes, and counted in the stats.
+//!
+//! Memory per row after ingest: memberships 32 bytes, forwards 48, reports 24, blocks 24.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::layout::{DataFile, Dataset, TableLocation};
+use crate::schema::{Contract, LogicalType};
+use crate::validate::ValidationReport;
+
+pub const NONE: u32 = u32::MAX;
+pub const MS_PER_DAY: i64 = 86_400_000;
+pub const MS_PER_HOUR: i64 = 3_600_000;
+
+/// The window to ingest.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WindowSpec {
+    pub as_of: NaiveDate,
+    pub window_days: u32,
+}
+
+impl WindowSpec {
+    /// End of the as-of day (exclusive), epoch ms: "now" for every feature.
+    pub fn now_ms(&self) -> i64 {
+        crate::synth::day_start_ms(self.as_of) + MS_PER_DAY
+    }
+    pub fn start_ms(&self) -> i64 {
+        self.now_ms() - self.window_days as i64 * MS_PER_DAY
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("reading table {table}, file {file}: {source}")]
+    Read {
+        table: String,
+        file: String,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("table {table}, file {file}, column {column}: {message}")]
+    Column { table: String, file: String, column: String, message: String },
+}
+
+impl crate::ExitCode for IngestError {
+    fn is_bad_input(&self) -> bool {
+        // Validation runs first; anything left is a reader or logic failure.
+        false
+    }
+}
+
+/// Membership event kinds, in contract order.
+pub const EVENTS: [&str; 5] = ["join", "leave", "removed", "promote", "demote"];
+pub const METHODS: [&str; 4] = ["creator", "added", "invite_link", "approval"];
+pub const MEDIA: [&str; 7] = ["text", "image", "video", "audio", "document", "sticker", "link"];
+pub const REASONS: [&str; 5] = ["child_safety", "spam", "scam", "harassment", "other"];
+
+pub mod ev {
+    pub const JOIN: u8 = 0;
+    pub const LEAVE: u8 = 1;
+    pub const REMOVED: u8 = 2;
+    pub const PROMOTE: u8 = 3;
+    pub const DEMOTE: u8 = 4;
+}
+
+pub mod method {
+    pub const CREATOR: u8 = 0;
+    pub const ADDED: u8 = 1;
+    pub const INVITE_LINK: u8 = 2;
+    pub const APPROVAL: u8 = 3;
+    pub const NONE: u8 = u8::MAX;
+}
+
+/// One membership event (32 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MembershipEvent {
+    pub group: u32,
+    pub ts: i64,
+    pub account: u32,
+    pub event: u8,
+    pub method: u8,
+    pub link: u32,
+    pub actor: u32,
+}
+
+/// One forward row (destination chat) in the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forward {
+    pub ts: i64,
+    pub sender: u32,
+    pub src_group: u32,
+    pub dst_group: u32,
+    pub dst_account: u32,
+    pub media: u8,
+    pub media_fp: Option<u64>,
+    pub frequently_forwarded: bool,
+    pub action: Option<u64>,
+    pub batch_size: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Report {
+    pub ts: i64,
+    pub reporter: u32,
+    /// `true` when the target is a group.
+    pub on_group: bool,
+    pub target: u32,
+    pub reason: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Block {
+    pub ts: i64,
+    pub blocker: u32,
+    pub blocked: u32,
+    pub unknown_contact: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InviteLink {
+    pub group: u32,
+    pub created_by: u32,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+/// A label decision (the latest per entity wins; see [`Window::latest_labels`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Label {
+    pub on_group: bool,
+    pub entity: u32,
+    pub violating: bool,
+    pub ts: i64,
+    pub source: u8,
+}
+
+/// Account attributes, indexed by dense account index.
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    /// Sorted; position = dense index.
+    pub ids: Vec<u64>,
+    /// False for accounts only referenced by events.
+    pub known: Vec<bool>,
+    pub created_ms: Vec<Option<i64>>,
+    pub is_business: Vec<Option<bool>>,
+    pub about: Vec<Option<String>>,
+    pub photo: Vec<Option<[u8; 32]>>,
+}
+
+/// Group attributes, indexed by dense group index.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    pub ids: Vec<u64>,
+    pub known: Vec<bool>,
+    pub created_ms: Vec<Option<i64>>,
+    pub creator: Vec<u32>,
+    pub subject: Vec<Option<String>>,
+    pub description: Vec<Option<String>>,
+    pub photo: Vec<Option<[u8; 32]>>,
+}
+
+/// Counts for the run manifest.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestStats {
+    pub rows_read: BTreeMap<String, u64>,
+    pub duplicate_rows_dropped: BTreeMap<String, u64>,
+    pub files_pruned_by_date: BTreeMap<String, u64>,
+    pub unknown_accounts: u64,
+    pub unknown_groups: u64,
+    pub unknown_links: u64,
+    /// Optional tables absent from the input: features that need them are unavailable.
+    pub absent_tables: Vec<String>,
+}
+
+/// Everything the graph and feature stages read, for one window.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub now_ms: i64,
+    pub start_ms: i64,
+    pub accounts: Accounts,
+    pub groups: Groups,
+    pub link_ids: Vec<u64>,
+    pub links: Vec<InviteLink>,
+    /// Full history up to as-of, deduplicated, sorted by (group, ts, account, event...).
+    pub memberships: Vec<MembershipEvent>,
+    pub forwards: Vec<Forward>,
+    pub reports: Vec<Report>,
+    pub blocks: Vec<Block>,
+    /// Hash-bank entries (PDQ, bank index into `banks`).
+    pub hash_bank: Vec<([u8; 32], u16)>,
+    pub banks: Vec<String>,
+    /// Labels decided up to as-of, sorted by time.
+    pub labels: Vec<Label>,
+    pub stats: IngestStats,
+}
+
+impl Window {
+    pub fn has_table(&self, table: &str) -> bool {
+        !self.stats.absent_tables.iter().any(|t| t == table)
+    }
+
+    /// The latest label per entity decided before `cutoff_ms` (an upheld appeal turns a
+    /// violating decision benign). Returns (accounts, groups): `Some(violating)` per index.
+    pub fn latest_labels(&self, cutoff_ms: i64) -> (Vec<Option<bool>>, Vec<Option<bool>>) {
+        let mut acc = vec![None; self.accounts.ids.len()];
+        let mut grp = vec![None; self.groups.ids.len()];
+        for l in self.labels.iter().filter(|l| l.ts < cutoff_ms) {
+            let slot = if l.on_group { &mut grp[l.entity as usize] } else { &mut acc[l.entity as usize] };
+            *slot = Some(l.violating);
+        }
+        (acc, grp)
+    }
+}
+
+/// Row numbers quarantined by validation, per file (relative path).
+fn quarantined(report: &ValidationReport) -> HashMap<String, Vec<u32>> {
+    let mut m: HashMap<String, Vec<u32>> = HashMap::new();
+    for q in &report.quarantine {
+        m.entry(q.file.clone()).or_default().push(q.row as u32);
+    }
+    m
+}
+
+/// Reads one table's files lazily into one frame with canonical types: ids UInt64, times
+/// Int64 epoch ms, strings String, PDQ String (hex) or Binary, small ints Int64.
+struct TableReader<'a> {
+    ds: &'a Dataset,
+    quarantine: &'a HashMap<String, Vec<u32>>,
+    stats: &'a mut IngestStats,
+}
+
+impl TableReader<'_> {
+    fn files(&self, table: &str) -> Option<Vec<DataFile>> {
+        match self.ds.tables.get(table) {
+            Some(TableLocation::Files(f)) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// `time_range`: keep rows whose `time_col` lies in `[lo, hi)`; files under `dt=`
+    /// partitions wholly outside are skipped.
+    fn read(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        time_range: Option<(&str, i64, i64)>,
+    ) -> Result<Option<DataFrame>, IngestError> {
+        let Some(files) = self.files(table) else {
+            self.stats.absent_tables.push(table.to_string());
+            return Ok(None);
+        };
+        let schema = Contract::get().table(table);
+        let mut pruned = 0u64;
+        // Files with the same physical schema are scanned together: one lazy scan per schema,
+        // not per file (a scan has a fixed cost that thousands of daily partitions would pay).
+        let mut by_schema: BTreeMap<String, (Vec<Expr>, Vec<(DataFile, usize)>)> = BTreeMap::new();
+        for f in &files {
+            if let (Some(dt), Some((_, lo, hi))) = (f.dt, time_range) {
+                let day = crate::synth::day_start_ms(dt);
+                if day + MS_PER_DAY <= lo || day >= hi {
+                    pruned += 1;
+                    continue;
+                }
+            }
+            let err = |source: PolarsError| IngestError::Read { table: table.into(), file: f.rel.clone(), source };
+            let (arrow, rows) = File::open(&f.path)
+                .map_err(PolarsError::from)
+                .and_then(|h| {
+                    let mut r = ParquetReader::new(h);
+                    Ok((r.schema()?, r.num_rows()?))
+                })
+                .map_err(err)?;
+            let mut exprs = Vec::new();
+            let mut key = String::new();
+            for &name in columns {
+                let c = schema.column(name).expect("column of the contract");
+                let field = arrow.get(name);
+                key.push_str(&format!("{name}:{:?};", field.map(|f| &f.dtype)));
+                let null = || lit(NULL).cast(canonical_dtype(c.ty)).alias(name);
+                let e = match field {
+                    None => null(),
+                    Some(field) => match (c.ty, &field.dtype) {
+                        (_, ArrowDataType::Null) => null(),
+                        (LogicalType::Time, ArrowDataType::Timestamp(..)) => col(name)
+                            .cast(DataType::Datetime(TimeUnit::Milliseconds, None))
+                            .cast(DataType::Int64),
+                        (LogicalType::Pdq, ArrowDataType::FixedSizeBinary(_)) => col(name),
+                        (ty, _) => col(name).cast(canonical_dtype(ty)),
+                    },
+                };
+                exprs.push(e);
+            }
+            let entry = by_schema.entry(key).or_insert_with(|| (exprs, Vec::new()));
+            entry.1.push((f.clone(), rows));
+        }
+        let mut frames = Vec::new();
+        for (exprs, group) in by_schema.into_values() {
+            let err = |source: PolarsError| IngestError::Read { table: table.into(), file: group[0].0.rel.clone(), source };
+            // Quarantined rows by their row number across the scanned files.
+            let mut bad: Vec<u32> = Vec::new();
+            let mut offset = 0u64;
+            let mut paths = Vec::with_capacity(group.len());
+            for (f, rows) in &group {
+                if let Some(rows_bad) = self.quarantine.get(&f.rel) {
+                    bad.extend(rows_bad.iter().map(|&r| (offset + r as u64) as u32));
+                }
+                offset += *rows as u64;
+                paths.push(PlRefPath::try_from_path(&f.path).map_err(err)?);
+            }
+            let args = ScanArgsParquet { hive_options: HiveOptions::new_disabled(), ..Default::default() };
+            let mut lf = LazyFrame::scan_parquet_files(paths.into(), args).map_err(err)?;
+            if !bad.is_empty() {
+                let bad = Series::new("bad".into(), bad);
+                lf = lf.with_row_index("__row", None).filter(col("__row").is_in(lit(bad).implode(false), false).not());
+            }
+            lf = lf.select(exprs);
+            if let Some((tc, lo, hi)) = time_range {
+                lf = lf.filter(col(tc).gt_eq(lit(lo)).and(col(tc).lt(lit(hi))));
+            }
+            let mut df = lf.collect().map_err(err)?;
+            // FixedSizeBinary PDQs arrive as Binary; make every PDQ a hex string.
+            for &name in columns {
+                if schema.column(name).map(|c| c.ty) == Some(LogicalType::Pdq) {
+                    let s = df.column(name).map_err(err)?;
+                    if s.dtype() == &DataType::Binary {
+                        let hex: Vec<Option<String>> = s
+                            .binary()
+                            .map_err(err)?
+                            .iter()
+                            .map(|b| b.map(|b| b.iter().map(|x| format!("{x:02x}")).collect()))
+                            .collect();
+                        df.replace(name, Column::new(name.into(), hex)).map_err(err)?;
+                    }
+                }
+            }
+            frames.push(df);
+        }
+        self.stats.files_pruned_by_date.insert(table.into(), pruned);
+        let mut out = match frames.len() {
+            0 => {
+                let cols = columns
+                    .iter()
+                    .map(|&n| Column::full_null(n.into(), 0, &canonical_dtype(schema.column(n).expect("contract").ty)))
+                    .collect();
+                DataFrame::new(0, cols).expect("empty frame")
+            }
+            _ => {
+                let mut it = frames.into_iter();
+                let mut acc = it.next().expect("non-empty");
+                for f in it {
+                    acc.vstack_mut(&f).map_err(|source| IngestError::Read { table: table.into(), file: "(all)".into(), source })?;
+                }
+                acc
+            }
+        };
+        out.rechunk_mut();
+        self.stats.rows_read.insert(table.into(), out.height() as u64);
+        Ok(Some(out))
+    }
+}
+
+fn canonical_dtype(ty: LogicalType) -> DataType {
+    match ty {
+        LogicalType::Id => DataType::UInt64,
+        LogicalType::Time | LogicalType::SmallInt => DataType::Int64,
+        LogicalType::Bool => DataType::Boolean,
+        _ => DataType::String,
+    }
+}
+
+fn parse_pdq(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Sorted unique ids → dense index lookup.
+struct Interner {
+    ids: Vec<u64>,
+}
+
+impl Interner {
+    fn new(mut ids: Vec<u64>) -> Self {
+        ids.sort_unstable();
+        ids.dedup();
+        Interner { ids }
+    }
+    fn get(&self, id: u64) -> u32 {
+        self.ids.binary_search(&id).map(|i| i as u32).unwrap_or(NONE)
+    }
+    fn opt(&self, id: Option<u64>) -> u32 {
+        id.map_or(NONE, |i| self.get(i))
+    }
+}
+
+fn u64s(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<u64>>> {
+    Ok(df.column(c)?.u64()?.iter().collect())
+}
+fn i64s(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<i64>>> {
+    Ok(df.column(c)?.i64()?.iter().collect())
+}
+fn bools(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<bool>>> {
+    Ok(df.column(c)?.bool()?.iter().collect())
+}
+fn strs(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(df.column(c)?.str()?.iter().map(|s| s.map(str::to_string)).collect())
+}
+fn codes(df: &DataFrame, c: &str, values: &[&str]) -> PolarsResult<Vec<u8>> {
+    Ok(df
+        .column(c)?
+        .str()?
+        .iter()
+        .map(|s| s.and_then(|s| values.iter().position(|v| *v == s)).map_or(u8::MAX, |p| p as u8))
+        .collect())
+}
+
+/// Ingests the window. `report` is the validation of the same input (its quarantine is
+/// excluded); `ds` its discovered layout.
+pub fn ingest(ds: &Dataset, report: &ValidationReport, spec: WindowSpec) -> Result<Window, IngestError> {
+    let q = quarantined(report);
+    let mut stats = IngestStats::default();
+    let now = spec.now_ms();
+    let start = spec.start_ms();
+    let frames = {
+        let mut r = TableReader { ds, quarantine: &q, stats: &mut stats };
+        let accounts = r.read("accounts", &["account_id", "created_at", "is_business", "about", "photo_pdq"], None)?;
+        let groups = r.read("groups", &["group_id", "created_at", "creator_id", "subject", "description", "photo_pdq"], None)?;
+        let memberships = r.read(
+            "memberships",
+            &["ts", "group_id", "account_id", "event", "method", "invite_link_id", "actor_id"],
+            Some(("ts", i64::MIN, now)),
+        )?;
+        let links = r.read("invite_links", &["link_id", "group_id", "created_by", "created_at", "revoked_at"], Some(("created_at", i64::MIN, now)))?;
+        let win = Some(("ts", start, now));
+        let forwards = r.read(
+            "forwards",
+            &["ts", "sender_id", "src_group_id", "dst_group_id", "dst_account_id", "media_type", "media_fp", "frequently_forwarded", "action_id", "batch_size"],
+            win,
+        )?;
+        let reports = r.read("reports", &["ts", "reporter_id", "target_kind", "target_id", "reason"], win)?;
+        let blocks = r.read("blocks", &["ts", "blocker_id", "blocked_id", "unknown_contact"], win)?;
+        let bank = r.read("hash_bank", &["pdq", "bank"], None)?;
+        let labels = r.read("labels", &["entity_kind", "entity_id", "label", "ts", "source"], Some(("ts", i64::MIN, now)))?;
+        (accounts, groups, memberships, links, forwards, reports, blocks, bank, labels)
+    };
+    let (accounts, groups, memberships, links, forwards, reports, blocks, bank, labels) = frames;
+    let accounts = accounts.expect("required table validated");
+    let groups = groups.expect("required table validated");
+    let memberships = memberships.expect("required table validated");
+    build(accounts, groups, memberships, links, forwards, reports, blocks, bank, labels, now, start, stats)
+        .map_err(|e| IngestError::Read { table: "(ingest)".into(), file: String::new(), source: e })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    accounts: DataFrame,
+    groups: DataFrame,
+    memberships: DataFrame,
+    links: Option<DataFrame>,
+    forwards: Option<DataFrame>,
+    reports: Option<DataFrame>,
+    blocks: Option<DataFrame>,
+    bank: Option<DataFrame>,
+    labels: Option<DataFrame>,
+    now_ms: i64,
+    start_ms: i64,
+    mut stats: IngestStats,
+) -> PolarsResult<Window> {
+    // Account ids: the accounts table plus every account an event names.
+    let mut acc_ids: Vec<u64> = u64s(&accounts, "account_id")?.into_iter().flatten().collect();
+    let known_accounts = acc_ids.len();
+    let mut grp_ids: Vec<u64> = u64s(&groups, "group_id")?.into_iter().flatten().collect();
+    let known_groups = grp_ids.len();
+    let mut more_acc = |df: &Option<DataFrame>, cols: &[&str]| -> PolarsResult<()> {
+        if let Some(df) = df {
+            for c in cols {
+                acc_ids.extend(u64s(df, c)?.into_iter().flatten());
+            }
+        }
+        Ok(())
+    };
+    more_acc(&Some(groups.clone()), &["creator_id"])?;
+    more_acc(&Some(memberships.clone()), &["account_id", "actor_id"])?;
+    more_acc(&links, &["created_by"])?;
+    more_acc(&forwards, &["sender_id", "dst_account_id"])?;
+    more_acc(&blocks, &["blocker_id", "blocked_id"])?;
+    if let Some(r) = &reports {
+        acc_ids.extend(u64s(r, "reporter_id")?.into_iter().flatten());
+        let kinds = strs(r, "target_kind")?;
+        for (k, t) in kinds.iter().zip(u64s(r, "target_id")?) {
+            match (k.as_deref(), t) {
+                (Some("account"), Some(t)) => acc_ids.push(t),
+                (Some("group"), Some(t)) => grp_ids.push(t),
+                _ => {}
+            }
+        }
+    }
+    grp_ids.extend(u64s(&memberships, "group_id")?.into_iter().flatten());
+    if let Some(l) = &links {
+        grp_ids.extend(u64s(l, "group_id")?.into_iter().flatten());
+    }
+    if let Some(f) = &forwards {
+        grp_ids.extend(u64s(f, "src_group_id")?.into_iter().flatten());
+        grp_ids.extend(u64s(f, "dst_group_id")?.into_iter().flatten());
+    }
+    let acc = Interner::new(acc_ids);
+    let grp = Interner::new(grp_ids);
+    stats.unknown_accounts = (acc.ids.len() - known_accounts) as u64;
+    stats.unknown_groups = (grp.ids.len() - known_groups) as u64;
+
+    let na = acc.ids.len();
+    let mut a = Accounts {
+        ids: acc.ids.clone(),
+        known: vec![false; na],
+        created_ms: vec![None; na],
+        is_business: vec![None; na],
+        about: vec![None; na],
+        photo: vec![None; na],
+    };
+    {
+        let ids = u64s(&accounts, "account_id")?;
+        let created = i64s(&accounts, "created_at")?;
+        let business = bools(&accounts, "is_business")?;
+        let about = strs(&accounts, "about")?;
+        let photo = strs(&accounts, "photo_pdq")?;
+        for (k, id) in ids.into_iter().enumerate() {
+            let Some(id) = id else { continue };
+            let i = acc.get(id) as usize;
+            a.known[i] = true;
+            a.created_ms[i] = created[k];
+            a.is_business[i] = business[k];
+            a.about[i] = about[k].clone();
+            a.photo[i] = photo[k].as_deref().and_then(parse_pdq);
+        }
+    }
+    let ng = grp.ids.len();
+    let mut g = Groups {
+        ids: grp.ids.clone(),
+        known: vec![false; ng],
+        created_ms: vec![None; ng],
+        creator: vec![NONE; ng],
+        subject: vec![None; ng],
+        description: vec![None; ng],
+        photo: vec![None; ng],
+    };
+    {
+        let ids = u64s(&groups, "group_id")?;
+        let created = i64s(&groups, "created_at")?;
+        let creator = u64s(&groups, "creator_id")?;
+        let subject = strs(&groups, "subject")?;
+        let description = strs(&groups, "description")?;
+        let photo = strs(&groups, "photo_pdq")?;
+        for (k, id) in ids.into_iter().enumerate() {
+            let Some(id) = id else { continue };
+            let i = grp.get(id) as usize;
+            g.known[i] = true;
+            g.created_ms[i] = created[k];
+            g.creator[i] = acc.opt(creator[k]);
+            g.subject[i] = subject[k].clone();
+            g.description[i] = description[k].clone();
+            g.photo[i] = photo[k].as_deref().and_then(parse_pdq);
+        }
+    }
+
+    // Invite links.
+    let (link_ids, link_rows) = match &links {
+        Some(l) => {
+            let ids: Vec<u64> = u64s(l, "link_id")?.into_iter().map(|x| x.unwrap_or(0)).collect();
+            let group = u64s(l, "group_id")?;
+            let by = u64s(l, "created_by")?;
+            let created = i64s(l, "created_at")?;
+            let revoked = i64s(l, "revoked_at")?;
+            let mut rows: Vec<(u64, InviteLink)> = (0..ids.len())
+                .map(|k| {
+                    (ids[k], InviteLink {
+                        group: grp.opt(group[k]),
+                        created_by: acc.opt(by[k]),
+                        created_ms: created[k].unwrap_or(0),
+                        // A revocation after as-of has not happened yet.
+                        revoked_ms: revoked[k].filter(|&r| r < now_ms),
+                    })
+                })
+                .collect();
+            rows.sort_by_key(|r| r.0);
+            rows.dedup_by_key(|r| r.0);
+            rows.into_iter().unzip()
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let link_lookup = Interner { ids: link_ids.clone() };
+
+    // Memberships: dedupe exact duplicates, sort per group by time.
+    let mut m = {
+        let ts = i64s(&memberships, "ts")?;
+        let gi = u64s(&memberships, "group_id")?;
+        let ai = u64s(&memberships, "account_id")?;
+        let evs = codes(&memberships, "event", &EVENTS)?;
+        let meths = codes(&memberships, "method", &METHODS)?;
+        let link = u64s(&memberships, "invite_link_id")?;
+        let actor = u64s(&memberships, "actor_id")?;
+        let mut unknown_links = 0u64;
+        let mut v = Vec::with_capacity(ts.len());
+        for k in 0..ts.len() {
+            let l = link[k].map(|id| link_lookup.get(id));
+            if l == Some(NONE) {
+                unknown_links += 1;
+            }
+            v.push(MembershipEvent {
+                group: grp.opt(gi[k]),
+                ts: ts[k].unwrap_or(0),
+                account: acc.opt(ai[k]),
+                event: evs[k],
+                method: meths[k],
+                link: l.unwrap_or(NONE),
+                actor: acc.opt(actor[k]),
+            });
+        }
+        stats.unknown_links = unknown_links;
+        v
+    };
+    m.sort_unstable();
+    let before = m.len();
+    m.dedup();
+    stats.duplicate_rows_dropped.insert("memberships".into(), (before - m.len()) as u64);
+
+    let mut fw = Vec::new();
+    if let Some(f) = &forwards {
+        let ts = i64s(f, "ts")?;
+        let sender = u64s(f, "sender_id")?;
+        let src = u64s(f, "src_group_id")?;
+        let dg = u64s(f, "dst_group_id")?;
+        let da = u64s(f, "dst_account_id")?;
+        let media = codes(f, "media_type", &MEDIA)?;
+        let fp = u64s(f, "media_fp")?;
+        let freq = bools(f, "frequently_forwarded")?;
+        let action = u64s(f, "action_id")?;
+        let batch = i64s(f, "batch_size")?;
+        for k in 0..ts.len() {
+            fw.push(Forward {
+                ts: ts[k].unwrap_or(0),
+                sender: acc.opt(sender[k]),
+                src_group: grp.opt(src[k]),
+                dst_group: grp.opt(dg[k]),
+                dst_account: acc.opt(da[k]),
+                media: media[k],
+                media_fp: fp[k],
+                frequently_forwarded: freq[k].unwrap_or(false),
+                action: action[k],
+                batch_size: batch[k].unwrap_or(1).clamp(0, 255) as u8,
+            });
+        }
+        let key = |x: &Forward| (x.ts, x.sender, x.src_group, x.dst_group, x.dst_account, x.media, x.media_fp, x.frequently_forwarded, x.action, x.batch_size);
+        fw.sort_unstable_by_key(key);
+        let before = fw.len();
+        fw.dedup_by_key(|x| key(x));
+        stats.duplicate_rows_dropped.insert("forwards".into(), (before - fw.len()) as u64);
+    }
+    let mut rp = Vec::new();
+    if let Some(r) = &reports {
+        let ts = i64s(r, "ts")?;
+        let reporter = u64s(r, "reporter_id")?;
+        let kind = strs(r, "target_kind")?;
+        let target = u64s(r, "target_id")?;
+        let reason = codes(r, "reason", &REASONS)?;
+        for k in 0..ts.len() {
+            let on_group = kind[k].as_deref() == Some("group");
+            let t = if on_group { grp.opt(target[k]) } else { acc.opt(target[k]) };
+            rp.push(Report { ts: ts[k].unwrap_or(0), reporter: acc.opt(reporter[k]), on_group, target: t, reason: reason[k] });
+        }
+        let key = |x: &Report| (x.ts, x.reporter, x.on_group, x.target, x.reason);
+        rp.sort_unstable_by_key(key);
+        let before = rp.len();
+        rp.dedup_by_key(|x| key(x));
+        stats.duplicate_rows_dropped.insert("reports".into(), (before - rp.len()) as u64);
+    }
+    let mut bl = Vec::new();
+    if let Some(b) = &blocks {
+        let ts = i64s(b, "ts")?;
+        let blocker = u64s(b, "blocker_id")?;
+        let blocked = u64s(b, "blocked_id")?;
+        let unknown = bools(b, "unknown_contact")?;
+        for k in 0..ts.len() {
+            bl.push(Block { ts: ts[k].unwrap_or(0), blocker: acc.opt(blocker[k]), blocked: acc.opt(blocked[k]), unknown_contact: unknown[k].unwrap_or(false) });
+        }
+        let key = |x: &Block| (x.ts, x.blocker, x.blocked, x.unknown_contact);
+        bl.sort_unstable_by_key(key);
+        let before = bl.len();
+        bl.dedup_by_key(|x| key(x));
+        stats.duplicate_rows_dropped.insert("blocks".into(), (before - bl.len()) as u64);
+    }
+    let (mut hash_bank, mut banks) = (Vec::new(), Vec::new());
+    if let Some(b) = &bank {
+        let pdq = strs(b, "pdq")?;
+        let name = strs(b, "bank")?;
+        let mut names: Vec<String> = name.iter().flatten().cloned().collect();
+        names.sort();
+        names.dedup();
+        for (p, n) in pdq.iter().zip(&name) {
+            if let (Some(h), Some(n)) = (p.as_deref().and_then(parse_pdq), n) {
+                let bi = names.binary_search(n).expect("bank name listed") as u16;
+                hash_bank.push((h, bi));
+            }
+        }
+        hash_bank.sort_unstable();
+        hash_bank.dedup();
+        banks = names;
+    }
+    let mut lb = Vec::new();
+    if let Some(l) = &labels {
+        let kind = strs(l, "entity_kind")?;
+        let id = u64s(l, "entity_id")?;
+        let label = strs(l, "label")?;
+        let ts = i64s(l, "ts")?;
+        let source = codes(l, "source", &["enforcement", "review", "appeal"])?;
+        for k in 0..ts.len() {
+            let on_group = kind[k].as_deref() == Some("group");
+            let e = if on_group { grp.opt(id[k]) } else { acc.opt(id[k]) };
+            if e == NONE {
+                continue; // a label on an entity this window never saw
+            }
+            lb.push(Label { on_group, entity: e, violating: label[k].as_deref() == Some("violating"), ts: ts[k].unwrap_or(0), source: source[k] });
+        }
+        // Time order decides which label is the latest; ties by entity for determinism.
+        lb.sort_by(|x, y| (x.ts, x.on_group, x.entity, x.violating).cmp(&(y.ts, y.on_group, y.entity, y.violating)));
+    }
+    Ok(Window {
+        now_ms,
+        start_ms,
+        accounts: a,
+        groups: g,
+        link_ids,
+        links: link_rows,
+        memberships: m,
+        forwards: fw,
+        reports: rp,
+        blocks: bl,
+        hash_bank,
+        banks,
+        labels: lb,
+        stats,
+    })
+}
+
+/// Convenience for tests and tools: discover, validate and ingest a folder.
+pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, ValidationReport)> {
+    let ds = crate::layout::discover(input)?;
+    let cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
+    let report = crate::validate::validate_dataset(&cfg, &ds);
+    anyhow::ensure!(report.is_usable(), "input is unusable:\n{report}");
+    let w = ingest(&ds, &report, spec)?;
+    Ok((w, report))
+}
