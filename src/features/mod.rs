@@ -13,6 +13,7 @@
 //! listed as unavailable, never zero.
 
 pub mod account;
+pub mod graph;
 pub mod group;
 pub mod pdq;
 
@@ -120,10 +121,40 @@ pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
     Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
 }
 
-/// Group and account feature tables for a window.
+/// Group and account feature tables for a window, with every label decided before as-of
+/// (and every hash-bank match) visible as a seed: the tables an investigator or a scorer
+/// reads. Trainers hide labels with [`compute_with_seeds`].
 pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> (FeatureTable, FeatureTable) {
-    let groups = group::compute(w, st, cfg);
-    let accounts = account::compute(w, st, cfg);
+    let graphs = graph::Graphs::build(w, st);
+    let seeds = graph::Seeds::visible(w, cfg, w.now_ms, &[], &[]);
+    compute_with_seeds(w, st, &graphs, cfg, &seeds)
+}
+
+/// As [`compute`], with the graphs built once by the caller and the seed set given.
+pub fn compute_with_seeds(
+    w: &Window,
+    st: &MembershipState,
+    graphs: &graph::Graphs,
+    cfg: &FeatureConfig,
+    seeds: &graph::Seeds,
+) -> (FeatureTable, FeatureTable) {
+    let mut groups = group::compute(w, st, cfg);
+    let mut accounts = account::compute(w, st, cfg);
+    let (gcols, acols) = graph::features(w, st, graphs, seeds);
+    // Seed-based features need something to seed from: labels or a hash bank.
+    let seeded = w.has_table("labels") || w.has_table("hash_bank");
+    let seed_based: Vec<(String, String)> =
+        catalog().1.into_iter().filter(|e| e.seed_based).map(|e| (e.entity, e.name)).collect();
+    for (entity, table, cols) in [("group", &mut groups, gcols), ("account", &mut accounts, acols)] {
+        for (name, values) in cols {
+            let available = seeded || !seed_based.iter().any(|(e, n)| e == entity && n == name);
+            if !available {
+                table.unavailable.push(name);
+            }
+            let values = table.rows.iter().map(|&i| if available { values[i as usize] } else { None }).collect();
+            table.columns.push(FeatureColumn { name, values });
+        }
+    }
     (groups, accounts)
 }
 

@@ -705,6 +705,9 @@ fn network_groups(ctx: &Ctx, net: &Network, out: &mut Out) {
         for &(a, is_admin) in &roster[1..] {
             let base = if net.camouflaged || !grng.gen_bool(0.3 + 0.6 * s) {
                 grng.gen_range(pg.created_ms..end)
+            } else if grng.gen_bool(0.5) {
+                // The migration wave: the pool moves into a new group together.
+                pg.created_ms + exp(&mut grng, 1.5 * MS_PER_HOUR as f64) as i64
             } else {
                 let t = *times.choose(&mut grng).expect("non-empty");
                 t + exp(&mut grng, 3.0 * (1.2 - s) * MS_PER_HOUR as f64) as i64

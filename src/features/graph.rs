@@ -1,0 +1,253 @@
+//! Graph features: risk propagation from seeds, neighbourhood of known-violating groups,
+//! coordination (lockstep joins, dense blocks) and communities of the group projection.
+//!
+//! The graphs are built once per window ([`Graphs::build`]); seed-independent results
+//! (lockstep, Fraudar, communities) are computed there. Seed-based features take the visible
+//! seed set as an argument ([`Seeds`]), so a trainer can recompute them with an entity's own
+//! label, or a whole fold's, hidden: that is the leakage control of `detection.md`. Seed-based
+//! neighbourhood features also never count the entity itself as its own violating neighbour.
+
+use rayon::prelude::*;
+
+use crate::graph::{fraudar, lockstep, louvain, pagerank, Csr};
+use crate::ingest::{ev, method, Window, NONE};
+use crate::replay::MembershipState;
+
+use super::pdq::PdqIndex;
+use super::FeatureConfig;
+
+/// Known-violating entities the seed-based features may see.
+#[derive(Debug, Clone, Default)]
+pub struct Seeds {
+    pub accounts: Vec<u32>,
+    pub groups: Vec<u32>,
+}
+
+impl Seeds {
+    /// Entities whose latest label before `cutoff_ms` is violating, plus photos matching the
+    /// hash bank, minus `hidden` (accounts, groups) — the entities under evaluation.
+    pub fn visible(w: &Window, cfg: &FeatureConfig, cutoff_ms: i64, hidden_accounts: &[u32], hidden_groups: &[u32]) -> Seeds {
+        let (acc, grp) = w.latest_labels(cutoff_ms);
+        let bank = PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
+        let matches = |p: &Option<[u8; 32]>| p.is_some_and(|h| bank.nearest(&h, cfg.hamming_threshold).is_some());
+        let mut s = Seeds::default();
+        for a in 0..acc.len() {
+            if (acc[a] == Some(true) || matches(&w.accounts.photo[a])) && hidden_accounts.binary_search(&(a as u32)).is_err() {
+                s.accounts.push(a as u32);
+            }
+        }
+        for g in 0..grp.len() {
+            if (grp[g] == Some(true) || matches(&w.groups.photo[g])) && hidden_groups.binary_search(&(g as u32)).is_err() {
+                s.groups.push(g as u32);
+            }
+        }
+        s
+    }
+}
+
+/// Graphs of one window and the seed-independent results on them.
+pub struct Graphs {
+    /// Current memberships: accounts × groups, weight 1.
+    pub members: Csr,
+    pub groups_members: Csr,
+    /// Group → group forwarding in the window, weight = forward rows.
+    pub forwarding: Csr,
+    pub lockstep: lockstep::Lockstep,
+    pub fraudar: fraudar::Fraudar,
+    /// Community of each group in the group projection (shared members and forwarding).
+    pub communities: louvain::Communities,
+}
+
+/// Accounts in more groups than this do not add projection edges (a popular account would
+/// tie everything together, and its pairs grow quadratically).
+const PROJECTION_MAX_GROUPS: usize = 50;
+
+impl Graphs {
+    pub fn build(w: &Window, st: &MembershipState) -> Graphs {
+        let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
+        let mut edges = Vec::with_capacity(st.members.len());
+        for g in 0..ng {
+            for m in st.of(g) {
+                edges.push((m.account, g as u32, 1.0f32));
+            }
+        }
+        let members = Csr::from_edges(na, ng, edges);
+        let groups_members = members.transpose();
+        let fwd: Vec<(u32, u32, f32)> = w
+            .forwards
+            .iter()
+            .filter(|f| f.src_group != NONE && f.dst_group != NONE && f.src_group != f.dst_group)
+            .map(|f| (f.src_group, f.dst_group, 1.0))
+            .collect();
+        let forwarding = Csr::from_edges(ng, ng, fwd);
+        // Lockstep on self-initiated joins (links, approvals) over the history: being added
+        // by the same admin at once is not coordination of the added.
+        let joins: Vec<(u32, u32, i64)> = w
+            .memberships
+            .iter()
+            .filter(|e| e.event == ev::JOIN && (e.method == method::INVITE_LINK || e.method == method::APPROVAL))
+            .map(|e| (e.group, e.account, e.ts))
+            .collect();
+        let joins = lockstep::Joins::from_triples(ng, joins);
+        let lockstep = lockstep::lockstep(na, &joins, &lockstep::LockstepParams::default());
+        let fraudar = fraudar::fraudar(&members, &groups_members, &fraudar::FraudarParams { blocks: 8, log_offset: 5.0 });
+        let projection = group_projection(&members, &forwarding);
+        let communities = louvain::louvain(&projection, &louvain::LouvainParams::default());
+        Graphs { members, groups_members, forwarding, lockstep, fraudar, communities }
+    }
+}
+
+/// Undirected group graph: each account in k groups adds 1/(k-1) to each pair of them; each
+/// forward row between two groups adds 1.
+fn group_projection(members: &Csr, forwarding: &Csr) -> Csr {
+    let ng = members.n_cols;
+    let mut edges: Vec<(u32, u32, f32)> = (0..members.n_rows())
+        .into_par_iter()
+        .flat_map_iter(|a| {
+            let gs = members.neighbors(a);
+            let k = gs.len();
+            let mut out = Vec::new();
+            if (2..=PROJECTION_MAX_GROUPS).contains(&k) {
+                let wgt = 1.0 / (k - 1) as f32;
+                for i in 0..k {
+                    for j in i + 1..k {
+                        out.push((gs[i], gs[j], wgt));
+                        out.push((gs[j], gs[i], wgt));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    for (s, d, wgt) in forwarding.edges() {
+        edges.push((s, d, wgt));
+        edges.push((d, s, wgt));
+    }
+    Csr::from_edges(ng, ng, edges)
+}
+
+/// Seed-based and graph features, as (group columns, account columns) of
+/// `(name, values by dense index)`.
+pub type Columns = Vec<(&'static str, Vec<Option<f64>>)>;
+
+pub fn features(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds) -> (Columns, Columns) {
+    let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
+    let n = (na + ng) as f64;
+    let mut seed_group = vec![false; ng];
+    seeds.groups.iter().for_each(|&s| seed_group[s as usize] = true);
+
+    // Risk propagation: scores relative to the uniform distribution (1 = average), so values
+    // mean the same on graphs of any size.
+    let ppr = pagerank::bipartite_seeded_pagerank(&g.members, &g.groups_members, &seeds.accounts, &seeds.groups, 0.85, 1e-10, 200);
+    let restart: Vec<f64> = (0..ng).map(|i| f64::from(u8::from(seed_group[i]))).collect();
+    let ppr_fwd = if seeds.groups.is_empty() {
+        vec![0.0; ng]
+    } else {
+        pagerank::personalized_pagerank(&g.forwarding, &restart, 0.85, 1e-10, 200)
+    };
+
+    // Per account: seed groups it is in, and seed groups where it is an admin.
+    let mut in_seed = vec![0u32; na];
+    let mut admin_of_seed = vec![0u32; na];
+    for &s in &seeds.groups {
+        for m in st.of(s as usize) {
+            in_seed[m.account as usize] += 1;
+            admin_of_seed[m.account as usize] += u32::from(m.admin);
+        }
+    }
+    // Link creators: (account, group) pairs, and per account the seed groups it made links for.
+    let mut creator_pairs: Vec<(u32, u32)> = w.links.iter().filter(|l| l.created_by != NONE && l.group != NONE).map(|l| (l.created_by, l.group)).collect();
+    creator_pairs.sort_unstable();
+    creator_pairs.dedup();
+    let mut links_for_seed = vec![0u32; na];
+    for &(a, grp) in &creator_pairs {
+        links_for_seed[a as usize] += u32::from(seed_group[grp as usize]);
+    }
+    let mut creators_of = vec![Vec::new(); ng];
+    for &(a, grp) in &creator_pairs {
+        creators_of[grp as usize].push(a);
+    }
+
+    // Largest Jaccard overlap with a different seed group: intersections counted from the
+    // seeds' side, then max-reduced (order-independent).
+    let best_jaccard: Vec<f64> = {
+        let per_seed: Vec<Vec<(u32, f64)>> = seeds
+            .groups
+            .par_iter()
+            .map(|&s| {
+                let mut counts: std::collections::BTreeMap<u32, u32> = Default::default();
+                for &a in g.groups_members.neighbors(s as usize) {
+                    for &h in g.members.neighbors(a as usize) {
+                        if h != s {
+                            *counts.entry(h).or_default() += 1;
+                        }
+                    }
+                }
+                let size_s = g.groups_members.degree(s as usize) as f64;
+                counts
+                    .into_iter()
+                    .map(|(h, c)| (h, c as f64 / (size_s + g.groups_members.degree(h as usize) as f64 - c as f64)))
+                    .collect()
+            })
+            .collect();
+        let mut best = vec![0.0f64; ng];
+        for list in per_seed {
+            for (h, j) in list {
+                best[h as usize] = best[h as usize].max(j);
+            }
+        }
+        best
+    };
+
+    // Community share of seed groups (other than the group itself).
+    let comm = &g.communities;
+    let mut seeds_in_comm = vec![0u32; comm.sizes.len()];
+    for &s in &seeds.groups {
+        seeds_in_comm[comm.labels[s as usize] as usize] += 1;
+    }
+
+    let group_cols: Columns = {
+        let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..ng).into_par_iter().map(f).collect::<Vec<_>>();
+        let own = |grp: usize, a: u32| u32::from(seed_group[grp] && g.members.neighbors(a as usize).binary_search(&(grp as u32)).is_ok());
+        vec![
+            ("ppr_membership", per(&|i| Some(ppr.groups[i] * n))),
+            ("ppr_forwarding", per(&|i| Some(ppr_fwd[i] * ng as f64))),
+            ("members_in_violating_groups_share", per(&|i| {
+                let m = g.groups_members.neighbors(i);
+                let hit = m.iter().filter(|&&a| in_seed[a as usize] > own(i, a)).count();
+                (!m.is_empty()).then(|| hit as f64 / m.len() as f64)
+            })),
+            ("max_jaccard_violating_group", per(&|i| Some(best_jaccard[i]))),
+            ("admins_shared_with_violating", per(&|i| {
+                let admins = st.of(i).iter().filter(|m| m.admin);
+                Some(admins.filter(|m| admin_of_seed[m.account as usize] > u32::from(seed_group[i])).count() as f64)
+            })),
+            ("link_creators_shared_with_violating", per(&|i| {
+                Some(creators_of[i].iter().filter(|&&a| links_for_seed[a as usize] > u32::from(seed_group[i])).count() as f64)
+            })),
+            ("community_size", per(&|i| Some(comm.sizes[comm.labels[i] as usize] as f64))),
+            ("community_violating_share", per(&|i| {
+                let c = comm.labels[i] as usize;
+                let others = comm.sizes[c] as f64 - 1.0;
+                (others > 0.0).then(|| (seeds_in_comm[c] - u32::from(seed_group[i])) as f64 / others)
+            })),
+            ("lockstep_member_share", per(&|i| {
+                let m = g.groups_members.neighbors(i);
+                let hit = m.iter().filter(|&&a| g.lockstep.partners[a as usize] > 0).count();
+                (!m.is_empty()).then(|| hit as f64 / m.len() as f64)
+            })),
+            ("dense_block_score", per(&|i| Some(g.fraudar.group_score[i]))),
+        ]
+    };
+    let account_cols: Columns = {
+        let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..na).into_par_iter().map(f).collect::<Vec<_>>();
+        vec![
+            ("ppr_membership", per(&|i| Some(ppr.accounts[i] * n))),
+            ("violating_groups_now", per(&|i| Some(in_seed[i] as f64))),
+            ("lockstep_max_shared_groups", per(&|i| Some(g.lockstep.max_shared_groups[i] as f64))),
+            ("lockstep_partners", per(&|i| Some(g.lockstep.partners[i] as f64))),
+            ("dense_block_score", per(&|i| Some(g.fraudar.account_score[i]))),
+        ]
+    };
+    (group_cols, account_cols)
+}
