@@ -621,6 +621,9 @@ fn group_activity(
     }
 }
 
+/// Consumers per coordinated cohort.
+const COHORT: usize = 8;
+
 /// All groups of one planted network, and the network's forwarding, reports and blocks.
 fn network_groups(ctx: &Ctx, net: &Network, out: &mut Out) {
     let w = ctx.w;
@@ -702,15 +705,30 @@ fn network_groups(ctx: &Ctx, net: &Network, out: &mut Out) {
         let mut members = vec![Member { acc: pg.creator, join: pg.created_ms, leave: None }];
         hist.join(pg.created_ms, creator_id, "creator", None, None);
         let mut admins = Vec::new();
+        // Cohorts of consumers move together (CopyCatch's lockstep): each cohort enters this
+        // group in one wave, after its newest account exists. Camouflaged networks do not.
+        let cohort_of = |a: u32| net.consumers.iter().position(|&c| c == a).map(|p| p / COHORT);
+        let n_cohorts = net.consumers.len().div_ceil(COHORT);
+        let waves: Vec<i64> = (0..n_cohorts)
+            .map(|c| {
+                let ready = net.consumers[c * COHORT..((c + 1) * COHORT).min(net.consumers.len())]
+                    .iter()
+                    .map(|&a| ctx.created(a))
+                    .max()
+                    .unwrap_or(0);
+                let t = if grng.gen_bool(0.5) { pg.created_ms } else { *times.choose(&mut grng).expect("non-empty") };
+                t.max(ready) + exp(&mut grng, 1.5 * MS_PER_HOUR as f64) as i64
+            })
+            .collect();
+        let coordinated = !net.camouflaged && grng.gen_bool(0.6 + 0.4 * s);
         for &(a, is_admin) in &roster[1..] {
-            let base = if net.camouflaged || !grng.gen_bool(0.3 + 0.6 * s) {
-                grng.gen_range(pg.created_ms..end)
-            } else if grng.gen_bool(0.5) {
-                // The migration wave: the pool moves into a new group together.
-                pg.created_ms + exp(&mut grng, 1.5 * MS_PER_HOUR as f64) as i64
-            } else {
-                let t = *times.choose(&mut grng).expect("non-empty");
-                t + exp(&mut grng, 3.0 * (1.2 - s) * MS_PER_HOUR as f64) as i64
+            let base = match cohort_of(a) {
+                Some(c) if coordinated => waves[c] + exp(&mut grng, 15.0 * 60_000.0) as i64,
+                _ if net.camouflaged || !grng.gen_bool(0.3 + 0.6 * s) => grng.gen_range(pg.created_ms..end),
+                _ => {
+                    let t = *times.choose(&mut grng).expect("non-empty");
+                    t + exp(&mut grng, 3.0 * (1.2 - s) * MS_PER_HOUR as f64) as i64
+                }
             };
             let mut join = base.max(pg.created_ms + 60_000);
             if join <= ctx.created(a) {

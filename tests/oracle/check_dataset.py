@@ -63,7 +63,7 @@ def main():
     frames = {}
     for path in sorted(SCHEMAS.glob("*.toml")):
         schema = tomllib.loads(path.read_text())
-        if schema["direction"] != "input":
+        if schema.get("direction") != "input":
             continue
         name = schema["table"]
         d = load_table(input_dir, name)
