@@ -264,6 +264,14 @@ fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) ->
 
 fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     use groupwatch::{features, ingest, layout, replay};
+    let mut timings: Vec<(&str, f64)> = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
+        let s = clock.elapsed().as_secs_f64();
+        tracing::info!(stage = name, seconds = s, "stage finished");
+        timings.push((name, s));
+        clock = std::time::Instant::now();
+    };
     let ds = layout::discover(&a.input).map_err(validate::ValidateError::from)?;
     let vcfg = ValidateConfig::new(a.input.clone(), a.as_of);
     let pb = spinner("validating");
@@ -273,22 +281,33 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
         print!("{report}");
         return Ok(ExitCode::from(2));
     }
+    lap("validate", &mut timings);
     pb.set_message("ingesting the window");
     let spec = ingest::WindowSpec { as_of: a.as_of, window_days: a.window_days };
     let w = ingest::ingest(&ds, &report, spec)?;
+    lap("ingest", &mut timings);
     pb.set_message("replaying memberships");
     let st = replay::replay(&w);
-    pb.set_message("computing features");
+    lap("replay", &mut timings);
+    pb.set_message("building graphs");
     let cfg = features::FeatureConfig { hamming_threshold: a.hamming_threshold };
-    let (groups, accounts) = features::compute(&w, &st, &cfg);
+    let graphs = features::graph::Graphs::build(&w, &st);
+    lap("graphs", &mut timings);
+    pb.set_message("computing features");
+    let seeds = features::graph::Seeds::visible(&w, &cfg, w.now_ms, &[], &[]);
+    let (groups, accounts) = features::compute_with_seeds(&w, &st, &graphs, &cfg, &seeds);
+    lap("features", &mut timings);
     pb.finish_and_clear();
     features::write(&a.out, &groups, &accounts)?;
+    lap("write", &mut timings);
     let mut unavailable: Vec<String> = groups.unavailable.iter().map(|f| format!("group_features.{f}")).collect();
     unavailable.extend(accounts.unavailable.iter().map(|f| format!("account_features.{f}")));
     let summary = serde_json::json!({
         "as_of": a.as_of, "window_days": a.window_days, "feature_catalog_version": features::catalog().0,
         "quarantined_rows": report.quarantine.len(), "ingest": w.stats, "replay": st.stats,
+        "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
         "group_rows": groups.ids.len(), "account_rows": accounts.ids.len(), "unavailable_features": unavailable,
+        "stage_seconds": timings.iter().map(|(n, s)| (n.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
     });
     groupwatch::io::write_bytes(&a.out.join("features.json"), &serde_json::to_vec_pretty(&summary)?)?;
     println!("{} groups and {} accounts -> {}", groups.ids.len(), accounts.ids.len(), a.out.display());
