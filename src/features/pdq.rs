@@ -1,14 +1,14 @@
 //! Matching photos against the hash bank without comparing every photo with every entry.
 //!
 //! Multi-index hashing (Norouzi, Punjani and Fleet, 2012): the 256-bit hash is cut into 16
-//! chunks of 16 bits and each chunk indexes the bank. Two hashes within Hamming distance
+//! chunks of 16 bits and each chunk indexes the bank (a direct-address table per chunk). Two hashes within Hamming distance
 //! `d <= 31` differ in at most one bit in at least one chunk (pigeonhole: 16 chunks × 2 bits
 //! = 32 > 31), so probing each chunk's exact value and its 16 one-bit neighbours finds every
 //! candidate; candidates are then verified with the full distance.
 //!
-//! Complexity: building O(B) for B bank entries (16 sorted arrays of (chunk, entry) pairs,
-//! 8 bytes each: 128 bytes an entry); a query costs 16 × 17 binary searches plus the
-//! candidates found, instead of B comparisons. Thresholds above 31 fall back to a scan.
+//! Complexity: building O(B + 2^16) for B bank entries (16 tables of 65,537 offsets, 4 MiB,
+//! plus 64 bytes an entry); a query costs 16 × 17 constant-time probes plus the candidates
+//! found, instead of B comparisons. Thresholds above 31 fall back to a scan.
 
 /// Hamming distance between two 256-bit hashes.
 pub fn hamming(a: &[u8; 32], b: &[u8; 32]) -> u32 {
@@ -28,19 +28,35 @@ fn chunk(h: &[u8; 32], c: usize) -> u16 {
 /// An index over the hash bank.
 pub struct PdqIndex {
     entries: Vec<[u8; 32]>,
-    tables: Vec<Vec<(u16, u32)>>,
+    /// Per chunk, a direct-address table: entries whose chunk has value `v` are
+    /// `items[c][starts[c][v]..starts[c][v + 1]]`.
+    starts: Vec<Vec<u32>>,
+    items: Vec<Vec<u32>>,
 }
 
 impl PdqIndex {
     pub fn new(entries: Vec<[u8; 32]>) -> Self {
-        let tables = (0..16)
-            .map(|c| {
-                let mut t: Vec<(u16, u32)> = entries.iter().enumerate().map(|(i, h)| (chunk(h, c), i as u32)).collect();
-                t.sort_unstable();
-                t
-            })
-            .collect();
-        PdqIndex { entries, tables }
+        let mut starts = Vec::with_capacity(16);
+        let mut items = Vec::with_capacity(16);
+        for c in 0..16 {
+            let mut s = vec![0u32; 65_537];
+            for h in &entries {
+                s[chunk(h, c) as usize + 1] += 1;
+            }
+            for v in 0..65_536 {
+                s[v + 1] += s[v];
+            }
+            let mut next = s.clone();
+            let mut it = vec![0u32; entries.len()];
+            for (i, h) in entries.iter().enumerate() {
+                let v = chunk(h, c) as usize;
+                it[next[v] as usize] = i as u32;
+                next[v] += 1;
+            }
+            starts.push(s);
+            items.push(it);
+        }
+        PdqIndex { entries, starts, items }
     }
 
     /// The closest bank entry within `max_distance`, as (entry index, distance); ties go to
@@ -56,12 +72,12 @@ impl PdqIndex {
         if max_distance > 31 {
             (0..self.entries.len()).for_each(&mut consider);
         } else {
-            for (c, table) in self.tables.iter().enumerate() {
+            for c in 0..16 {
                 let v = chunk(h, c);
                 for probe in std::iter::once(v).chain((0..16).map(|b| v ^ (1 << b))) {
-                    let lo = table.partition_point(|e| e.0 < probe);
-                    for e in table[lo..].iter().take_while(|e| e.0 == probe) {
-                        consider(e.1 as usize);
+                    let (lo, hi) = (self.starts[c][probe as usize] as usize, self.starts[c][probe as usize + 1] as usize);
+                    for &e in &self.items[c][lo..hi] {
+                        consider(e as usize);
                     }
                 }
             }
