@@ -4,8 +4,9 @@
 //!
 //! - **Table-level** problems make a table unusable: a missing required table or non-null
 //!   column, a type that cannot be cast losslessly, an unreadable or truncated file, a
-//!   duplicate primary key, a required table with no rows. Reading on would mean guessing, so
-//!   the run stops (exit 2) and every such problem is listed with its table, file and column.
+//!   duplicate primary key, a required table with no rows (or none left after quarantine).
+//!   Reading on would mean guessing, so the run stops (exit 2) and every such problem is
+//!   listed with its table, file and column.
 //! - **Row-level** problems set one row aside: a null in a non-null column, an enum value
 //!   outside its list, a malformed PDQ, a negative id, a small int out of range, a forward
 //!   without exactly one destination, a timestamp after the as-of date. The row goes to the
@@ -325,7 +326,6 @@ struct TableValidator<'a> {
     row_hashes: Vec<u64>,
     /// (key, file index, row) of the primary key.
     keys: Vec<(u64, u32, u64)>,
-    signed_key: bool,
     is_event_table: bool,
 }
 
@@ -337,7 +337,6 @@ impl<'a> TableValidator<'a> {
             horizon_ms,
             row_hashes: Vec::new(),
             keys: Vec::new(),
-            signed_key: false,
             is_event_table: schema.primary_key.is_none(),
         }
     }
@@ -401,17 +400,12 @@ impl<'a> TableValidator<'a> {
         if report.fatal.iter().any(|f| f.table == schema.table && f.file.as_deref() == Some(&file.rel)) {
             return;
         }
-        if let Some(pk) = &schema.primary_key {
-            if let Some(f) = arrow_schema.get(pk.as_str()) {
-                self.signed_key |= matches!(f.dtype, ArrowDataType::Int8 | ArrowDataType::Int16 | ArrowDataType::Int32 | ArrowDataType::Int64);
-            }
-        }
         tr.rows += num_rows as u64;
         let names: Vec<String> = present.iter().map(|c| c.name.clone()).collect();
         let mut dt_mismatch = 0u64;
         let mut offset = 0usize;
         while offset < num_rows {
-            let len = self.cfg.chunk_rows.min(num_rows - offset);
+            let len = self.cfg.chunk_rows.max(1).min(num_rows - offset);
             let chunk = File::open(&file.path).map_err(PolarsError::from).and_then(|f| {
                 ParquetReader::new(f).with_columns(Some(names.clone())).with_slice(Some((offset, len))).finish()
             });
@@ -453,7 +447,14 @@ impl<'a> TableValidator<'a> {
         let mut hashes = vec![0x5bd1_e995_u64; if self.is_event_table { n } else { 0 }];
         let mut dt_mismatch = 0u64;
         let mut nulls: HashMap<&str, Vec<bool>> = HashMap::new();
-        for c in present {
+        for c in &self.schema.columns {
+            // An absent nullable column reads as null, for duplicate detection too.
+            let Some(c) = present.iter().copied().find(|p| p.name == c.name) else {
+                for h in hashes.iter_mut() {
+                    *h = crate::synth::mix64(*h ^ Value::Null.hash());
+                }
+                continue;
+            };
             let s = df.column(&c.name)?.as_materialized_series().clone();
             let is_null: Vec<bool> = s.is_null().iter().map(|b| b.unwrap_or(true)).collect();
             let mut add = |i: usize, what: &str, reason: String| {
@@ -498,11 +499,14 @@ impl<'a> TableValidator<'a> {
                         "value outside the enum",
                         format!("{} is {x:?}, not one of {}", c.name, c.values.join(", ")),
                     ),
-                    (LogicalType::Pdq, Value::Str(x)) if !(x.len() == 64 && x.bytes().all(|b| b.is_ascii_hexdigit())) => add(
-                        i,
-                        "malformed PDQ",
-                        format!("{} is not 64 hex characters (length {})", c.name, x.chars().count()),
-                    ),
+                    (LogicalType::Pdq, Value::Str(x)) if !(x.len() == 64 && x.bytes().all(|b| b.is_ascii_hexdigit())) => {
+                        let chars = x.chars().count();
+                        let why = match x.chars().find(|ch| !ch.is_ascii_hexdigit()) {
+                            Some(ch) if chars == 64 => format!("non-hex character {ch:?}"),
+                            _ => format!("{chars} characters"),
+                        };
+                        add(i, "malformed PDQ", format!("{} is not 64 hex characters ({why})", c.name))
+                    }
                     (LogicalType::SmallInt, Value::Int(x)) => {
                         let (lo, hi) = (c.min.unwrap_or(i64::MIN), c.max.unwrap_or(i64::MAX));
                         if *x < lo || *x > hi {
@@ -510,9 +514,10 @@ impl<'a> TableValidator<'a> {
                         }
                     }
                     (LogicalType::SmallInt, Value::UInt(x)) => {
-                        let hi = c.max.unwrap_or(i64::MAX);
-                        if *x > hi as u64 {
-                            add(i, "out of range", format!("{} is {x}, above {hi}", c.name))
+                        // Unsigned values can still be below a positive minimum (batch_size 0).
+                        let (lo, hi) = (c.min.unwrap_or(i64::MIN), c.max.unwrap_or(i64::MAX));
+                        if i128::from(*x) < i128::from(lo) || i128::from(*x) > i128::from(hi) {
+                            add(i, "out of range", format!("{} is {x}, outside {lo}..={hi}", c.name))
                         }
                     }
                     _ => {}
@@ -589,13 +594,13 @@ impl<'a> TableValidator<'a> {
                 }
             }
             if let Some((a, b)) = example {
-                let shown = if self.signed_key { (a.0 as i64).to_string() } else { a.0.to_string() };
                 report.fatal.push(fatal(
                     schema,
                     None,
                     Some(pk),
                     format!(
-                        "primary key is not unique: {dup_keys} duplicate(s), e.g. {pk} = {shown} at {} row {} and {} row {}",
+                        "primary key is not unique: {dup_keys} duplicate(s), e.g. {pk} = {} at {} row {} and {} row {}",
+                        a.0,
                         files[a.1 as usize].rel, a.2, files[b.1 as usize].rel, b.2
                     ),
                 ));
@@ -604,6 +609,15 @@ impl<'a> TableValidator<'a> {
         let failed = report.fatal.iter().any(|f| f.table == schema.table);
         if schema.required && !failed && tr.rows == 0 {
             report.fatal.push(fatal(schema, None, None, "required table has zero rows (a failed export?)".into()));
+        } else if schema.required && !failed && tr.quarantined_rows == tr.rows {
+            // Empty after quarantine is as empty as a failed export: it must not silently
+            // empty the review queue either.
+            report.fatal.push(fatal(
+                schema,
+                None,
+                None,
+                format!("required table has zero usable rows: all {} row(s) were quarantined", tr.rows),
+            ));
         } else if tr.rows == 0 && !failed {
             tr.notes.push("table is empty: no such events".into());
         }
@@ -628,6 +642,8 @@ impl Value {
         let mut h = std::hash::DefaultHasher::new();
         match self {
             Value::Null => 0u8.hash(&mut h),
+            // The same id read from an int64 file and a uint64 file is the same value.
+            Value::Int(x) if *x >= 0 => (2u8, *x as u64).hash(&mut h),
             Value::Int(x) => (1u8, x).hash(&mut h),
             Value::UInt(x) => (2u8, x).hash(&mut h),
             Value::Bool(x) => (3u8, x).hash(&mut h),
