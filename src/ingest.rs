@@ -27,6 +27,10 @@ use crate::schema::{Contract, LogicalType};
 use crate::validate::ValidationReport;
 
 pub const NONE: u32 = u32::MAX;
+/// Validation tolerance for times after as-of when ingesting a window: rows after as-of are
+/// simply outside it (a backfill's as-of precedes later data), so only absurd times (a century
+/// ahead) are set aside.
+pub const NO_FUTURE_CHECK_DAYS: i64 = 36_500;
 pub const MS_PER_DAY: i64 = 86_400_000;
 pub const MS_PER_HOUR: i64 = 3_600_000;
 
@@ -136,6 +140,8 @@ pub struct Block {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InviteLink {
+    /// Index into [`Window::link_ids`].
+    pub link: u32,
     pub group: u32,
     pub created_by: u32,
     pub created_ms: i64,
@@ -197,7 +203,9 @@ pub struct Window {
     pub start_ms: i64,
     pub accounts: Accounts,
     pub groups: Groups,
+    /// Every link id seen (invite_links rows and links named by joins), sorted.
     pub link_ids: Vec<u64>,
+    /// Rows of the invite_links table.
     pub links: Vec<InviteLink>,
     /// Full history up to as-of, deduplicated, sorted by (group, ts, account, event...).
     pub memberships: Vec<MembershipEvent>,
@@ -446,8 +454,10 @@ pub fn ingest(ds: &Dataset, report: &ValidationReport, spec: WindowSpec) -> Resu
     let start = spec.start_ms();
     let frames = {
         let mut r = TableReader { ds, quarantine: &q, stats: &mut stats };
-        let accounts = r.read("accounts", &["account_id", "created_at", "is_business", "about", "photo_pdq"], None)?;
-        let groups = r.read("groups", &["group_id", "created_at", "creator_id", "subject", "description", "photo_pdq"], None)?;
+        // Accounts and groups created after as-of do not exist yet.
+        let existing = Some(("created_at", i64::MIN, now));
+        let accounts = r.read("accounts", &["account_id", "created_at", "is_business", "about", "photo_pdq"], existing)?;
+        let groups = r.read("groups", &["group_id", "created_at", "creator_id", "subject", "description", "photo_pdq"], existing)?;
         let memberships = r.read(
             "memberships",
             &["ts", "group_id", "account_id", "event", "method", "invite_link_id", "actor_id"],
@@ -596,6 +606,7 @@ fn build(
             let mut rows: Vec<(u64, InviteLink)> = (0..ids.len())
                 .map(|k| {
                     (ids[k], InviteLink {
+                        link: NONE,
                         group: grp.opt(group[k]),
                         created_by: acc.opt(by[k]),
                         created_ms: created[k].unwrap_or(0),
@@ -610,7 +621,17 @@ fn build(
         }
         None => (Vec::new(), Vec::new()),
     };
-    let link_lookup = Interner { ids: link_ids.clone() };
+    // Link ids: the invite_links table plus every link a join names (a join through a link
+    // with no invite_links row is still a join through a distinct link).
+    let known_links = link_ids.len();
+    let link_lookup = {
+        let mut all = link_ids.clone();
+        all.extend(u64s(&memberships, "invite_link_id")?.into_iter().flatten());
+        Interner::new(all)
+    };
+    stats.unknown_links = (link_lookup.ids.len() - known_links) as u64;
+    let link_rows: Vec<InviteLink> =
+        link_ids.iter().zip(link_rows).map(|(&id, l)| InviteLink { link: link_lookup.get(id), ..l }).collect();
 
     // Memberships: dedupe exact duplicates, sort per group by time.
     let mut m = {
@@ -621,13 +642,9 @@ fn build(
         let meths = codes(&memberships, "method", &METHODS)?;
         let link = u64s(&memberships, "invite_link_id")?;
         let actor = u64s(&memberships, "actor_id")?;
-        let mut unknown_links = 0u64;
         let mut v = Vec::with_capacity(ts.len());
         for k in 0..ts.len() {
             let l = link[k].map(|id| link_lookup.get(id));
-            if l == Some(NONE) {
-                unknown_links += 1;
-            }
             v.push(MembershipEvent {
                 group: grp.opt(gi[k]),
                 ts: ts[k].unwrap_or(0),
@@ -638,7 +655,6 @@ fn build(
                 actor: acc.opt(actor[k]),
             });
         }
-        stats.unknown_links = unknown_links;
         v
     };
     m.sort_unstable();
@@ -751,7 +767,7 @@ fn build(
         start_ms,
         accounts: a,
         groups: g,
-        link_ids,
+        link_ids: link_lookup.ids,
         links: link_rows,
         memberships: m,
         forwards: fw,
@@ -767,7 +783,8 @@ fn build(
 /// Convenience for tests and tools: discover, validate and ingest a folder.
 pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, ValidationReport)> {
     let ds = crate::layout::discover(input)?;
-    let cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
+    let mut cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
+    cfg.future_tolerance_days = NO_FUTURE_CHECK_DAYS;
     let report = crate::validate::validate_dataset(&cfg, &ds);
     anyhow::ensure!(report.is_usable(), "input is unusable:\n{report}");
     let w = ingest(&ds, &report, spec)?;

@@ -58,12 +58,12 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
     let reach = media_reach(w);
     let bank = PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
     let acc = &w.accounts;
-    let joins = |a: usize, m: Option<u8>| {
+    let joins = |a: usize, keep: &dyn Fn(&crate::ingest::MembershipEvent) -> bool| {
         events
             .of(a)
             .iter()
             .map(|&i| &w.memberships[i as usize])
-            .filter(|e| e.event == ev::JOIN && in_window(e.ts) && m.is_none_or(|m| e.method == m))
+            .filter(|e| e.event == ev::JOIN && in_window(e.ts) && keep(e))
             .count() as f64
     };
 
@@ -74,9 +74,12 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
     t.add("is_business", &["accounts"], |a| acc.is_business[a].map(|b| f64::from(u8::from(b))));
     t.add("groups_now", mem, |a| Some(member_of.of(a).len() as f64));
     t.add("admin_of_groups_now", mem, |a| Some(member_of.of(a).iter().filter(|&&i| st.members[i as usize].admin).count() as f64));
-    t.add("groups_joined_window", mem, |a| Some(joins(a, None)));
-    t.add("groups_joined_by_link_window", mem, |a| Some(joins(a, Some(method::INVITE_LINK)) + joins(a, Some(method::APPROVAL))));
-    t.add("groups_added_window", mem, |a| Some(joins(a, Some(method::ADDED))));
+    t.add("groups_joined_window", mem, |a| Some(joins(a, &|_| true)));
+    // Through a link: a self-join by link, or an approval of a join that came through one.
+    t.add("groups_joined_by_link_window", mem, |a| {
+        Some(joins(a, &|e| e.method == method::INVITE_LINK || (e.method == method::APPROVAL && e.link != NONE)))
+    });
+    t.add("groups_added_window", mem, |a| Some(joins(a, &|e| e.method == method::ADDED)));
     t.add("groups_created_total", &["groups"], |a| Some(created.of(a).len() as f64));
     t.add("groups_created_window", &["groups"], |a| {
         Some(created.of(a).iter().filter(|&&g| w.groups.created_ms[g as usize].is_some_and(in_window)).count() as f64)

@@ -128,7 +128,11 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
             kinds.contains(&e.event) && in_window(e.ts)
         }).count() as u64
     };
-    let fwd_rows = |g: usize| fwd_in.of(g).iter().chain(fwd_out.of(g)).map(|&i| &w.forwards[i as usize]);
+    // Rows into or out of the group, each once (a forward from the group into itself is both).
+    let fwd_rows = |g: usize| {
+        let out_only = fwd_out.of(g).iter().filter(move |&&i| w.forwards[i as usize].dst_group as usize != g);
+        fwd_in.of(g).iter().chain(out_only).map(|&i| &w.forwards[i as usize])
+    };
     let member_accounts = |g: usize| st.of(g).iter().map(|m| m.account as usize);
 
     let mut t = TableBuilder::new(w, (0..n as u32).collect());

@@ -143,11 +143,11 @@ pub fn compute_with_seeds(
     let (gcols, acols) = graph::features(w, st, graphs, seeds);
     // Seed-based features need something to seed from: labels or a hash bank.
     let seeded = w.has_table("labels") || w.has_table("hash_bank");
-    let seed_based: Vec<(String, String)> =
-        catalog().1.into_iter().filter(|e| e.seed_based).map(|e| (e.entity, e.name)).collect();
+    let entries = catalog().1;
     for (entity, table, cols) in [("group", &mut groups, gcols), ("account", &mut accounts, acols)] {
         for (name, values) in cols {
-            let available = seeded || !seed_based.iter().any(|(e, n)| e == entity && n == name);
+            let entry = entries.iter().find(|e| e.entity == entity && e.name == name).expect("graph feature in the catalog");
+            let available = (seeded || !entry.seed_based) && entry.needs.iter().all(|t| w.has_table(t));
             if !available {
                 table.unavailable.push(name);
             }

@@ -247,7 +247,7 @@ impl History<'_> {
     /// The link live at `ts` (links rotate: each reset revokes the previous one).
     fn link_at(&self, ts: i64) -> Option<u64> {
         let i = self.links.partition_point(|l| l.1 <= ts);
-        self.links.get(i.saturating_sub(1)).map(|l| l.0)
+        i.checked_sub(1).map(|i| self.links[i].0)
     }
 
     /// Creates links at the given times (sorted), each revoking the previous one; the last
