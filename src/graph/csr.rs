@@ -60,12 +60,13 @@ impl Csr {
     }
 
     /// Whether the matrix is square and every entry `(r, c, w)` has a mirror `(c, r, w)` with
-    /// the same weight (bitwise). O(E log d) time, no allocation.
+    /// the same weight (bitwise). O(E log d) time, parallel over rows, no allocation.
     pub fn is_symmetric(&self) -> bool {
+        use rayon::prelude::*;
         if self.n_rows() != self.n_cols {
             return false;
         }
-        (0..self.n_rows()).all(|r| {
+        (0..self.n_rows()).into_par_iter().all(|r| {
             self.neighbors(r).iter().zip(self.edge_weights(r)).all(|(&c, &w)| {
                 let c = c as usize;
                 match self.neighbors(c).binary_search(&(r as u32)) {

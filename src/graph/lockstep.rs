@@ -235,9 +235,9 @@ mod tests {
         let mut reversed = events.clone();
         reversed.reverse();
         let params = LockstepParams::default();
-        let a = lockstep(2000, &Joins::from_triples(300, events), &params);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        let b = pool.install(|| lockstep(2000, &Joins::from_triples(300, reversed), &params));
+        let pool = |k| rayon::ThreadPoolBuilder::new().num_threads(k).build().unwrap();
+        let a = pool(1).install(|| lockstep(2000, &Joins::from_triples(300, events), &params));
+        let b = pool(3).install(|| lockstep(2000, &Joins::from_triples(300, reversed), &params));
         assert_eq!(a, b);
     }
 
@@ -255,7 +255,11 @@ mod tests {
     #[test]
     fn window_is_inclusive_and_self_pairs_ignored() {
         let events = vec![(0, 0, 0), (0, 0, 5), (0, 1, 10), (0, 2, 11)];
-        let r = lockstep(3, &Joins::from_triples(1, events), &LockstepParams { window_ms: 10, min_groups: 1, max_partners_per_join: 10 });
+        let r = lockstep(
+            3,
+            &Joins::from_triples(1, events),
+            &LockstepParams { window_ms: 10, min_groups: 1, max_partners_per_join: 10 },
+        );
         let got: Vec<_> = r.pairs.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(got, vec![(0, 1), (0, 2), (1, 2)]);
     }

@@ -32,10 +32,8 @@ const BLOCK: usize = 4096;
 /// Sum of `f(i)` for `i in 0..n`: blocks in parallel, block sums added in block order, so
 /// the result does not depend on how rayon splits the work.
 fn fixed_order_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
-    let blocks: Vec<f64> = (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| (b * BLOCK..n.min((b + 1) * BLOCK)).map(&f).sum())
-        .collect();
+    let blocks: Vec<f64> =
+        (0..n.div_ceil(BLOCK)).into_par_iter().map(|b| (b * BLOCK..n.min((b + 1) * BLOCK)).map(&f).sum()).collect();
     blocks.iter().sum()
 }
 
@@ -54,10 +52,7 @@ pub struct PageRankRun {
 /// Checks and normalises a restart vector; `None` if it sums to zero.
 fn normalised_restart(restart: &[f64], n: usize) -> Option<Vec<f64>> {
     assert_eq!(restart.len(), n, "restart vector has {} entries for {n} nodes", restart.len());
-    assert!(
-        restart.iter().all(|&r| r.is_finite() && r >= 0.0),
-        "restart weights must be finite and non-negative"
-    );
+    assert!(restart.iter().all(|&r| r.is_finite() && r >= 0.0), "restart weights must be finite and non-negative");
     let total: f64 = restart.iter().sum();
     (total > 0.0).then(|| restart.iter().map(|&r| r / total).collect())
 }
@@ -68,10 +63,7 @@ fn check_params(damping: f64, tol: f64) {
 }
 
 fn check_weights(g: &Csr) {
-    assert!(
-        g.weights.iter().all(|&w| w.is_finite() && w >= 0.0),
-        "edge weights must be finite and non-negative"
-    );
+    assert!(g.weights.iter().all(|&w| w.is_finite() && w >= 0.0), "edge weights must be finite and non-negative");
 }
 
 /// The shared power iteration. `pull(v, y)` returns `sum over in-edges (u, v, w) of w * y[u]`
@@ -121,12 +113,7 @@ fn inverse_strengths(g: &Csr) -> Vec<f64> {
 /// Pulls along `incoming` row `v`: `sum w * y[src]` in ascending source order.
 #[inline]
 fn pull_row(incoming: &Csr, v: usize, y: &[f64], y_offset: usize) -> f64 {
-    incoming
-        .neighbors(v)
-        .iter()
-        .zip(incoming.edge_weights(v))
-        .map(|(&u, &w)| w as f64 * y[y_offset + u as usize])
-        .sum()
+    incoming.neighbors(v).iter().zip(incoming.edge_weights(v)).map(|(&u, &w)| w as f64 * y[y_offset + u as usize]).sum()
 }
 
 /// Personalized PageRank of a weighted directed graph, by power iteration.
@@ -424,12 +411,11 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let n = 20_000;
-        let edges: Vec<_> = (0..80_000).map(|_| (rng.gen_range(0..n), rng.gen_range(0..n), rng.gen_range(0.1..2.0))).collect();
+        let edges: Vec<_> =
+            (0..80_000).map(|_| (rng.gen_range(0..n), rng.gen_range(0..n), rng.gen_range(0.1..2.0))).collect();
         let g = Csr::from_edges(n as usize, n as usize, edges);
-        let runs: Vec<Vec<u64>> = [1, 2, 4]
-            .into_iter()
-            .map(|t| bits(&in_pool(t, || pagerank(&g, 0.85, 1e-10, 200))))
-            .collect();
+        let runs: Vec<Vec<u64>> =
+            [1, 2, 4].into_iter().map(|t| bits(&in_pool(t, || pagerank(&g, 0.85, 1e-10, 200)))).collect();
         assert_eq!(runs[0], runs[1]);
         assert_eq!(runs[0], runs[2]);
     }
