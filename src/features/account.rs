@@ -7,7 +7,7 @@ use crate::replay::MembershipState;
 
 use super::group::{media_reach, reach_of, Index};
 use super::pdq::PdqIndex;
-use super::{ratio, FeatureConfig, FeatureTable, TableBuilder};
+use super::{add_photo_features, capped_actions, ratio, FeatureConfig, FeatureTable, TableBuilder};
 
 /// Accounts "seen in the window": a current member of a group, or named by any event in the
 /// window (membership, link, forward, report, block).
@@ -106,19 +106,12 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
         v.dedup();
         Some(v.iter().filter(|&&fp| reach_of(&reach, fp) >= 3).count() as f64)
     });
-    t.add("batch_cap_actions_window", fw, |a| {
-        let mut v: Vec<u64> = rows(a).filter(|f| f.batch_size >= 5).filter_map(|f| f.action).collect();
-        v.sort_unstable();
-        v.dedup();
-        Some(v.len() as f64)
-    });
+    t.add("batch_cap_actions_window", fw, |a| Some(capped_actions(rows(a))));
     let rp = &["reports"];
     t.add("reports_received_window", rp, |a| Some(reports.of(a).len() as f64));
     t.add("child_safety_reports_received_window", rp, |a| Some(reports.of(a).iter().filter(|&&i| w.reports[i as usize].reason == 0).count() as f64));
     t.add("stranger_blocks_received_window", &["blocks"], |a| Some(blocks.of(a).iter().filter(|&&i| w.blocks[i as usize].unknown_contact).count() as f64));
     let hb = &["hash_bank", "accounts"];
-    let photo_distance = |a: usize| acc.photo[a].and_then(|h| bank.nearest(&h, cfg.hamming_threshold)).map(|(_, d)| d);
-    t.add("photo_hash_distance", hb, |a| photo_distance(a).map(f64::from));
-    t.add("photo_hash_match", hb, |a| acc.photo[a].map(|_| f64::from(u8::from(photo_distance(a).is_some()))));
+    add_photo_features(&mut t, hb, &acc.photo, &bank, cfg.hamming_threshold);
     t.finish("account_id", &acc.ids)
 }

@@ -5,7 +5,7 @@ use crate::ingest::{ev, method, Window, MS_PER_DAY, MS_PER_HOUR, NONE};
 use crate::replay::MembershipState;
 
 use super::pdq::PdqIndex;
-use super::{median, ratio, FeatureConfig, FeatureTable, TableBuilder};
+use super::{add_photo_features, capped_actions, median, ratio, FeatureConfig, FeatureTable, TableBuilder};
 
 /// Row offsets of a per-entity grouping (CSR of row indices).
 pub(crate) struct Index {
@@ -262,12 +262,7 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
     };
     t.add("media_objects_window", fw, |g| Some(objects(g).len() as f64));
     t.add("media_max_group_reach", fw, |g| objects(g).iter().map(|&fp| reach_of(&reach, fp) as f64).reduce(f64::max));
-    t.add("batch_cap_actions_window", fw, |g| {
-        let mut v: Vec<u64> = fwd_rows(g).filter(|f| f.batch_size >= 5).filter_map(|f| f.action).collect();
-        v.sort_unstable();
-        v.dedup();
-        Some(v.len() as f64)
-    });
+    t.add("batch_cap_actions_window", fw, |g| Some(capped_actions(fwd_rows(g))));
     let rp = &["reports"];
     t.add("reports_window", rp, |g| Some(reports.of(g).len() as f64));
     t.add("child_safety_reports_window", rp, |g| Some(reports.of(g).iter().filter(|&&i| w.reports[i as usize].reason == 0).count() as f64));
@@ -278,8 +273,6 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
         ratio(member_accounts(g).map(|a| stranger_blocks[a] as u64).sum(), st.of(g).len() as u64)
     });
     let hb = &["hash_bank", "groups"];
-    let photo_distance = |g: usize| w.groups.photo[g].and_then(|h| bank.nearest(&h, cfg.hamming_threshold)).map(|(_, d)| d);
-    t.add("photo_hash_distance", hb, |g| photo_distance(g).map(f64::from));
-    t.add("photo_hash_match", hb, |g| w.groups.photo[g].map(|_| f64::from(u8::from(photo_distance(g).is_some()))));
+    add_photo_features(&mut t, hb, &w.groups.photo, &bank, cfg.hamming_threshold);
     t.finish("group_id", &w.groups.ids)
 }

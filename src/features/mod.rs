@@ -112,6 +112,27 @@ pub(crate) fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
+/// Distinct forward actions among `rows` that went to the client's cap of 5 chats or more.
+pub(crate) fn capped_actions<'a>(rows: impl Iterator<Item = &'a crate::ingest::Forward>) -> f64 {
+    let mut v: Vec<u64> = rows.filter(|f| f.batch_size >= 5).filter_map(|f| f.action).collect();
+    v.sort_unstable();
+    v.dedup();
+    v.len() as f64
+}
+
+/// Adds `photo_hash_distance` and `photo_hash_match` for entities with these photos.
+pub(crate) fn add_photo_features(
+    t: &mut TableBuilder,
+    needs: &[&str],
+    photos: &[Option<[u8; 32]>],
+    bank: &pdq::PdqIndex,
+    threshold: u32,
+) {
+    let distance = |i: usize| photos[i].and_then(|h| bank.nearest(&h, threshold)).map(|(_, d)| d);
+    t.add("photo_hash_distance", needs, |i| distance(i).map(f64::from));
+    t.add("photo_hash_match", needs, |i| photos[i].map(|_| f64::from(u8::from(distance(i).is_some()))));
+}
+
 pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
