@@ -54,8 +54,8 @@ enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate a synthetic platform and validate it: the whole available pipeline on
-    /// built-in data.
+    /// Generate a synthetic platform, validate it and compute its features: the whole
+    /// available pipeline on built-in data.
     #[command(after_help = "Example:\n  groupwatch demo\n  groupwatch demo --out /tmp/gw-demo --scale small")]
     Demo(DemoArgs),
     /// Write a synthetic input dataset with planted violating networks and ground truth.
@@ -213,8 +213,20 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let vcfg = ValidateConfig::new(a.out.join("input"), as_of);
             let vdir = a.out.join("validate");
             let code = validate_cmd(&vcfg, &vdir.join("quarantine.parquet"), Some(&vdir.join("report.json")))?;
+            if code != ExitCode::SUCCESS {
+                return Ok(code);
+            }
+            let fargs = FeaturesArgs {
+                input: a.out.join("input"),
+                out: a.out.join("features"),
+                as_of,
+                window_days: 30,
+                hamming_threshold: 31,
+            };
+            let code = features_cmd(&fargs)?;
             println!("\ndemo dataset: {}/input   ground truth: {}/truth", a.out.display(), a.out.display());
             println!("validation report: {}/report.json", vdir.display());
+            println!("features: {}/group_features.parquet, account_features.parquet, features.json", fargs.out.display());
             Ok(code)
         }
     }
