@@ -257,50 +257,86 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Runs `f`, printing wall time and CPU time (CPU time is the better guide on a shared,
-/// loaded machine for the sequential algorithms).
-fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
-    let (t, c) = (Instant::now(), cpu_seconds());
-    let out = f();
-    println!("{label:<52} wall {:>7.2} s   cpu {:>7.2} s", t.elapsed().as_secs_f64(), cpu_seconds() - c);
-    out
+/// Runs `f` `runs` times, printing the fastest and slowest wall time and the CPU time of the
+/// fastest run (on a shared, loaded machine the fastest run is the best guide); returns the
+/// last result.
+fn timed<T>(label: &str, runs: usize, f: impl Fn() -> T) -> T {
+    let mut out = None;
+    let (mut best, mut worst, mut best_cpu) = (f64::INFINITY, 0.0f64, 0.0);
+    for _ in 0..runs {
+        let (t, c) = (Instant::now(), cpu_seconds());
+        out = Some(f());
+        let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+        if wall < best {
+            (best, best_cpu) = (wall, cpu);
+        }
+        worst = worst.max(wall);
+    }
+    println!("{label:<52} wall min {best:>6.2} s  max {worst:>6.2} s  (cpu of min {best_cpu:>6.2} s, {runs} runs)");
+    out.expect("at least one run")
+}
+
+/// The group graph the features stage clusters: each account in `k` groups (2 <= k <= `max_k`)
+/// adds `1 / (k - 1)` to each pair of them.
+fn group_projection(members: &Csr, max_k: usize) -> Csr {
+    let mut edges = Vec::new();
+    for a in 0..members.n_rows() {
+        let gs = members.neighbors(a);
+        if (2..=max_k).contains(&gs.len()) {
+            let w = 1.0 / (gs.len() - 1) as f32;
+            for i in 0..gs.len() {
+                for j in i + 1..gs.len() {
+                    edges.push((gs[i], gs[j], w));
+                }
+            }
+        }
+    }
+    Csr::from_undirected_edges(members.n_cols, edges)
 }
 
 /// Production-size timings: `cargo test --test graph_oracle scale_timings -- --ignored --nocapture`
-/// (with `--release`, or `CARGO_PROFILE_DEV_OPT_LEVEL=3`, for meaningful numbers).
+/// (with `--release`, or `CARGO_PROFILE_DEV_OPT_LEVEL=3`, for meaningful numbers). Each algorithm
+/// runs 3 times.
 #[test]
 #[ignore]
 fn scale_timings() {
     let (na, ng, e) = (1_000_000, 125_000, 5_000_000);
     println!("threads: {}", rayon::current_num_threads());
-    let members = timed("generate memberships (1M x 125k, 5M draws)", || bench_support::memberships(na, ng, e, 1));
+    const R: usize = 3;
+    let members = timed("generate memberships (1M x 125k, 5M draws)", 1, || bench_support::memberships(na, ng, e, 1));
     println!("edges after merging duplicates: {}", members.n_edges());
-    let t = timed("transpose", || members.transpose());
+    let t = timed("transpose", R, || members.transpose());
     let seeds: Vec<u32> = (0..ng as u32).step_by(500).collect();
-    let s = timed("bipartite seeded PageRank (tol 1e-9)", || {
+    let s = timed("bipartite seeded PageRank (tol 1e-9)", R, || {
         bipartite_seeded_pagerank(&members, &t, &[], &seeds, 0.85, 1e-9, 1000)
     });
     println!("  iterations {} converged {}", s.iterations, s.converged);
-    let c = timed("bipartite connected components", || bipartite_components(&members));
+    let c = timed("bipartite connected components", R, || bipartite_components(&members));
     println!("  components {}", c.count());
-    let und = timed("undirected bipartite Csr (for Louvain)", || bench_support::undirected_bipartite(&members));
-    let pr = timed("PageRank on the symmetric 1.125M-node graph", || {
+    let und = timed("undirected bipartite Csr (for Louvain)", 1, || bench_support::undirected_bipartite(&members));
+    let pr = timed("PageRank on the symmetric 1.125M-node graph", R, || {
         personalized_pagerank_with(&und, &und, &vec![1.0; und.n_rows()], 0.85, 1e-9, 1000)
     });
     println!("  iterations {} converged {}", pr.iterations, pr.converged);
     assert!((pr.scores.iter().sum::<f64>() - 1.0).abs() < 1e-6);
-    let l = timed("Louvain on the symmetric 1.125M-node graph", || louvain(&und, &LouvainParams::default()));
+    let l = timed("Louvain on the symmetric 1.125M-node graph", R, || louvain(&und, &LouvainParams::default()));
     println!("  communities {} levels {} modularity {:.4}", l.sizes.len(), l.levels, l.modularity);
-    let f = timed("Fraudar, 1 block", || fraudar(&members, &t, &FraudarParams::default()));
+    let projection = timed("group projection (1/(k-1) per shared account, k <= 50)", 1, || {
+        group_projection(&members, 50)
+    });
+    println!("  {} groups, {} stored entries", projection.n_rows(), projection.n_edges());
+    let lp = timed("Louvain on the group projection", R, || louvain(&projection, &LouvainParams::default()));
+    println!("  communities {} levels {} modularity {:.4}", lp.sizes.len(), lp.levels, lp.modularity);
+    let f = timed("Fraudar, 1 block", R, || fraudar(&members, &t, &FraudarParams::default()));
     let b = &f.blocks[0];
     println!("  block {} x {} density {:.3}", b.accounts.len(), b.groups.len(), b.density);
-    let f3 = timed("Fraudar, 3 blocks", || fraudar(&members, &t, &FraudarParams { blocks: 3, log_offset: 5.0 }));
+    let f3 = timed("Fraudar, 3 blocks", R, || fraudar(&members, &t, &FraudarParams { blocks: 3, log_offset: 5.0 }));
     println!("  blocks {}", f3.blocks.len());
     for days in [365, 7] {
-        let joins = timed(&format!("join events (1 per membership, over {days} days)"), || {
+        let joins = timed(&format!("join events (1 per membership, over {days} days)"), 1, || {
             bench_support::joins(&members, days, 2)
         });
-        let ls = timed("lockstep (1 h window, cap 50)", || lockstep(na, &joins, &LockstepParams::default()));
+        let ls = timed("lockstep (1 h window, cap 50)", R, || lockstep(na, &joins, &LockstepParams::default()));
         println!(
             "  max shared groups {}, pairs with >= 3 groups {}",
             ls.max_shared_groups.iter().max().unwrap(),
@@ -308,3 +344,5 @@ fn scale_timings() {
         );
     }
 }
+
+
