@@ -31,8 +31,7 @@ pub const NONE: u32 = u32::MAX;
 /// simply outside it (a backfill's as-of precedes later data), so only absurd times (a century
 /// ahead) are set aside.
 pub const NO_FUTURE_CHECK_DAYS: i64 = 36_500;
-pub const MS_PER_DAY: i64 = 86_400_000;
-pub const MS_PER_HOUR: i64 = 3_600_000;
+pub use crate::synth::{MS_PER_DAY, MS_PER_HOUR};
 
 /// The window to ingest.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -504,7 +503,7 @@ fn build(
     let known_accounts = acc_ids.len();
     let mut grp_ids: Vec<u64> = u64s(&groups, "group_id")?.into_iter().flatten().collect();
     let known_groups = grp_ids.len();
-    let mut more_acc = |df: &Option<DataFrame>, cols: &[&str]| -> PolarsResult<()> {
+    let mut more_acc = |df: Option<&DataFrame>, cols: &[&str]| -> PolarsResult<()> {
         if let Some(df) = df {
             for c in cols {
                 acc_ids.extend(u64s(df, c)?.into_iter().flatten());
@@ -512,11 +511,11 @@ fn build(
         }
         Ok(())
     };
-    more_acc(&Some(groups.clone()), &["creator_id"])?;
-    more_acc(&Some(memberships.clone()), &["account_id", "actor_id"])?;
-    more_acc(&links, &["created_by"])?;
-    more_acc(&forwards, &["sender_id", "dst_account_id"])?;
-    more_acc(&blocks, &["blocker_id", "blocked_id"])?;
+    more_acc(Some(&groups), &["creator_id"])?;
+    more_acc(Some(&memberships), &["account_id", "actor_id"])?;
+    more_acc(links.as_ref(), &["created_by"])?;
+    more_acc(forwards.as_ref(), &["sender_id", "dst_account_id"])?;
+    more_acc(blocks.as_ref(), &["blocker_id", "blocked_id"])?;
     if let Some(r) = &reports {
         acc_ids.extend(u64s(r, "reporter_id")?.into_iter().flatten());
         let kinds = strs(r, "target_kind")?;
