@@ -20,6 +20,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::layout::{DataFile, Dataset, TableLocation};
@@ -274,6 +275,7 @@ impl TableReader<'_> {
             self.stats.absent_tables.push(table.to_string());
             return Ok(None);
         };
+        let clock = std::time::Instant::now();
         let schema = Contract::get().table(table);
         let mut pruned = 0u64;
         // Files with the same physical schema are scanned together: one lazy scan per schema,
@@ -379,6 +381,7 @@ impl TableReader<'_> {
             }
         };
         out.rechunk_mut();
+        tracing::debug!(table, rows = out.height(), seconds = clock.elapsed().as_secs_f64(), "table read");
         self.stats.rows_read.insert(table.into(), out.height() as u64);
         Ok(Some(out))
     }
@@ -404,19 +407,41 @@ fn parse_pdq(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// Sorted unique ids → dense index lookup.
+/// Sorted unique ids → dense index lookup. Dense indices follow id order (so outputs sort
+/// by id); lookups go through an open-addressing table, one probe sequence per id instead of
+/// a binary search over millions of ids for every event row.
 struct Interner {
     ids: Vec<u64>,
+    /// Slot → dense index + 1 (0 = empty); capacity a power of two, at most half full.
+    slots: Vec<u32>,
+    mask: usize,
 }
 
 impl Interner {
     fn new(mut ids: Vec<u64>) -> Self {
-        ids.sort_unstable();
+        ids.par_sort_unstable();
         ids.dedup();
-        Interner { ids }
+        let cap = (ids.len() * 2).next_power_of_two().max(16);
+        let mask = cap - 1;
+        let mut slots = vec![0u32; cap];
+        for (i, &id) in ids.iter().enumerate() {
+            let mut s = crate::synth::mix64(id) as usize & mask;
+            while slots[s] != 0 {
+                s = (s + 1) & mask;
+            }
+            slots[s] = i as u32 + 1;
+        }
+        Interner { ids, slots, mask }
     }
     fn get(&self, id: u64) -> u32 {
-        self.ids.binary_search(&id).map(|i| i as u32).unwrap_or(NONE)
+        let mut s = crate::synth::mix64(id) as usize & self.mask;
+        loop {
+            match self.slots[s] {
+                0 => return NONE,
+                k if self.ids[k as usize - 1] == id => return k - 1,
+                _ => s = (s + 1) & self.mask,
+            }
+        }
     }
     fn opt(&self, id: Option<u64>) -> u32 {
         id.map_or(NONE, |i| self.get(i))
@@ -476,11 +501,13 @@ pub fn ingest(ds: &Dataset, report: &ValidationReport, spec: WindowSpec) -> Resu
         (accounts, groups, memberships, links, forwards, reports, blocks, bank, labels)
     };
     let (accounts, groups, memberships, links, forwards, reports, blocks, bank, labels) = frames;
+    let clock = std::time::Instant::now();
     let accounts = accounts.expect("required table validated");
     let groups = groups.expect("required table validated");
     let memberships = memberships.expect("required table validated");
-    build(accounts, groups, memberships, links, forwards, reports, blocks, bank, labels, now, start, stats)
-        .map_err(|e| IngestError::Read { table: "(ingest)".into(), file: String::new(), source: e })
+    let w = build(accounts, groups, memberships, links, forwards, reports, blocks, bank, labels, now, start, stats);
+    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "window built");
+    w.map_err(|e| IngestError::Read { table: "(ingest)".into(), file: String::new(), source: e })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -30,6 +30,7 @@ pub mod features;
 pub mod ingest;
 pub mod io;
 pub mod layout;
+pub mod model;
 pub mod replay;
 pub mod schema;
 pub mod synth;

@@ -70,6 +70,38 @@ Writes DIR/input/ (the dataset), DIR/truth/ (ground truth, beside the dataset) a
     /// memberships, compute, write group_features.parquet and account_features.parquet.
     #[command(after_help = "Example:\n  groupwatch features --input data/small/input --out /tmp/features --as-of 2026-11-24")]
     Features(FeaturesArgs),
+    /// Train the group and account models on the input's labels with time-ordered
+    /// cross-validation; write the model file and its evaluation (JSON and Markdown) beside it.
+    #[command(after_help = "Example:\n  groupwatch train --input data/small/input --model-out models/model.json\n\n\
+Writes FILE, FILE.evaluation.json and FILE.evaluation.md.")]
+    Train(TrainArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Input dataset folder (its labels table is the training signal).
+    #[arg(long)]
+    input: PathBuf,
+    /// Model file to write (JSON).
+    #[arg(long)]
+    model_out: PathBuf,
+    /// As-of date: labels decided before the end of this UTC day are used.
+    #[arg(long, default_value = DEFAULT_AS_OF)]
+    as_of: NaiveDate,
+    /// Days in the feature window.
+    #[arg(long, default_value_t = 30)]
+    window_days: u32,
+    /// Reviews per day: precision is reported in the top this many.
+    #[arg(long, default_value_t = 200)]
+    capacity: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Fewer violating labels of a kind than this and no model is trained for that kind.
+    #[arg(long, default_value_t = 20)]
+    min_positives: usize,
+    /// PDQ Hamming distance at or below which a photo matches the hash bank.
+    #[arg(long, default_value_t = 31)]
+    hamming_threshold: u32,
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +234,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             validate_cmd(&cfg, &a.quarantine, a.report_json.as_deref())
         }
         Command::Features(a) => features_cmd(&a),
+        Command::Train(a) => train_cmd(&a),
         Command::Demo(a) => {
             let as_of: NaiveDate = DEFAULT_AS_OF.parse().expect("constant date");
             let cfg = SynthConfig::new(a.scale, a.seed, as_of, a.out.clone());
@@ -306,11 +339,11 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     lap("replay", &mut timings);
     pb.set_message("building graphs");
     let cfg = features::FeatureConfig { hamming_threshold: a.hamming_threshold };
-    let graphs = features::graph::Graphs::build(&w, &st);
+    let ctx = features::Context::build(&w, &st, &cfg);
     lap("graphs", &mut timings);
     pb.set_message("computing features");
-    let seeds = features::graph::Seeds::visible(&w, &cfg, w.now_ms, &[], &[]);
-    let (groups, accounts) = features::compute_with_seeds(&w, &st, &graphs, &cfg, &seeds);
+    let seeds = features::graph::Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
+    let (groups, accounts) = features::compute_with_seeds(&w, &st, &ctx, &seeds);
     lap("features", &mut timings);
     pb.finish_and_clear();
     features::write(&a.out, &groups, &accounts)?;
@@ -329,5 +362,83 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     for u in &unavailable {
         println!("  unavailable (input table absent): {u}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Validated, ingested and replayed window with its feature context; None when the input
+/// is unusable (the report has been printed).
+struct Prepared {
+    w: groupwatch::ingest::Window,
+    st: groupwatch::replay::MembershipState,
+    ctx: groupwatch::features::Context,
+    quarantined: usize,
+}
+
+fn prepare(input: &Path, as_of: NaiveDate, window_days: u32, hamming_threshold: u32, timings: &mut Vec<(&'static str, f64)>) -> anyhow::Result<Option<Prepared>> {
+    use groupwatch::{features, ingest, layout, replay};
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
+        let s = clock.elapsed().as_secs_f64();
+        tracing::info!(stage = name, seconds = s, "stage finished");
+        timings.push((name, s));
+        clock = std::time::Instant::now();
+    };
+    let ds = layout::discover(input).map_err(validate::ValidateError::from)?;
+    let mut vcfg = ValidateConfig::new(input.to_path_buf(), as_of);
+    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
+    let pb = spinner("validating");
+    let report = validate::validate_dataset(&vcfg, &ds);
+    if !report.is_usable() {
+        pb.finish_and_clear();
+        print!("{report}");
+        return Ok(None);
+    }
+    lap("validate", timings);
+    pb.set_message("ingesting the window");
+    let w = ingest::ingest(&ds, &report, ingest::WindowSpec { as_of, window_days })?;
+    lap("ingest", timings);
+    pb.set_message("replaying memberships");
+    let st = replay::replay(&w);
+    lap("replay", timings);
+    pb.set_message("building graphs");
+    let ctx = features::Context::build(&w, &st, &features::FeatureConfig { hamming_threshold });
+    lap("graphs", timings);
+    pb.finish_and_clear();
+    Ok(Some(Prepared { w, st, ctx, quarantined: report.quarantine.len() }))
+}
+
+fn eval_json(k: &groupwatch::model::KindModel) -> serde_json::Value {
+    serde_json::json!({
+        "chosen": k.learner.describe(), "calibration": k.calibration.name(),
+        "labels": {"violating": k.labels_violating, "benign": k.labels_benign, "unlabelled_sampled": k.unlabelled_sampled},
+        "all_features": k.evaluation, "tabular_only": k.tabular_only, "importance": k.importance,
+    })
+}
+
+fn train_cmd(a: &TrainArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::model::{self, ModelFile, TrainConfig};
+    let mut timings = Vec::new();
+    let Some(p) = prepare(&a.input, a.as_of, a.window_days, a.hamming_threshold, &mut timings)? else {
+        return Ok(ExitCode::from(2));
+    };
+    let pb = spinner("training with cross-validation");
+    let clock = std::time::Instant::now();
+    let cfg = TrainConfig { capacity: a.capacity, seed: a.seed, min_positives: a.min_positives, ..TrainConfig::default() };
+    let trained = model::train::train(&p.w, &p.st, &p.ctx, &cfg);
+    pb.finish_and_clear();
+    tracing::info!(stage = "train", seconds = clock.elapsed().as_secs_f64(), "stage finished");
+    let m = ModelFile::new(trained, a.as_of, a.window_days, cfg);
+    m.save(&a.model_out)?;
+    let base = a.model_out.display().to_string();
+    groupwatch::io::write_bytes(Path::new(&format!("{base}.evaluation.json")), &serde_json::to_vec_pretty(&serde_json::json!({
+        "group": m.group.as_ref().map(eval_json),
+        "account": m.account.as_ref().map(eval_json),
+        "skipped": m.skipped,
+        "quarantined_rows": p.quarantined,
+    }))?)?;
+    let summary = m.summary();
+    groupwatch::io::write_bytes(Path::new(&format!("{base}.evaluation.md")), summary.as_bytes())?;
+    print!("{summary}");
+    println!("model: {base}   evaluation: {base}.evaluation.md, {base}.evaluation.json");
     Ok(ExitCode::SUCCESS)
 }

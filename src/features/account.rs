@@ -5,9 +5,8 @@
 use crate::ingest::{ev, method, Window, MS_PER_DAY, NONE};
 use crate::replay::MembershipState;
 
-use super::group::{media_reach, reach_of, Index};
-use super::pdq::PdqIndex;
-use super::{add_photo_features, capped_actions, ratio, FeatureConfig, FeatureTable, TableBuilder};
+use super::group::{reach_of, Index};
+use super::{add_photo_features, capped_actions, ratio, Context, FeatureTable, TableBuilder};
 
 /// Accounts "seen in the window": a current member of a group, or named by any event in the
 /// window (membership, link, forward, report, block).
@@ -42,7 +41,7 @@ pub fn seen_accounts(w: &Window, st: &MembershipState) -> Vec<u32> {
     (0..seen.len() as u32).filter(|&a| seen[a as usize]).collect()
 }
 
-pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> FeatureTable {
+pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable {
     let na = w.accounts.ids.len();
     let now = w.now_ms;
     let start = w.start_ms;
@@ -55,8 +54,7 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
     let created = Index::build(na, w.groups.ids.len(), |g| if w.groups.known[g] { w.groups.creator[g] } else { NONE });
     // Current memberships per account.
     let member_of = Index::build(na, st.members.len(), |i| st.members[i].account);
-    let reach = media_reach(w);
-    let bank = PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
+    let reach = &ctx.media_reach;
     let acc = &w.accounts;
     let joins = |a: usize, keep: &dyn Fn(&crate::ingest::MembershipEvent) -> bool| {
         events
@@ -104,7 +102,7 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
         let mut v: Vec<u64> = rows(a).filter_map(|f| f.media_fp).collect();
         v.sort_unstable();
         v.dedup();
-        Some(v.iter().filter(|&&fp| reach_of(&reach, fp) >= 3).count() as f64)
+        Some(v.iter().filter(|&&fp| reach_of(reach, fp) >= 3).count() as f64)
     });
     t.add("batch_cap_actions_window", fw, |a| Some(capped_actions(rows(a))));
     let rp = &["reports"];
@@ -112,6 +110,6 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
     t.add("child_safety_reports_received_window", rp, |a| Some(reports.of(a).iter().filter(|&&i| w.reports[i as usize].reason == 0).count() as f64));
     t.add("stranger_blocks_received_window", &["blocks"], |a| Some(blocks.of(a).iter().filter(|&&i| w.blocks[i as usize].unknown_contact).count() as f64));
     let hb = &["hash_bank", "accounts"];
-    add_photo_features(&mut t, hb, &acc.photo, &bank, cfg.hamming_threshold);
+    add_photo_features(&mut t, hb, &acc.photo, &ctx.account_photo_match);
     t.finish("account_id", &acc.ids)
 }

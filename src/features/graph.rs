@@ -13,32 +13,43 @@ use crate::graph::{fraudar, lockstep, louvain, pagerank, Csr};
 use crate::ingest::{ev, method, Window, NONE};
 use crate::replay::MembershipState;
 
-use super::pdq::PdqIndex;
-use super::FeatureConfig;
+use super::Context;
 
-/// Known-violating entities the seed-based features may see.
+/// What the seed-based (and label-trained) features may see.
 #[derive(Debug, Clone, Default)]
 pub struct Seeds {
+    /// Known-violating accounts: violating labels and hash-bank photo matches.
     pub accounts: Vec<u32>,
     pub groups: Vec<u32>,
+    /// Visible labels (entity, violating), for features trained on labels (text scores).
+    pub labelled_accounts: Vec<(u32, bool)>,
+    pub labelled_groups: Vec<(u32, bool)>,
 }
 
 impl Seeds {
     /// Entities whose latest label before `cutoff_ms` is violating, plus photos matching the
     /// hash bank, minus `hidden` (accounts, groups) — the entities under evaluation.
-    pub fn visible(w: &Window, cfg: &FeatureConfig, cutoff_ms: i64, hidden_accounts: &[u32], hidden_groups: &[u32]) -> Seeds {
+    pub fn visible(w: &Window, ctx: &Context, cutoff_ms: i64, hidden_accounts: &[u32], hidden_groups: &[u32]) -> Seeds {
         let (acc, grp) = w.latest_labels(cutoff_ms);
-        let bank = PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
-        let matches = |p: &Option<[u8; 32]>| p.is_some_and(|h| bank.nearest(&h, cfg.hamming_threshold).is_some());
         let mut s = Seeds::default();
         for a in 0..acc.len() {
-            if (acc[a] == Some(true) || matches(&w.accounts.photo[a])) && hidden_accounts.binary_search(&(a as u32)).is_err() {
-                s.accounts.push(a as u32);
+            if hidden_accounts.binary_search(&(a as u32)).is_err() {
+                if acc[a] == Some(true) || ctx.account_photo_match[a].is_some() {
+                    s.accounts.push(a as u32);
+                }
+                if let Some(v) = acc[a] {
+                    s.labelled_accounts.push((a as u32, v));
+                }
             }
         }
         for g in 0..grp.len() {
-            if (grp[g] == Some(true) || matches(&w.groups.photo[g])) && hidden_groups.binary_search(&(g as u32)).is_err() {
-                s.groups.push(g as u32);
+            if hidden_groups.binary_search(&(g as u32)).is_err() {
+                if grp[g] == Some(true) || ctx.group_photo_match[g].is_some() {
+                    s.groups.push(g as u32);
+                }
+                if let Some(v) = grp[g] {
+                    s.labelled_groups.push((g as u32, v));
+                }
             }
         }
         s
@@ -61,6 +72,10 @@ pub struct Graphs {
 /// Accounts in more groups than this do not add projection edges (a popular account would
 /// tie everything together, and its pairs grow quadratically).
 const PROJECTION_MAX_GROUPS: usize = 50;
+
+/// Fraudar blocks peeled per window. Each peel is a pass over every edge (about 2 s at a
+/// million accounts); blocks beyond the first few are small and rarely planted networks.
+const FRAUDAR_BLOCKS: usize = 4;
 
 impl Graphs {
     pub fn build(w: &Window, st: &MembershipState) -> Graphs {
@@ -93,7 +108,7 @@ impl Graphs {
         let lockstep = lockstep::lockstep(na, &joins, &lockstep::LockstepParams::default());
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lockstep");
         let t = std::time::Instant::now();
-        let fraudar = fraudar::fraudar(&members, &groups_members, &fraudar::FraudarParams { blocks: 8, log_offset: 5.0 });
+        let fraudar = fraudar::fraudar(&members, &groups_members, &fraudar::FraudarParams { blocks: FRAUDAR_BLOCKS, log_offset: 5.0 });
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fraudar");
         let t = std::time::Instant::now();
         let projection = group_projection(&members, &forwarding);
@@ -134,11 +149,78 @@ fn group_projection(members: &Csr, forwarding: &Csr) -> Csr {
     Csr::from_edges(ng, ng, edges)
 }
 
+/// The graph features of each entity kind (structural and seed-based): what a
+/// "tabular-only" model leaves out to show the lift the graph brings.
+pub const GROUP_GRAPH_FEATURES: &[&str] = &[
+    "max_jaccard_any_group", "community_size", "lockstep_member_share", "dense_block_score", "ppr_membership",
+    "ppr_forwarding", "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
+    "link_creators_shared_with_violating", "community_violating_share",
+];
+pub const ACCOUNT_GRAPH_FEATURES: &[&str] =
+    &["lockstep_max_shared_groups", "lockstep_partners", "dense_block_score", "ppr_membership", "violating_groups_now"];
+
 /// Seed-based and graph features, as (group columns, account columns) of
 /// `(name, values by dense index)`.
 pub type Columns = Vec<(&'static str, Vec<Option<f64>>)>;
 
-pub fn features(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds) -> (Columns, Columns) {
+/// Features that need no seeds: community size, lockstep and dense blocks.
+pub fn structural(w: &Window, _st: &MembershipState, g: &Graphs) -> (Columns, Columns) {
+    let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
+    let comm = &g.communities;
+    // Largest member overlap with any other group: sister groups of one network share their
+    // cohorts. Accounts in more than PROJECTION_MAX_GROUPS groups are skipped (as in the
+    // projection), so a few hyperactive accounts cannot make every pair overlap.
+    let max_jaccard: Vec<Option<f64>> = (0..ng)
+        .into_par_iter()
+        .map(|i| {
+            let members = g.groups_members.neighbors(i);
+            if members.len() < 3 {
+                return None;
+            }
+            let mut others: Vec<u32> = members
+                .iter()
+                .map(|&a| g.members.neighbors(a as usize))
+                .filter(|gs| gs.len() <= PROJECTION_MAX_GROUPS)
+                .flat_map(|gs| gs.iter().copied().filter(|&h| h as usize != i))
+                .collect();
+            others.sort_unstable();
+            let size = members.len() as f64;
+            let best = others
+                .chunk_by(|a, b| a == b)
+                .map(|run| {
+                    let c = run.len() as f64;
+                    c / (size + g.groups_members.degree(run[0] as usize) as f64 - c)
+                })
+                .fold(0.0, f64::max);
+            Some(best)
+        })
+        .collect();
+    let group_cols: Columns = {
+        let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..ng).into_par_iter().map(f).collect::<Vec<_>>();
+        vec![
+            ("max_jaccard_any_group", max_jaccard),
+            ("community_size", per(&|i| Some(comm.sizes[comm.labels[i] as usize] as f64))),
+            ("lockstep_member_share", per(&|i| {
+                let m = g.groups_members.neighbors(i);
+                let hit = m.iter().filter(|&&a| g.lockstep.partners[a as usize] > 0).count();
+                (!m.is_empty()).then(|| hit as f64 / m.len() as f64)
+            })),
+            ("dense_block_score", per(&|i| Some(g.fraudar.group_score[i]))),
+        ]
+    };
+    let account_cols: Columns = {
+        let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..na).into_par_iter().map(f).collect::<Vec<_>>();
+        vec![
+            ("lockstep_max_shared_groups", per(&|i| Some(g.lockstep.max_shared_groups[i] as f64))),
+            ("lockstep_partners", per(&|i| Some(g.lockstep.partners[i] as f64))),
+            ("dense_block_score", per(&|i| Some(g.fraudar.account_score[i]))),
+        ]
+    };
+    (group_cols, account_cols)
+}
+
+/// Seed-based features: propagation and neighbourhood of the visible seeds.
+pub fn seeded(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds) -> (Columns, Columns) {
     let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
     let n = (na + ng) as f64;
     let mut seed_group = vec![false; ng];
@@ -233,18 +315,11 @@ pub fn features(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds) -> 
             ("link_creators_shared_with_violating", per(&|i| {
                 Some(creators_of[i].iter().filter(|&&a| links_for_seed[a as usize] > u32::from(seed_group[i])).count() as f64)
             })),
-            ("community_size", per(&|i| Some(comm.sizes[comm.labels[i] as usize] as f64))),
             ("community_violating_share", per(&|i| {
                 let c = comm.labels[i] as usize;
                 let others = comm.sizes[c] as f64 - 1.0;
                 (others > 0.0).then(|| (seeds_in_comm[c] - u32::from(seed_group[i])) as f64 / others)
             })),
-            ("lockstep_member_share", per(&|i| {
-                let m = g.groups_members.neighbors(i);
-                let hit = m.iter().filter(|&&a| g.lockstep.partners[a as usize] > 0).count();
-                (!m.is_empty()).then(|| hit as f64 / m.len() as f64)
-            })),
-            ("dense_block_score", per(&|i| Some(g.fraudar.group_score[i]))),
         ]
     };
     let account_cols: Columns = {
@@ -252,9 +327,6 @@ pub fn features(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds) -> 
         vec![
             ("ppr_membership", per(&|i| Some(ppr.accounts[i] * n))),
             ("violating_groups_now", per(&|i| Some(in_seed[i] as f64))),
-            ("lockstep_max_shared_groups", per(&|i| Some(g.lockstep.max_shared_groups[i] as f64))),
-            ("lockstep_partners", per(&|i| Some(g.lockstep.partners[i] as f64))),
-            ("dense_block_score", per(&|i| Some(g.fraudar.account_score[i]))),
         ]
     };
     (group_cols, account_cols)

@@ -4,8 +4,7 @@
 use crate::ingest::{ev, method, Window, MS_PER_DAY, MS_PER_HOUR, NONE};
 use crate::replay::MembershipState;
 
-use super::pdq::PdqIndex;
-use super::{add_photo_features, capped_actions, median, ratio, FeatureConfig, FeatureTable, TableBuilder};
+use super::{add_photo_features, capped_actions, median, ratio, Context, FeatureTable, TableBuilder};
 
 /// Row offsets of a per-entity grouping (CSR of row indices).
 pub(crate) struct Index {
@@ -76,7 +75,7 @@ pub(crate) fn reach_of(reach: &[(u64, u32)], fp: u64) -> u32 {
     reach.binary_search_by_key(&fp, |r| r.0).map(|i| reach[i].1).unwrap_or(0)
 }
 
-pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> FeatureTable {
+pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable {
     let n = w.groups.ids.len();
     let now = w.now_ms;
     let start = w.start_ms;
@@ -114,8 +113,7 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
         }
         v
     };
-    let reach = media_reach(w);
-    let bank = PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
+    let reach = &ctx.media_reach;
     let joins = |g: usize, from: i64| {
         events.of(g).iter().filter(|&&i| {
             let e = &w.memberships[i as usize];
@@ -261,7 +259,7 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
         v
     };
     t.add("media_objects_window", fw, |g| Some(objects(g).len() as f64));
-    t.add("media_max_group_reach", fw, |g| objects(g).iter().map(|&fp| reach_of(&reach, fp) as f64).reduce(f64::max));
+    t.add("media_max_group_reach", fw, |g| objects(g).iter().map(|&fp| reach_of(reach, fp) as f64).reduce(f64::max));
     t.add("batch_cap_actions_window", fw, |g| Some(capped_actions(fwd_rows(g))));
     let rp = &["reports"];
     t.add("reports_window", rp, |g| Some(reports.of(g).len() as f64));
@@ -273,6 +271,6 @@ pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Feature
         ratio(member_accounts(g).map(|a| stranger_blocks[a] as u64).sum(), st.of(g).len() as u64)
     });
     let hb = &["hash_bank", "groups"];
-    add_photo_features(&mut t, hb, &w.groups.photo, &bank, cfg.hamming_threshold);
+    add_photo_features(&mut t, hb, &w.groups.photo, &ctx.group_photo_match);
     t.finish("group_id", &w.groups.ids)
 }

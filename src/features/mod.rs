@@ -16,6 +16,7 @@ pub mod account;
 pub mod graph;
 pub mod group;
 pub mod pdq;
+pub mod text;
 
 use std::path::Path;
 
@@ -121,16 +122,9 @@ pub(crate) fn capped_actions<'a>(rows: impl Iterator<Item = &'a crate::ingest::F
 }
 
 /// Adds `photo_hash_distance` and `photo_hash_match` for entities with these photos.
-pub(crate) fn add_photo_features(
-    t: &mut TableBuilder,
-    needs: &[&str],
-    photos: &[Option<[u8; 32]>],
-    bank: &pdq::PdqIndex,
-    threshold: u32,
-) {
-    let distance = |i: usize| photos[i].and_then(|h| bank.nearest(&h, threshold)).map(|(_, d)| d);
-    t.add("photo_hash_distance", needs, |i| distance(i).map(f64::from));
-    t.add("photo_hash_match", needs, |i| photos[i].map(|_| f64::from(u8::from(distance(i).is_some()))));
+pub(crate) fn add_photo_features(t: &mut TableBuilder, needs: &[&str], photos: &[Option<[u8; 32]>], distance: &[Option<u32>]) {
+    t.add("photo_hash_distance", needs, |i| distance[i].map(f64::from));
+    t.add("photo_hash_match", needs, |i| photos[i].map(|_| f64::from(u8::from(distance[i].is_some()))));
 }
 
 pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
@@ -142,41 +136,118 @@ pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
     Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
 }
 
-/// Group and account feature tables for a window, with every label decided before as-of
-/// (and every hash-bank match) visible as a seed: the tables an investigator or a scorer
-/// reads. Trainers hide labels with [`compute_with_seeds`].
-pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> (FeatureTable, FeatureTable) {
-    let graphs = graph::Graphs::build(w, st);
-    let seeds = graph::Seeds::visible(w, cfg, w.now_ms, &[], &[]);
-    compute_with_seeds(w, st, &graphs, cfg, &seeds)
+/// Everything derived from a window once and shared by every seed set: the graphs and the
+/// seed-independent results on them, media reach, hash-bank matches, text vectors. A trainer
+/// builds it once and recomputes only the seed-based columns per fold.
+pub struct Context {
+    pub graphs: graph::Graphs,
+    /// Distinct groups each media object touched in the window, sorted by fingerprint.
+    pub media_reach: Vec<(u64, u32)>,
+    /// Hamming distance of each account's / group's photo to its nearest bank hash, when
+    /// within the configured threshold.
+    pub account_photo_match: Vec<Option<u32>>,
+    pub group_photo_match: Vec<Option<u32>>,
+    /// Hashed text vectors: accounts' about; groups' subject and description.
+    pub account_text: Vec<Option<Vec<(u32, f64)>>>,
+    pub group_text: Vec<Option<Vec<(u32, f64)>>>,
+    pub config: FeatureConfig,
 }
 
-/// As [`compute`], with the graphs built once by the caller and the seed set given.
-pub fn compute_with_seeds(
-    w: &Window,
-    st: &MembershipState,
-    graphs: &graph::Graphs,
-    cfg: &FeatureConfig,
-    seeds: &graph::Seeds,
-) -> (FeatureTable, FeatureTable) {
-    let mut groups = group::compute(w, st, cfg);
-    let mut accounts = account::compute(w, st, cfg);
-    let (gcols, acols) = graph::features(w, st, graphs, seeds);
-    // Seed-based features need something to seed from: labels or a hash bank.
-    let seeded = w.has_table("labels") || w.has_table("hash_bank");
-    let entries = catalog().1;
-    for (entity, table, cols) in [("group", &mut groups, gcols), ("account", &mut accounts, acols)] {
-        for (name, values) in cols {
-            let entry = entries.iter().find(|e| e.entity == entity && e.name == name).expect("graph feature in the catalog");
-            let available = (seeded || !entry.seed_based) && entry.needs.iter().all(|t| w.has_table(t));
-            if !available {
-                table.unavailable.push(name);
-            }
-            let values = table.rows.iter().map(|&i| if available { values[i as usize] } else { None }).collect();
-            table.columns.push(FeatureColumn { name, values });
-        }
+impl Context {
+    pub fn build(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> Context {
+        use rayon::prelude::*;
+        let graphs = graph::Graphs::build(w, st);
+        let clock = std::time::Instant::now();
+        let bank = pdq::PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
+        let matches = |photos: &[Option<[u8; 32]>]| -> Vec<Option<u32>> {
+            photos.par_iter().map(|p| p.and_then(|h| bank.nearest(&h, cfg.hamming_threshold)).map(|(_, d)| d)).collect()
+        };
+        let account_photo_match = matches(&w.accounts.photo);
+        let group_photo_match = matches(&w.groups.photo);
+        let account_text = w.accounts.about.par_iter().map(|t| text::vectorise([t.as_deref()])).collect();
+        let group_text = (0..w.groups.ids.len())
+            .into_par_iter()
+            .map(|g| text::vectorise([w.groups.subject[g].as_deref(), w.groups.description[g].as_deref()]))
+            .collect();
+        let media_reach = group::media_reach(w);
+        tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "photo matches, text vectors, media reach");
+        Context { graphs, media_reach, account_photo_match, group_photo_match, account_text, group_text, config: cfg.clone() }
     }
+}
+
+/// Group and account feature tables for a window, with every label decided before as-of
+/// (and every hash-bank match) visible as a seed: the tables an investigator or a scorer
+/// reads. Trainers hide labels with [`Seeds::visible`](graph::Seeds::visible) and
+/// [`seeded`].
+pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> (FeatureTable, FeatureTable) {
+    let ctx = Context::build(w, st, cfg);
+    let seeds = graph::Seeds::visible(w, &ctx, w.now_ms, &[], &[]);
+    compute_with_seeds(w, st, &ctx, &seeds)
+}
+
+/// As [`compute`], with the context built once by the caller and the seed set given.
+pub fn compute_with_seeds(w: &Window, st: &MembershipState, ctx: &Context, seeds: &graph::Seeds) -> (FeatureTable, FeatureTable) {
+    let (mut groups, mut accounts) = tabular(w, st, ctx);
+    let (gcols, acols) = seeded(w, st, ctx, seeds);
+    append(w, &mut groups, "group", gcols);
+    append(w, &mut accounts, "account", acols);
     (groups, accounts)
+}
+
+/// The features that do not depend on labels or seeds: tabular and structural graph ones.
+pub fn tabular(w: &Window, st: &MembershipState, ctx: &Context) -> (FeatureTable, FeatureTable) {
+    let mut groups = group::compute(w, st, ctx);
+    let mut accounts = account::compute(w, st, ctx);
+    let (gcols, acols) = graph::structural(w, st, &ctx.graphs);
+    append(w, &mut groups, "group", gcols);
+    append(w, &mut accounts, "account", acols);
+    (groups, accounts)
+}
+
+/// The seed-based and label-trained features (graph propagation, neighbourhood, text
+/// scores) for the given visible seeds, as (group, account) columns by dense index.
+pub fn seeded(w: &Window, st: &MembershipState, ctx: &Context, seeds: &graph::Seeds) -> (graph::Columns, graph::Columns) {
+    let (mut gcols, mut acols) = graph::seeded(w, st, &ctx.graphs, seeds);
+    let clock = std::time::Instant::now();
+    let none = |n: usize| vec![None; n];
+    let gkey = &w.groups.ids;
+    let akey = &w.accounts.ids;
+    let g = text::cross_fitted_scores(&ctx.group_text, &seeds.labelled_groups, gkey).unwrap_or_else(|| none(gkey.len()));
+    let a = text::cross_fitted_scores(&ctx.account_text, &seeds.labelled_accounts, akey).unwrap_or_else(|| none(akey.len()));
+    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "text scores");
+    gcols.push(("text_score", g));
+    acols.push(("text_score", a));
+    (gcols, acols)
+}
+
+/// Appends graph columns (by dense index) to a table, nulling those whose inputs are absent.
+/// A seed-based feature needs something to seed from (labels or a hash bank); a text score
+/// needs labels, and is unavailable when too few violating labels are visible to train on.
+pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::Columns) {
+    let seeded = w.has_table("labels") || w.has_table("hash_bank");
+    let entries = catalog_entries();
+    for (name, values) in cols {
+        debug_assert!(name == "text_score" || graph_feature_names(entity).contains(&name), "{name} not listed as a graph feature");
+        let entry = entries.iter().find(|e| e.entity == entity && e.name == name).expect("graph feature in the catalog");
+        // A text score that could not be trained (too few visible violating texts) is null
+        // for everyone: unavailable, not zero.
+        let untrained = name == "text_score" && values.iter().all(Option::is_none);
+        let available = (seeded || !entry.seed_based) && entry.needs.iter().all(|t| w.has_table(t)) && !untrained;
+        if !available {
+            table.unavailable.push(name);
+        }
+        let values = table.rows.iter().map(|&i| if available { values[i as usize] } else { None }).collect();
+        table.columns.push(FeatureColumn { name, values });
+    }
+}
+
+/// Names of the graph features of `entity` ("group" or "account").
+pub fn graph_feature_names(entity: &str) -> &'static [&'static str] {
+    if entity == "group" {
+        graph::GROUP_GRAPH_FEATURES
+    } else {
+        graph::ACCOUNT_GRAPH_FEATURES
+    }
 }
 
 /// One entry of `data-schemas/feature_catalog.toml`.
@@ -190,6 +261,37 @@ pub struct CatalogEntry {
     #[serde(default)]
     pub seed_based: bool,
     pub description: String,
+    /// A short phrase for investigators with `{value}` where the formatted value goes,
+    /// e.g. "{value} of members joined through an invite link".
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl CatalogEntry {
+    /// The value as an investigator reads it, by unit: shares as percentages, counts as
+    /// whole numbers, flags as yes/no.
+    pub fn format_value(&self, v: Option<f64>) -> String {
+        let Some(v) = v else { return "unknown".into() };
+        match self.unit.as_str() {
+            "share" | "ratio 0..1" => format!("{:.0} %", v * 100.0),
+            "0/1" => if v >= 0.5 { "yes" } else { "no" }.into(),
+            "days" | "hours" | "ratio" | "blocks per member" | "reports per member" => format!("{v:.1}"),
+            "x uniform" => format!("{v:.1}x"),
+            "score 0..1" | "density" => format!("{v:.2}"),
+            _ if v.fract() == 0.0 => format!("{v:.0}"),
+            _ => format!("{v:.2}"),
+        }
+    }
+
+    /// The reason phrase with the value filled in (the feature name when no phrase exists).
+    pub fn reason_text(&self, v: Option<f64>) -> String {
+        let value = self.format_value(v);
+        if self.reason.is_empty() {
+            format!("{} = {value}", self.name)
+        } else {
+            self.reason.replace("{value}", &value)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +305,17 @@ pub fn catalog() -> (u32, Vec<CatalogEntry>) {
     let c: Catalog = toml::from_str(include_str!("../../data-schemas/feature_catalog.toml"))
         .expect("data-schemas/feature_catalog.toml parses (checked by tests)");
     (c.version, c.feature)
+}
+
+/// The catalog entries, parsed once.
+pub fn catalog_entries() -> &'static [CatalogEntry] {
+    static ENTRIES: std::sync::OnceLock<Vec<CatalogEntry>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| catalog().1)
+}
+
+/// The catalog entry of a feature of `entity` ("group" or "account").
+pub fn catalog_entry(entity: &str, name: &str) -> Option<&'static CatalogEntry> {
+    catalog_entries().iter().find(|e| e.entity == entity && e.name == name)
 }
 
 /// Writes both tables into `dir` as `group_features.parquet` and `account_features.parquet`.

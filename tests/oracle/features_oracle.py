@@ -232,7 +232,7 @@ def nearest_bank_distance(pdq, bank_ints):
 # `seed_based` key are graph features, checked elsewhere (tests/graph_oracle.rs); any other
 # catalog feature missing here is a failure.
 GROUP_FEATURES = (
-    "members_now", "members_peak", "joins_1d", "joins_7d", "joins_window", "join_burst_ratio",
+    "members_now", "max_jaccard_any_group", "members_peak", "joins_1d", "joins_7d", "joins_window", "join_burst_ratio",
     "busiest_hour_share", "group_age_days", "join_share_invite_link", "join_share_approval",
     "join_share_added", "links_used_window", "links_created_window", "links_revoked_window",
     "link_median_lifetime_hours", "members_young_7d_share", "members_young_30d_share",
@@ -408,6 +408,19 @@ def compute(tables, absent, as_of: dt.date, window_days: int, threshold: int):
     def cap_actions(rs):
         return float(len({r["action_id"] for r in rs if r["batch_size"] >= 5 and r["action_id"] is not None}))
 
+    # ---- largest member overlap with any other group (accounts in <= 50 groups link pairs)
+    acc_groups = defaultdict(set)
+    for g, ms in members.items():
+        for a in ms:
+            acc_groups[a].add(g)
+
+    def max_jaccard(g):
+        ms = members.get(g, {})
+        if len(ms) < 3:
+            return None
+        shared = Counter(h for a in ms if len(acc_groups[a]) <= 50 for h in acc_groups[a] if h != g)
+        return max((c / (len(ms) + len(members[h]) - c) for h, c in shared.items()), default=0.0)
+
     # ---- group features
     G = {}
     for g in group_ids:
@@ -418,6 +431,7 @@ def compute(tables, absent, as_of: dt.date, window_days: int, threshold: int):
         jw = c["joins_window"]
         f = {
             "members_now": float(n_now),
+            "max_jaccard_any_group": max_jaccard(g),
             "members_peak": float(peak.get(g, 0)),
             "joins_1d": float(c["joins_1d"]),
             "joins_7d": float(c["joins_7d"]),

@@ -1,0 +1,186 @@
+//! Models: turning feature tables into calibrated, explained scores.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`data`] | labels as of a date, time-ordered folds, feature matrices, preprocessing |
+//! | [`learners`] | logistic regression and random forest (linfa), stored as plain data |
+//! | [`train`] | cross-validated selection, leakage control, calibration, evaluation |
+//! | [`metrics`] | PR-AUC, ROC-AUC, precision at capacity, reliability (checked against scikit-learn) |
+//! | [`calibration`] | Platt and isotonic maps from raw scores to probabilities |
+//! | [`score`] | scoring a window with a model file: probabilities and their reasons |
+//!
+//! A [`ModelFile`] is JSON: versioned, with the feature names in order, the catalog and
+//! schema versions, the preprocessing, the training data range, label counts and the
+//! evaluation figures. Loading one whose features are absent from the data is an error.
+
+pub mod calibration;
+pub mod data;
+pub mod learners;
+pub mod metrics;
+pub mod score;
+pub mod train;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use train::{KindModel, Skipped, TrainConfig};
+
+/// Format version of model files this build reads and writes.
+pub const MODEL_FORMAT: u32 = 1;
+
+/// Everything needed to score a window and to know what the scores are worth.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub format: u32,
+    pub code_version: String,
+    pub feature_catalog_version: u32,
+    /// Version of every table schema in data-schemas/ at training time.
+    pub schema_versions: std::collections::BTreeMap<String, u32>,
+    /// As-of date and window the model was trained on.
+    pub trained_as_of: String,
+    pub window_days: u32,
+    /// Oldest and newest label decision used, epoch ms.
+    pub label_range_ms: Option<(i64, i64)>,
+    pub config: TrainConfig,
+    pub group: Option<KindModel>,
+    pub account: Option<KindModel>,
+    /// Kinds without a model, and why (too few labels).
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("model file {path} is not a groupwatch model: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("model file {path} has format {found}; this build reads format {MODEL_FORMAT}")]
+    Format { path: String, found: u32 },
+    #[error("the {entity} model needs features the data does not have: {missing:?} (model catalog version {model_catalog}, data catalog version {data_catalog})")]
+    Features { entity: String, missing: Vec<String>, model_catalog: u32, data_catalog: u32 },
+}
+
+impl crate::ExitCode for ModelError {
+    fn is_bad_input(&self) -> bool {
+        true
+    }
+}
+
+impl ModelFile {
+    pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
+        let p = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read { path: p.clone(), source })?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: p.clone(), source })?;
+        let found = v.get("format").and_then(|f| f.as_u64()).unwrap_or(0) as u32;
+        if found != MODEL_FORMAT {
+            return Err(ModelError::Format { path: p, found });
+        }
+        serde_json::from_value(v).map_err(|source| ModelError::Parse { path: p, source })
+    }
+
+    /// Writes the model atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        crate::io::write_bytes(path, &serde_json::to_vec_pretty(self)?)
+    }
+
+    pub fn kind(&self, entity: &str) -> Option<&KindModel> {
+        if entity == "group" {
+            self.group.as_ref()
+        } else {
+            self.account.as_ref()
+        }
+    }
+}
+
+impl ModelFile {
+    /// Builds a model file from a training run.
+    pub fn new(trained: train::Trained, as_of: chrono::NaiveDate, window_days: u32, config: TrainConfig) -> ModelFile {
+        let mut skipped = Vec::new();
+        let mut keep = |r: Result<KindModel, Skipped>| r.map_err(|s| skipped.push(s)).ok();
+        let group = keep(trained.group);
+        let account = keep(trained.account);
+        ModelFile {
+            format: MODEL_FORMAT,
+            code_version: env!("CARGO_PKG_VERSION").into(),
+            feature_catalog_version: crate::features::catalog().0,
+            schema_versions: crate::schema::Contract::get().versions(),
+            trained_as_of: as_of.to_string(),
+            window_days,
+            label_range_ms: trained.label_range_ms,
+            config,
+            group,
+            account,
+            skipped,
+        }
+    }
+
+    /// The evaluation as a readable summary (Markdown).
+    pub fn summary(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "# groupwatch model evaluation\n");
+        let _ = writeln!(s, "Trained as of {} on a {}-day window; feature catalog v{}.", self.trained_as_of, self.window_days, self.feature_catalog_version);
+        let _ = writeln!(
+            s,
+            "Folds: {} forward-chaining folds over label time; seed-based features recomputed per fold with the test labels hidden. \
+             Evaluated on labelled entities only; precision at capacity = in the top {} of the pooled out-of-fold scores.\n",
+            self.config.chunks - 1,
+            self.config.capacity
+        );
+        for k in [&self.group, &self.account].into_iter().flatten() {
+            let _ = writeln!(s, "## {} model\n", k.entity);
+            let _ = writeln!(
+                s,
+                "Labels: {} violating, {} benign; {} unlabelled {}s sampled as presumed benign. Chosen: {}; calibration: {}.\n",
+                k.labels_violating,
+                k.labels_benign,
+                k.unlabelled_sampled,
+                k.entity,
+                k.learner.describe(),
+                k.calibration.name()
+            );
+            let _ = writeln!(s, "| variant | candidate | PR-AUC (95 % CI) | ROC-AUC | precision@capacity | recall@precision 0.9 |");
+            let _ = writeln!(s, "|---|---|---|---|---|---|");
+            for (variant, e) in [("all features", Some(&k.evaluation)), ("tabular only", k.tabular_only.as_ref())] {
+                let Some(e) = e else { continue };
+                for (i, c) in e.candidates.iter().enumerate() {
+                    let mark = if i == e.chosen { " **(chosen)**" } else { "" };
+                    let _ = writeln!(
+                        s,
+                        "| {variant} | {}{mark} | {:.3} ({:.3}–{:.3}) | {:.3} | {} | {:.3} |",
+                        c.description,
+                        c.pr_auc.mean,
+                        c.pr_auc.lo,
+                        c.pr_auc.hi,
+                        c.roc_auc.mean,
+                        c.precision_at_capacity.map_or("–".into(), |p| format!("{p:.3}")),
+                        c.recall_at_precision_90
+                    );
+                }
+            }
+            let e = &k.evaluation;
+            let _ = writeln!(
+                s,
+                "\nOut-of-fold rows: {} ({} violating). Brier {}, ECE {}.\n",
+                e.evaluated,
+                e.evaluated_positive,
+                e.brier.map_or("–".into(), |b| format!("{b:.4}")),
+                e.ece.map_or("–".into(), |b| format!("{b:.4}"))
+            );
+            let _ = writeln!(s, "Reliability (calibrators fitted on the other folds):\n\n| predicted | rows | mean predicted | observed |\n|---|---|---|---|");
+            for b in e.reliability.iter().filter(|b| b.count > 0) {
+                let _ = writeln!(s, "| {:.1}–{:.1} | {} | {:.3} | {:.3} |", b.lower, b.upper, b.count, b.mean_predicted, b.observed_rate);
+            }
+            let _ = writeln!(s, "\nTop features:\n");
+            for (name, v) in k.importance.iter().take(12) {
+                let _ = writeln!(s, "- {name}: {v:.4}");
+            }
+            let _ = writeln!(s);
+        }
+        for sk in &self.skipped {
+            let _ = writeln!(s, "## {} model: not trained\n\n{}\n", sk.entity, sk.reason);
+        }
+        s
+    }
+}

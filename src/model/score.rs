@@ -1,0 +1,133 @@
+//! Scoring: a calibrated probability per entity and the reasons behind it.
+//!
+//! Reasons are the features that pushed the score up most, with their values and signed
+//! contributions (exact log-odds terms for the linear model, path contributions for the
+//! forest), rendered with the catalog's phrases ("83 % of joins came through an invite link").
+//!
+//! Without a model (too few labels to train), [`unsupervised`] ranks entities by the
+//! coordination and propagation features alone — the behaviours `detection.md` calls strongest
+//! — and says so: its scores are ranks in 0..1, not probabilities.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::features::{catalog_entry, FeatureTable};
+
+use super::data::select;
+use super::{KindModel, ModelError};
+
+/// One reason: a feature, its value and how much it moved the score.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reason {
+    pub feature: String,
+    pub value: Option<f64>,
+    pub contribution: f64,
+    pub text: String,
+}
+
+/// Scores of one table's entities, in the table's row order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scores {
+    pub entity: String,
+    /// "model" (calibrated probability) or "unsupervised" (rank score, no labels).
+    pub method: String,
+    pub ids: Vec<u64>,
+    pub score: Vec<f64>,
+    pub reasons: Vec<Vec<Reason>>,
+}
+
+/// Scores `table` with `model`, keeping the `top` reasons per entity.
+pub fn score(model: &KindModel, table: &FeatureTable, top: usize, data_catalog: u32, model_catalog: u32) -> Result<Scores, ModelError> {
+    let cols = select(table, &model.features).map_err(|missing| ModelError::Features {
+        entity: model.entity.clone(),
+        missing,
+        model_catalog,
+        data_catalog,
+    })?;
+    let n = cols.rows();
+    let entity = model.entity.as_str();
+    let out: Vec<(f64, Vec<Reason>)> = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            let row: Vec<f64> = (0..cols.values.len()).map(|j| model.prep.apply(j, cols.values[j][r])).collect();
+            let view = ndarray::ArrayView1::from(&row[..]);
+            let p = model.calibration.apply(model.fitted.raw(view));
+            let (_, contrib) = model.fitted.contributions(view);
+            let mut order: Vec<usize> = (0..contrib.len()).filter(|&j| contrib[j] > 0.0).collect();
+            order.sort_by(|&a, &b| contrib[b].total_cmp(&contrib[a]).then(a.cmp(&b)));
+            let reasons = order
+                .into_iter()
+                .take(top)
+                .map(|j| {
+                    let v = cols.values[j][r];
+                    let value = (!v.is_nan()).then_some(v);
+                    let name = &model.features[j];
+                    let text = catalog_entry(entity, name).map_or_else(|| format!("{name} = {v}"), |e| e.reason_text(value));
+                    Reason { feature: name.clone(), value, contribution: contrib[j], text }
+                })
+                .collect();
+            (p, reasons)
+        })
+        .collect();
+    let (score, reasons) = out.into_iter().unzip();
+    Ok(Scores { entity: entity.into(), method: "model".into(), ids: table.ids.clone(), score, reasons })
+}
+
+/// Features the unlabelled fallback ranks by, per kind.
+pub fn unsupervised_features(entity: &str) -> &'static [&'static str] {
+    if entity == "group" {
+        &["ppr_membership", "lockstep_member_share", "max_jaccard_any_group", "dense_block_score", "members_in_violating_groups_share", "photo_hash_match"]
+    } else {
+        &["ppr_membership", "lockstep_partners", "dense_block_score", "violating_groups_now", "photo_hash_match"]
+    }
+}
+
+/// Rank-average score over [`unsupervised_features`] (nulls rank lowest; ties share their
+/// mean rank), in 0..1. Reasons are the features where the entity ranks highest.
+pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
+    let names: Vec<&str> = unsupervised_features(entity).iter().copied().filter(|n| table.column(n).is_some_and(|c| c.values.iter().any(Option::is_some))).collect();
+    let n = table.ids.len();
+    let ranks: Vec<Vec<f64>> = names
+        .iter()
+        .map(|name| {
+            let v = &table.column(name).expect("filtered").values;
+            let mut order: Vec<usize> = (0..n).collect();
+            let key = |i: usize| v[i].unwrap_or(f64::NEG_INFINITY);
+            order.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+            let mut rank = vec![0.0; n];
+            let mut i = 0;
+            while i < n {
+                let mut j = i;
+                while j + 1 < n && key(order[j + 1]) == key(order[i]) {
+                    j += 1;
+                }
+                let r = (i + j) as f64 / 2.0 / (n.max(2) - 1) as f64;
+                for &k in &order[i..=j] {
+                    rank[k] = r;
+                }
+                i = j + 1;
+            }
+            rank
+        })
+        .collect();
+    let mut score = vec![0.0; n];
+    let mut reasons = vec![Vec::new(); n];
+    for i in 0..n {
+        if !names.is_empty() {
+            score[i] = ranks.iter().map(|r| r[i]).sum::<f64>() / names.len() as f64;
+        }
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|&a, &b| ranks[b][i].total_cmp(&ranks[a][i]).then(a.cmp(&b)));
+        reasons[i] = order
+            .into_iter()
+            .take(top)
+            .filter(|&k| ranks[k][i] > 0.5)
+            .map(|k| {
+                let value = table.column(names[k]).expect("filtered").values[i];
+                let text = catalog_entry(entity, names[k]).map_or_else(|| names[k].to_string(), |e| e.reason_text(value));
+                Reason { feature: names[k].to_string(), value, contribution: ranks[k][i], text }
+            })
+            .collect();
+    }
+    Scores { entity: entity.into(), method: "unsupervised".into(), ids: table.ids.clone(), score, reasons }
+}
