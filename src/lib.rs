@@ -9,6 +9,13 @@
 //! | [`schema`] | the data contract (`data-schemas/*.toml`) in code |
 //! | [`layout`] | finding an input dataset's files on disk |
 //! | [`validate`] | checking every table against the contract; quarantine of bad rows |
+//! | [`ingest`] | the as-of window: lazy scans, dense ids |
+//! | [`replay`] | membership state at as-of from the event log |
+//! | [`graph`] | CSR graphs and the algorithms on them (PageRank, Louvain, Fraudar, lockstep) |
+//! | [`features`] | group and account features, the feature catalog |
+//! | [`model`] | training, evaluation, calibration, scoring with reasons |
+//! | [`policy`] | the policy team's thresholds and rules |
+//! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
 //! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
@@ -31,8 +38,11 @@ pub mod ingest;
 pub mod io;
 pub mod layout;
 pub mod model;
+pub mod policy;
 pub mod replay;
+pub mod run;
 pub mod schema;
+pub mod sweep;
 pub mod synth;
 pub mod validate;
 

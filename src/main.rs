@@ -54,8 +54,8 @@ enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate a synthetic platform, validate it and compute its features: the whole
-    /// available pipeline on built-in data.
+    /// Generate a synthetic platform, validate it and run the nightly job on it (features,
+    /// a model trained on its labels, scores, policy): the whole pipeline on built-in data.
     #[command(after_help = "Example:\n  groupwatch demo\n  groupwatch demo --out /tmp/gw-demo --scale small")]
     Demo(DemoArgs),
     /// Write a synthetic input dataset with planted violating networks and ground truth.
@@ -75,6 +75,63 @@ Writes DIR/input/ (the dataset), DIR/truth/ (ground truth, beside the dataset) a
     #[command(after_help = "Example:\n  groupwatch train --input data/small/input --model-out models/model.json\n\n\
 Writes FILE, FILE.evaluation.json and FILE.evaluation.md.")]
     Train(TrainArgs),
+    /// The nightly job: validate, ingest, graphs, features, score (with --model, or a model
+    /// trained on the input's labels), policy; outputs into OUT/run=<as-of>/ atomically.
+    #[command(after_help = "Example:\n  groupwatch run --input data/small/input --out runs --as-of 2026-11-24\n  \
+groupwatch run --input data/small/input --out runs --model models/model.json --policy policies/default.toml")]
+    Run(RunArgs),
+    /// For thresholds across the score range: groups and accounts flagged, precision and
+    /// recall on labelled data (Wilson intervals), review hours; the threshold that fills the
+    /// daily capacity. Writes sweep.parquet, sweep.csv and sweep.svg; with --compare, the
+    /// entities each of two policies would flag that the other would not (compare.csv).
+    #[command(after_help = "Example:\n  groupwatch sweep --run runs/run=2026-11-24\n  \
+groupwatch sweep --run runs/run=2026-11-24 --policy policies/default.toml --compare policies/strict.toml")]
+    Sweep(SweepArgs),
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// A run folder written by `groupwatch run`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Policy whose rules and minimum group size apply (default: the built-in default).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// A second policy to compare against --policy.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Output folder (default: the run folder).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Threshold steps between 0 and 1.
+    #[arg(long, default_value_t = groupwatch::sweep::DEFAULT_STEPS)]
+    steps: usize,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Input dataset folder.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder: the run is written to OUT/run=<as-of>/.
+    #[arg(long)]
+    out: PathBuf,
+    /// As-of date (the window ends at the end of this UTC day). Defaults to yesterday (UTC).
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    #[arg(long, default_value_t = 30)]
+    window_days: u32,
+    /// Policy file (TOML); the built-in default policy when absent.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Model file from `groupwatch train`; when absent a model is trained on the input's labels.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// PDQ Hamming distance at or below which a photo matches the hash bank.
+    #[arg(long, default_value_t = 31)]
+    hamming_threshold: u32,
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +292,17 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Features(a) => features_cmd(&a),
         Command::Train(a) => train_cmd(&a),
+        Command::Sweep(a) => sweep_cmd(&a),
+        Command::Run(a) => {
+            let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
+            let mut cfg = groupwatch::run::RunConfig::new(a.input, a.out, as_of);
+            cfg.window_days = a.window_days;
+            cfg.policy = a.policy;
+            cfg.model = a.model;
+            cfg.seed = a.seed;
+            cfg.hamming_threshold = a.hamming_threshold;
+            run_cmd(&cfg)
+        }
         Command::Demo(a) => {
             let as_of: NaiveDate = DEFAULT_AS_OF.parse().expect("constant date");
             let cfg = SynthConfig::new(a.scale, a.seed, as_of, a.out.clone());
@@ -249,17 +317,12 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             if code != ExitCode::SUCCESS {
                 return Ok(code);
             }
-            let fargs = FeaturesArgs {
-                input: a.out.join("input"),
-                out: a.out.join("features"),
-                as_of,
-                window_days: 30,
-                hamming_threshold: 31,
-            };
-            let code = features_cmd(&fargs)?;
+            let mut rcfg = groupwatch::run::RunConfig::new(a.out.join("input"), a.out.join("runs"), as_of);
+            rcfg.seed = a.seed;
+            let code = run_cmd(&rcfg)?;
             println!("\ndemo dataset: {}/input   ground truth: {}/truth", a.out.display(), a.out.display());
             println!("validation report: {}/report.json", vdir.display());
-            println!("features: {}/group_features.parquet, account_features.parquet, features.json", fargs.out.display());
+            println!("run outputs (features, scores, hash matches, model, manifest.json): {}", rcfg.run_dir().display());
             Ok(code)
         }
     }
@@ -441,4 +504,74 @@ fn train_cmd(a: &TrainArgs) -> anyhow::Result<ExitCode> {
     print!("{summary}");
     println!("model: {base}   evaluation: {base}.evaluation.md, {base}.evaluation.json");
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
+    use groupwatch::ExitCode as _;
+    let pb = spinner("starting");
+    let result = groupwatch::run::run(cfg, &|stage| pb.set_message(stage.to_string()));
+    pb.finish_and_clear();
+    match result {
+        Ok(s) => {
+            println!(
+                "run complete: {} groups ({} flagged), {} accounts ({} flagged) -> {}",
+                s.groups_scored,
+                s.groups_flagged,
+                s.accounts_scored,
+                s.accounts_flagged,
+                s.run_dir.display()
+            );
+            for w in &s.warnings {
+                println!("  warning: {w}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_bad_input() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::policy::Policy;
+    use groupwatch::sweep;
+    use groupwatch::ExitCode as _;
+    let load = |p: &Option<PathBuf>| p.as_deref().map(Policy::load).transpose();
+    let policy = match load(&a.policy) {
+        Ok(p) => p.unwrap_or_else(Policy::default_policy),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let other = match load(&a.compare) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let result = (|| -> Result<(), sweep::SweepError> {
+        let s = sweep::sweep(&a.run, &policy, a.steps)?;
+        let files = sweep::write_sweep(&s, a.out.as_deref())?;
+        print!("{}", sweep::summary(&s));
+        println!("written: {files:?}");
+        if let Some(b) = &other {
+            let c = sweep::compare(&a.run, &policy, b)?;
+            let path = sweep::write_comparison(&c, a.out.as_deref())?;
+            print!("{}", sweep::compare_summary(&c));
+            println!("written: {}", path.display());
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.is_bad_input() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -120,6 +120,62 @@ pub struct TableSchema {
 }
 
 impl TableSchema {
+    /// Problems of an output frame against this schema: a missing column, a physical type
+    /// that does not carry the logical one, nulls in a non-nullable column, an enum value
+    /// outside the list, a duplicate primary key. Empty when the frame conforms.
+    pub fn check_output(&self, df: &polars::prelude::DataFrame) -> Vec<String> {
+        use polars::prelude::DataType as D;
+        let mut problems = Vec::new();
+        for c in &self.columns {
+            let Ok(col) = df.column(&c.name) else {
+                problems.push(format!("{}.{}: column missing", self.table, c.name));
+                continue;
+            };
+            let dt = col.dtype();
+            let ok = match c.ty {
+                LogicalType::Id | LogicalType::Count => matches!(dt, D::UInt64),
+                LogicalType::Float => matches!(dt, D::Float64),
+                LogicalType::Bool => matches!(dt, D::Boolean),
+                LogicalType::String | LogicalType::Enum => matches!(dt, D::String),
+                LogicalType::Time => matches!(dt, D::Datetime(..) | D::Int64),
+                LogicalType::ListString => matches!(dt, D::List(inner) if **inner == D::String),
+                LogicalType::Contributions => match dt {
+                    D::List(inner) => match &**inner {
+                        D::Struct(fields) => {
+                            let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                            names == ["feature", "value", "contribution"]
+                        }
+                        _ => false,
+                    },
+                    _ => false,
+                },
+                LogicalType::Pdq => matches!(dt, D::String | D::Binary),
+                LogicalType::SmallInt => dt.is_integer(),
+            };
+            if !ok {
+                problems.push(format!("{}.{}: type {dt} does not carry {}", self.table, c.name, c.ty.name()));
+            }
+            if !c.nullable && col.null_count() > 0 {
+                problems.push(format!("{}.{}: {} null(s) in a non-nullable column", self.table, c.name, col.null_count()));
+            }
+            if c.ty == LogicalType::Enum && !c.values.is_empty() {
+                if let Ok(ca) = col.str() {
+                    if let Some(bad) = ca.iter().flatten().find(|v| !c.values.iter().any(|x| x == v)) {
+                        problems.push(format!("{}.{}: value {bad:?} not in {:?}", self.table, c.name, c.values));
+                    }
+                }
+            }
+        }
+        if let Some(pk) = &self.primary_key {
+            if let Ok(col) = df.column(pk) {
+                if col.n_unique().map(|n| n != df.height()).unwrap_or(false) {
+                    problems.push(format!("{}.{pk}: primary key not unique", self.table));
+                }
+            }
+        }
+        problems
+    }
+
     pub fn column(&self, name: &str) -> Option<&ColumnSchema> {
         self.columns.iter().find(|c| c.name == name)
     }

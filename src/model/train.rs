@@ -215,6 +215,24 @@ pub fn train(w: &Window, st: &MembershipState, ctx: &Context, cfg: &TrainConfig)
         let ts: Vec<i64> = acc_labels.iter().chain(&grp_labels).flatten().map(|l| l.1).collect();
         ts.iter().min().zip(ts.iter().max()).map(|(a, b)| (*a, *b))
     };
+    // Kinds with too few labels are skipped before any fold is computed.
+    let enough = |v: &[Option<(bool, i64)>]| {
+        let pos = v.iter().flatten().filter(|l| l.0).count();
+        pos >= cfg.min_positives && v.iter().flatten().any(|l| !l.0)
+    };
+    if !enough(&acc_labels) && !enough(&grp_labels) {
+        let skip = |entity: &str, v: &[Option<(bool, i64)>]| {
+            let pos = v.iter().flatten().filter(|l| l.0).count();
+            let neg = v.iter().flatten().count() - pos;
+            Err(Skipped {
+                entity: entity.into(),
+                reason: format!("{pos} violating and {neg} benign {entity} labels; training needs at least {} violating and 1 benign", cfg.min_positives),
+                labels_violating: pos,
+                labels_benign: neg,
+            })
+        };
+        return Trained { group: skip("group", &grp_labels), account: skip("account", &acc_labels), label_range_ms };
+    }
     let clock = std::time::Instant::now();
     let (gtab, atab) = features::tabular(w, st, ctx);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "training: tabular features");

@@ -1,0 +1,552 @@
+//! The nightly job: validate → ingest → replay → graphs → features → score → policy →
+//! outputs, into `<out>/run=<as-of>/`.
+//!
+//! **Atomic and idempotent.** Everything is written into a hidden staging folder beside the
+//! run folder (`.run=<date>.staging-<pid>`), fsynced, and then swapped into place with one
+//! `renameat2(RENAME_EXCHANGE)` (or a plain rename when there is no previous run): a reader
+//! sees the previous complete run or the new complete run, never a mixture, and a run killed
+//! at any point leaves the previous run untouched. Stale staging folders of killed runs are
+//! removed by the next run. Every table is sorted by id and written without timestamps, so the
+//! same inputs, config and seed give byte-identical tables; `manifest.json` alone records wall
+//! times.
+//!
+//! **Scores.** With `--model` the given model scores the window (its features must be present);
+//! without one, a model is trained on the input's labels. A kind with too few labels to train
+//! falls back to the unsupervised rank score of [`crate::model::score::unsupervised`], and the
+//! manifest says so.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::features::{self, graph::Seeds, Context, FeatureConfig, FeatureTable};
+use crate::ingest::{self, Window, WindowSpec};
+use crate::io::col;
+use crate::model::score::{self, Scores};
+use crate::model::{train, ModelFile};
+use crate::policy::{Decision, Entity, Facts, Policy};
+use crate::replay::{self, MembershipState};
+use crate::validate::{self, ValidateConfig};
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub input: PathBuf,
+    pub out: PathBuf,
+    pub as_of: NaiveDate,
+    pub window_days: u32,
+    pub policy: Option<PathBuf>,
+    pub model: Option<PathBuf>,
+    pub seed: u64,
+    pub hamming_threshold: u32,
+    /// Reasons kept per scored entity.
+    pub top_reasons: usize,
+}
+
+impl RunConfig {
+    pub fn new(input: PathBuf, out: PathBuf, as_of: NaiveDate) -> RunConfig {
+        RunConfig { input, out, as_of, window_days: 30, policy: None, model: None, seed: 1, hamming_threshold: 31, top_reasons: 5 }
+    }
+
+    /// The run folder this config writes.
+    pub fn run_dir(&self) -> PathBuf {
+        self.out.join(format!("run={}", self.as_of))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("input is unusable:\n{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Validate(#[from] validate::ValidateError),
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl crate::ExitCode for RunError {
+    fn is_bad_input(&self) -> bool {
+        !matches!(self, RunError::Internal(_))
+    }
+}
+
+/// One stage's figures for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageFigures {
+    pub stage: String,
+    pub seconds: f64,
+    /// Peak resident memory of the process so far, MiB.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// What a run did, for the caller and the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    pub groups_scored: usize,
+    pub accounts_scored: usize,
+    pub groups_flagged: usize,
+    pub accounts_flagged: usize,
+    pub warnings: Vec<String>,
+    pub stages: Vec<StageFigures>,
+}
+
+/// Peak resident set size of this process (Linux), MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+struct Clock {
+    start: Instant,
+    stages: Vec<StageFigures>,
+}
+
+impl Clock {
+    fn lap(&mut self, stage: &str) {
+        let seconds = self.start.elapsed().as_secs_f64();
+        let peak = peak_rss_mib();
+        tracing::info!(stage, seconds, peak_rss_mib = peak, "stage finished");
+        self.stages.push(StageFigures { stage: stage.into(), seconds, peak_rss_mib: peak });
+        self.start = Instant::now();
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the whole job. `progress` is told each stage's name as it starts.
+pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunError> {
+    let mut clock = Clock { start: Instant::now(), stages: Vec::new() };
+    let mut warnings: Vec<String> = Vec::new();
+
+    // Policy first: a bad policy file should fail before any heavy work.
+    let (policy, policy_text, policy_origin) = match &cfg.policy {
+        Some(p) => {
+            let (pol, text) = Policy::load_with_text(p)?;
+            (pol, text, p.display().to_string())
+        }
+        None => (Policy::default_policy(), crate::policy::DEFAULT_POLICY_TEXT.to_string(), "built-in default".into()),
+    };
+    let given_model = cfg.model.as_deref().map(ModelFile::load).transpose()?;
+
+    progress("validating");
+    let ds = crate::layout::discover(&cfg.input).map_err(validate::ValidateError::from)?;
+    let mut vcfg = ValidateConfig::new(cfg.input.clone(), cfg.as_of);
+    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
+    let report = validate::validate_dataset(&vcfg, &ds);
+    if !report.is_usable() {
+        return Err(RunError::BadInput(report.to_string()));
+    }
+    if !report.quarantine.is_empty() {
+        warnings.push(format!("{} input rows quarantined (see quarantine.parquet)", report.quarantine.len()));
+    }
+    let inputs = input_manifest(&ds)?;
+    clock.lap("validate");
+
+    progress("ingesting the window");
+    let w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }).map_err(anyhow::Error::from)?;
+    clock.lap("ingest");
+    progress("replaying memberships");
+    let st = replay::replay(&w);
+    clock.lap("replay");
+    progress("building graphs");
+    let fcfg = FeatureConfig { hamming_threshold: cfg.hamming_threshold };
+    let ctx = Context::build(&w, &st, &fcfg);
+    clock.lap("graphs");
+    progress("computing features");
+    let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
+    let (gtab, atab) = features::compute_with_seeds(&w, &st, &ctx, &seeds);
+    for f in gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))) {
+        warnings.push(format!("feature unavailable (input table absent or too few labels): {f}"));
+    }
+    clock.lap("features");
+
+    progress("scoring");
+    let (model, model_origin) = match given_model {
+        Some(m) => (m, cfg.model.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+        None => {
+            progress("training on the input's labels");
+            let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, ..Default::default() };
+            let trained = train::train(&w, &st, &ctx, &tcfg);
+            clock.lap("train");
+            (ModelFile::new(trained, cfg.as_of, cfg.window_days, tcfg), "trained in this run".into())
+        }
+    };
+    let model_json = serde_json::to_vec(&model).map_err(anyhow::Error::from)?;
+    let model_version = format!("{}-{}", model.trained_as_of, &sha256_hex(&model_json)[..12]);
+    let catalog_version = features::catalog().0;
+    let score_kind = |entity: &str, table: &FeatureTable, warnings: &mut Vec<String>| -> Result<Scores, RunError> {
+        match model.kind(entity) {
+            Some(k) => Ok(score::score(k, table, cfg.top_reasons, catalog_version, model.feature_catalog_version)?),
+            None => {
+                let why = model.skipped.iter().find(|s| s.entity == entity).map_or("no model for this kind".to_string(), |s| s.reason.clone());
+                warnings.push(format!("{entity} scores are unsupervised rank scores, not probabilities: {why}"));
+                Ok(score::unsupervised(table, entity, cfg.top_reasons))
+            }
+        }
+    };
+    let gscores = score_kind("group", &gtab, &mut warnings)?;
+    let ascores = score_kind("account", &atab, &mut warnings)?;
+    clock.lap("score");
+
+    progress("applying the policy");
+    // An unsupervised rank score is not a probability, so a probability threshold means
+    // nothing for it: such a kind is flagged down to half the daily capacity instead.
+    let mut effective = policy.clone();
+    for (s, threshold, entity) in [
+        (&gscores, &mut effective.review.group_threshold, "group"),
+        (&ascores, &mut effective.review.account_threshold, "account"),
+    ] {
+        if s.method == "unsupervised" {
+            let mut v = s.score.clone();
+            v.sort_unstable_by(|a, b| b.total_cmp(a));
+            let k = (policy.review.daily_capacity / 2).max(1).min(v.len());
+            if k > 0 {
+                *threshold = threshold.max(v[k - 1]).min(1.0);
+                warnings.push(format!(
+                    "{entity}s flagged by rank (top {k} of the unsupervised score, threshold {:.3}) instead of the policy's probability threshold",
+                    *threshold
+                ));
+            }
+        }
+    }
+    let (gdec, adec, gfacts, afacts) = decide(&w, &st, &ctx, &seeds, &effective, &gtab, &atab, &gscores, &ascores);
+    let (gflag, aflag) = (gdec.iter().filter(|d| d.flagged).count(), adec.iter().filter(|d| d.flagged).count());
+    if gflag + aflag > policy.review.daily_capacity {
+        warnings.push(format!(
+            "{} entities flagged against a daily review capacity of {}: see the sweep for the threshold that fits",
+            gflag + aflag,
+            policy.review.daily_capacity
+        ));
+    }
+    clock.lap("policy");
+
+    progress("writing outputs");
+    let run_dir = cfg.run_dir();
+    let staging = stage_dir(&cfg.out, cfg.as_of)?;
+    let write = || -> anyhow::Result<()> {
+        features::write(&staging, &gtab, &atab)?;
+        crate::io::write_parquet(&mut scores_frame("group_id", &gscores, &gdec, &model_version)?, &staging.join("group_scores.parquet"))?;
+        crate::io::write_parquet(&mut scores_frame("account_id", &ascores, &adec, &model_version)?, &staging.join("account_scores.parquet"))?;
+        crate::io::write_parquet(&mut hash_matches_frame(&w, &ctx, cfg.hamming_threshold)?, &staging.join("hash_matches.parquet"))?;
+        crate::io::write_parquet(&mut report.quarantine_frame()?, &staging.join("quarantine.parquet"))?;
+        crate::io::write_parquet(&mut facts_frame(&gtab, &atab, &gfacts, &afacts)?, &staging.join("policy_facts.parquet"))?;
+        crate::io::write_parquet(&mut labels_frame(&w)?, &staging.join("labels.parquet"))?;
+        model.save(&staging.join("model.json"))?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
+    }
+    clock.lap("write");
+    let summary = RunSummary {
+        run_dir: run_dir.clone(),
+        groups_scored: gscores.ids.len(),
+        accounts_scored: ascores.ids.len(),
+        groups_flagged: gflag,
+        accounts_flagged: aflag,
+        warnings: warnings.clone(),
+        stages: clock.stages.clone(),
+    };
+    let manifest = serde_json::json!({
+        "groupwatch_version": env!("CARGO_PKG_VERSION"),
+        "as_of": cfg.as_of, "window_days": cfg.window_days, "seed": cfg.seed,
+        "hamming_threshold": cfg.hamming_threshold,
+        "inputs": inputs,
+        "policy": {"origin": policy_origin, "name": policy.name, "version": policy.version, "sha256": sha256_hex(policy_text.as_bytes()), "settings": policy},
+        "model": {"origin": model_origin, "version": model_version, "sha256": sha256_hex(&model_json),
+                  "group": model.group.as_ref().map(|k| k.learner.describe()), "account": model.account.as_ref().map(|k| k.learner.describe()),
+                  "skipped": model.skipped},
+        "scoring": {"group": gscores.method, "account": ascores.method},
+        "feature_catalog_version": catalog_version,
+        "schema_versions": crate::schema::Contract::get().versions(),
+        "ingest": w.stats, "replay": st.stats,
+        "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
+        "rows": {"group_features": gtab.ids.len(), "account_features": atab.ids.len(), "groups_flagged": gflag, "accounts_flagged": aflag,
+                 "quarantine": report.quarantine.len()},
+        "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
+        "warnings": warnings,
+        "stages": clock.stages,
+    });
+    let publish = || -> anyhow::Result<()> {
+        crate::io::write_bytes(&staging.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+        publish_dir(&staging, &run_dir)
+    };
+    if let Err(e) = publish() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
+    }
+    Ok(summary)
+}
+
+/// Per input file: path, rows (from validation) and SHA-256 of the bytes.
+fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+    let mut out = BTreeMap::new();
+    for (table, loc) in &ds.tables {
+        let files: Vec<crate::layout::DataFile> = match loc {
+            crate::layout::TableLocation::Files(f) => f.clone(),
+            _ => continue,
+        };
+        let sums: Vec<(String, String, u64)> = files
+            .par_iter()
+            .map(|f| -> anyhow::Result<_> {
+                let bytes = std::fs::read(&f.path)?;
+                Ok((f.rel.clone(), sha256_hex(&bytes), bytes.len() as u64))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut h = Sha256::new();
+        for (rel, sum, _) in &sums {
+            h.update(rel.as_bytes());
+            h.update(sum.as_bytes());
+        }
+        out.insert(
+            table.clone(),
+            serde_json::json!({
+                "files": sums.len(),
+                "bytes": sums.iter().map(|s| s.2).sum::<u64>(),
+                "sha256_of_file_sums": h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "file_sha256": sums.iter().map(|(r, s, _)| (r.clone(), s.clone())).collect::<BTreeMap<_, _>>(),
+            }),
+        );
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    w: &Window,
+    st: &MembershipState,
+    ctx: &Context,
+    seeds: &Seeds,
+    policy: &Policy,
+    gtab: &FeatureTable,
+    atab: &FeatureTable,
+    gs: &Scores,
+    ascores: &Scores,
+) -> (Vec<Decision>, Vec<Decision>, Vec<Facts>, Vec<Facts>) {
+    let mut seed_account = vec![false; w.accounts.ids.len()];
+    seeds.accounts.iter().for_each(|&a| seed_account[a as usize] = true);
+    let count = |t: &FeatureTable, name: &str, r: usize| t.column(name).and_then(|c| c.values[r]).unwrap_or(0.0) as u32;
+    let gfacts: Vec<Facts> = (0..gtab.rows.len())
+        .into_par_iter()
+        .map(|r| {
+            let g = gtab.rows[r] as usize;
+            Facts {
+                score: gs.score[r],
+                members_now: Some(st.of(g).len() as u32),
+                hash_match: ctx.group_photo_match[g].is_some(),
+                violating_admin: st.of(g).iter().any(|m| m.admin && seed_account[m.account as usize]),
+                child_safety_reports: count(gtab, "child_safety_reports_window", r),
+            }
+        })
+        .collect();
+    let afacts: Vec<Facts> = (0..atab.rows.len())
+        .into_par_iter()
+        .map(|r| {
+            let a = atab.rows[r] as usize;
+            Facts {
+                score: ascores.score[r],
+                members_now: None,
+                hash_match: ctx.account_photo_match[a].is_some(),
+                violating_admin: false,
+                child_safety_reports: count(atab, "child_safety_reports_received_window", r),
+            }
+        })
+        .collect();
+    let gdec = gfacts.par_iter().map(|f| policy.decide(Entity::Group, f)).collect();
+    let adec = afacts.par_iter().map(|f| policy.decide(Entity::Account, f)).collect();
+    (gdec, adec, gfacts, afacts)
+}
+
+/// What a policy decides on, per entity, so `sweep` can replay any policy on this run:
+/// `policy_facts.parquet` (beside the contract's tables).
+fn facts_frame(gtab: &FeatureTable, atab: &FeatureTable, gf: &[Facts], af: &[Facts]) -> PolarsResult<DataFrame> {
+    let mut kind = Vec::new();
+    let mut id = Vec::new();
+    let mut score = Vec::new();
+    let mut members = Vec::new();
+    let mut hash = Vec::new();
+    let mut admin = Vec::new();
+    let mut cs = Vec::new();
+    for (k, t, facts) in [("group", gtab, gf), ("account", atab, af)] {
+        for (i, f) in facts.iter().enumerate() {
+            kind.push(k);
+            id.push(t.ids[i]);
+            score.push(f.score);
+            members.push(f.members_now.map(u64::from));
+            hash.push(f.hash_match);
+            admin.push(f.violating_admin);
+            cs.push(u64::from(f.child_safety_reports));
+        }
+    }
+    crate::io::frame(vec![
+        col::static_strs("entity_kind", kind),
+        col::u64s("entity_id", id),
+        col::f64s("score", score),
+        col::opt_u64s("members_now", members),
+        col::bools("hash_match", hash),
+        col::bools("violating_admin", admin),
+        col::u64s("child_safety_reports", cs),
+    ])
+}
+
+/// The latest label per entity decided before as-of: `labels.parquet` (beside the contract's
+/// tables), so sweeps and notebooks measure precision and recall without re-reading inputs.
+fn labels_frame(w: &Window) -> PolarsResult<DataFrame> {
+    let (acc, grp) = crate::model::data::latest_labels_with_time(w, w.now_ms);
+    let mut kind = Vec::new();
+    let mut id = Vec::new();
+    let mut label = Vec::new();
+    let mut ts = Vec::new();
+    for (k, v, ids) in [("group", &grp, &w.groups.ids), ("account", &acc, &w.accounts.ids)] {
+        for (i, l) in v.iter().enumerate() {
+            if let Some((violating, t)) = l {
+                kind.push(k);
+                id.push(ids[i]);
+                label.push(if *violating { "violating" } else { "benign" });
+                ts.push(*t);
+            }
+        }
+    }
+    crate::io::frame(vec![col::static_strs("entity_kind", kind), col::u64s("entity_id", id), col::static_strs("label", label), col::times("ts", ts)?])
+}
+
+/// The contract's `<kind>_scores` table.
+fn scores_frame(key: &str, s: &Scores, d: &[Decision], model_version: &str) -> PolarsResult<DataFrame> {
+    let reasons: Vec<Series> = s
+        .reasons
+        .iter()
+        .zip(d)
+        .map(|(rs, dec)| {
+            let codes: Vec<String> = dec.reasons.iter().cloned().chain(rs.iter().map(|r| format!("feature:{}", r.feature))).collect();
+            Series::new("".into(), codes)
+        })
+        .collect();
+    let top: Vec<Series> = s
+        .reasons
+        .iter()
+        .map(|rs| {
+            let f = Series::new("feature".into(), rs.iter().map(|r| r.feature.as_str()).collect::<Vec<_>>());
+            let v = Series::new("value".into(), rs.iter().map(|r| r.value).collect::<Vec<_>>());
+            let c = Series::new("contribution".into(), rs.iter().map(|r| r.contribution).collect::<Vec<_>>());
+            StructChunked::from_series("".into(), rs.len(), [f, v, c].iter()).map(|s| s.into_series())
+        })
+        .collect::<PolarsResult<_>>()?;
+    let n = s.ids.len();
+    let mut reason_col = Series::new("reasons".into(), reasons);
+    if n == 0 {
+        reason_col = Series::new_empty("reasons".into(), &DataType::List(Box::new(DataType::String)));
+    }
+    let mut top_col = Series::new("top_features".into(), top);
+    if n == 0 {
+        top_col = Series::new_empty(
+            "top_features".into(),
+            &DataType::List(Box::new(DataType::Struct(vec![
+                Field::new("feature".into(), DataType::String),
+                Field::new("value".into(), DataType::Float64),
+                Field::new("contribution".into(), DataType::Float64),
+            ]))),
+        );
+    }
+    crate::io::frame(vec![
+        col::u64s(key, s.ids.clone()),
+        col::f64s("score", s.score.clone()),
+        col::bools("flagged", d.iter().map(|x| x.flagged).collect()),
+        reason_col.into(),
+        top_col.into(),
+        col::opt_u64s("cluster_id", vec![None; n]),
+        col::strs("model_version", vec![model_version.to_string(); n]),
+    ])
+}
+
+/// The contract's `hash_matches` table: every photo within the threshold of a bank hash.
+fn hash_matches_frame(w: &Window, ctx: &Context, threshold: u32) -> PolarsResult<DataFrame> {
+    let bank = features::pdq::PdqIndex::new(w.hash_bank.iter().map(|e| e.0).collect());
+    let mut kind = Vec::new();
+    let mut id = Vec::new();
+    let mut bank_name = Vec::new();
+    let mut dist = Vec::new();
+    for (k, photos, matches, ids) in [
+        ("group", &w.groups.photo, &ctx.group_photo_match, &w.groups.ids),
+        ("account", &w.accounts.photo, &ctx.account_photo_match, &w.accounts.ids),
+    ] {
+        for i in 0..ids.len() {
+            if matches[i].is_none() {
+                continue;
+            }
+            let Some((j, d)) = photos[i].and_then(|h| bank.nearest(&h, threshold)) else { continue };
+            kind.push(k);
+            id.push(ids[i]);
+            bank_name.push(w.banks[w.hash_bank[j].1 as usize].clone());
+            dist.push(u64::from(d));
+        }
+    }
+    crate::io::frame(vec![col::static_strs("entity_kind", kind), col::u64s("entity_id", id), col::strs("bank", bank_name), col::u64s("distance", dist)])
+}
+
+/// A fresh hidden staging folder beside the run folders; stale ones of killed runs go.
+fn stage_dir(out: &Path, as_of: NaiveDate) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    let prefix = format!(".run={as_of}.staging-");
+    for e in std::fs::read_dir(out)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) || name.starts_with(&format!(".run={as_of}.old-")) {
+            let pid: Option<u32> = name.rsplit('-').next().and_then(|p| p.parse().ok());
+            // Another live run of the same date keeps its folder.
+            let alive = pid.is_some_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                std::fs::remove_dir_all(e.path())?;
+            }
+        }
+    }
+    let dir = out.join(format!("{prefix}{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Makes `staging` the run folder `dest` in one atomic step.
+fn publish_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
+    // Every file was fsynced by its writer; the folder entries too.
+    std::fs::File::open(staging)?.sync_all()?;
+    if dest.exists() {
+        exchange(staging, dest)?;
+        // `staging` now holds the previous run; it is no longer visible under the run name.
+        std::fs::remove_dir_all(staging)?;
+    } else {
+        std::fs::rename(staging, dest)?;
+    }
+    if let Some(parent) = dest.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Atomically swaps two paths (Linux `renameat2` with `RENAME_EXCHANGE`).
+fn exchange(a: &Path, b: &Path) -> anyhow::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
+    if rc != 0 {
+        return Err(anyhow::anyhow!("swapping {} into place: {}", b.display(), std::io::Error::last_os_error()));
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! The nightly job (`groupwatch run`):
+//!
+//! - every output table conforms to its schema in data-schemas/;
+//! - the same inputs twice, and with a different `--threads`, give byte-identical tables;
+//! - killed with SIGKILL at 20 points of a run, the previous run folder stays intact and no
+//!   partial run folder is visible; the next run succeeds;
+//! - a bad policy file is bad input (exit 2) and the message names the key.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{as_of, synth, tree_bytes};
+use groupwatch::schema::Contract;
+use groupwatch::synth::Scale;
+use polars::prelude::*;
+
+fn groupwatch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+}
+
+fn run_args(input: &Path, out: &Path) -> Vec<String> {
+    ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", &as_of().to_string()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn run_ok(input: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let o = groupwatch().args(extra).args(run_args(input, out)).output().unwrap();
+    assert!(o.status.success(), "run failed ({}):\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    out.join(format!("run={}", as_of()))
+}
+
+/// Tables of a run folder (everything but the manifest, which records wall times).
+fn tables(run: &Path) -> Vec<(String, Vec<u8>)> {
+    tree_bytes(run).into_iter().filter(|(name, _)| name != "manifest.json").collect()
+}
+
+fn dataset(seed: u64) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    synth(d.path(), Scale::Tiny, None, seed);
+    let input = d.path().join("input");
+    (d, input)
+}
+
+#[test]
+fn outputs_conform_and_runs_are_reproducible_across_thread_counts() {
+    let (d, input) = dataset(31);
+    let a = run_ok(&input, &d.path().join("a"), &[]);
+    let b = run_ok(&input, &d.path().join("b"), &["--threads", "1"]);
+    let ta = tables(&a);
+    assert!(ta.iter().any(|(n, _)| n == "group_scores.parquet"));
+    assert_eq!(ta, tables(&b), "different --threads gave different tables");
+    // Same inputs again into the same folder: identical bytes, the folder replaced whole.
+    let again = run_ok(&input, &d.path().join("a"), &[]);
+    assert_eq!(ta, tables(&again));
+
+    let contract = Contract::get();
+    for t in ["group_features", "account_features", "group_scores", "account_scores", "hash_matches", "quarantine"] {
+        let path = a.join(format!("{t}.parquet"));
+        let df = ParquetReader::new(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{t}: {e}"))).finish().unwrap();
+        let problems = contract.table(t).check_output(&df);
+        assert!(problems.is_empty(), "{t}: {problems:?}");
+    }
+    let scores = ParquetReader::new(std::fs::File::open(a.join("group_scores.parquet")).unwrap()).finish().unwrap();
+    let s = scores.column("score").unwrap().f64().unwrap();
+    assert!(s.iter().flatten().all(|v| (0.0..=1.0).contains(&v)));
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    for key in ["inputs", "policy", "model", "stages", "warnings", "rows", "schema_versions"] {
+        assert!(!manifest[key].is_null(), "manifest lacks {key}");
+    }
+    assert!(manifest["inputs"]["memberships"]["sha256_of_file_sums"].as_str().unwrap().len() == 64);
+    // Only complete run folders are visible; nothing staged is left behind.
+    let names: Vec<String> = std::fs::read_dir(d.path().join("a")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, vec![format!("run={}", as_of())]);
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_run_intact() {
+    let (d, input) = dataset(32);
+    let out = d.path().join("runs");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    // How long a run takes here, to spread the kills over its whole length.
+    let t = Instant::now();
+    run_ok(&input, &d.path().join("timing"), &[]);
+    let full = t.elapsed();
+    for i in 0..20u32 {
+        let delay = full.mul_f64(f64::from(i) / 20.0 + 0.01);
+        let mut child = groupwatch().args(run_args(&input, &out)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let visible: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        assert_eq!(visible, vec![format!("run={}", as_of())], "kill {i} after {delay:?}: visible entries {visible:?}");
+        let now = tree_bytes(&run);
+        // The run folder is the previous run, or (if the kill came after the swap) a complete
+        // new run with identical tables.
+        let tables_now: Vec<_> = now.iter().filter(|(n, _)| n != "manifest.json").collect();
+        let tables_before: Vec<_> = before.iter().filter(|(n, _)| n != "manifest.json").collect();
+        assert_eq!(tables_now, tables_before, "kill {i} after {delay:?}: run folder changed");
+        assert!(now.iter().any(|(n, _)| n == "manifest.json"), "kill {i}: manifest missing");
+    }
+    run_ok(&input, &out, &[]);
+    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, vec![format!("run={}", as_of())], "stale staging folders were not cleaned");
+}
+
+#[test]
+fn bad_policy_files_are_bad_input_naming_the_key() {
+    let (d, input) = dataset(33);
+    let cases = [
+        ("unknown.toml", "version = 1\nname = \"x\"\n[review]\ngroup_treshold = 0.5\n", "group_treshold"),
+        ("range.toml", "version = 1\nname = \"x\"\n[review]\ngroup_threshold = 1.5\naccount_threshold = 0.5\ndaily_capacity = 10\nmin_group_size = 3\nhours_per_review = 0.25\n[rules]\nhash_match_always_review = true\nviolating_admin_always_review = true\n[auto_action]\nrules = []\n", "group_threshold"),
+        ("type.toml", "version = 1\nname = \"x\"\n[review]\ngroup_threshold = 0.5\naccount_threshold = 0.5\ndaily_capacity = \"many\"\nmin_group_size = 3\nhours_per_review = 0.25\n[rules]\nhash_match_always_review = true\nviolating_admin_always_review = true\n[auto_action]\nrules = []\n", "daily_capacity"),
+    ];
+    for (name, text, key) in cases {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let o = groupwatch().args(run_args(&input, &d.path().join("out"))).args(["--policy", p.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(key), "{name}: message does not name {key}: {err}");
+    }
+    assert!(!d.path().join("out").join(format!("run={}", as_of())).exists(), "a bad policy must not produce a run");
+    let _ = Duration::ZERO;
+}
