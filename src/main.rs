@@ -320,9 +320,15 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let mut rcfg = groupwatch::run::RunConfig::new(a.out.join("input"), a.out.join("runs"), as_of);
             rcfg.seed = a.seed;
             let code = run_cmd(&rcfg)?;
+            if code != ExitCode::SUCCESS {
+                return Ok(code);
+            }
+            println!();
+            let code = sweep_cmd(&SweepArgs { run: rcfg.run_dir(), policy: None, compare: None, out: None, steps: groupwatch::sweep::DEFAULT_STEPS })?;
             println!("\ndemo dataset: {}/input   ground truth: {}/truth", a.out.display(), a.out.display());
             println!("validation report: {}/report.json", vdir.display());
             println!("run outputs (features, scores, hash matches, model, manifest.json): {}", rcfg.run_dir().display());
+            println!("threshold sweep for the policy team: {}/sweep.svg (and sweep.csv, sweep.parquet)", rcfg.run_dir().display());
             Ok(code)
         }
     }

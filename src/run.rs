@@ -426,49 +426,44 @@ fn labels_frame(w: &Window) -> PolarsResult<DataFrame> {
     crate::io::frame(vec![col::static_strs("entity_kind", kind), col::u64s("entity_id", id), col::static_strs("label", label), col::times("ts", ts)?])
 }
 
+/// A list column from a flat series and per-row lengths (one O(n) pass; building a series
+/// per row costs gigabytes at a million rows).
+fn list_column(name: &str, flat: Series, lengths: impl Iterator<Item = usize>) -> PolarsResult<Series> {
+    let mut offsets = vec![0i64];
+    for n in lengths {
+        offsets.push(offsets.last().copied().unwrap_or(0) + n as i64);
+    }
+    let values = flat.rechunk().chunks()[0].clone();
+    let dtype = LargeListArray::default_datatype(values.dtype().clone());
+    let offsets = offsets.try_into().map_err(|e| polars_err!(ComputeError: "list offsets: {e}"))?;
+    let arr = LargeListArray::new(dtype, offsets, values, None);
+    Ok(ListChunked::with_chunk(name.into(), arr).into_series())
+}
+
 /// The contract's `<kind>_scores` table.
 fn scores_frame(key: &str, s: &Scores, d: &[Decision], model_version: &str) -> PolarsResult<DataFrame> {
-    let reasons: Vec<Series> = s
+    let n = s.ids.len();
+    // reasons: the policy's codes, then the features behind the score.
+    let codes: Vec<Vec<String>> = s
         .reasons
         .iter()
         .zip(d)
-        .map(|(rs, dec)| {
-            let codes: Vec<String> = dec.reasons.iter().cloned().chain(rs.iter().map(|r| format!("feature:{}", r.feature))).collect();
-            Series::new("".into(), codes)
-        })
+        .map(|(rs, dec)| dec.reasons.iter().cloned().chain(rs.iter().map(|r| format!("feature:{}", r.feature))).collect())
         .collect();
-    let top: Vec<Series> = s
-        .reasons
-        .iter()
-        .map(|rs| {
-            let f = Series::new("feature".into(), rs.iter().map(|r| r.feature.as_str()).collect::<Vec<_>>());
-            let v = Series::new("value".into(), rs.iter().map(|r| r.value).collect::<Vec<_>>());
-            let c = Series::new("contribution".into(), rs.iter().map(|r| r.contribution).collect::<Vec<_>>());
-            StructChunked::from_series("".into(), rs.len(), [f, v, c].iter()).map(|s| s.into_series())
-        })
-        .collect::<PolarsResult<_>>()?;
-    let n = s.ids.len();
-    let mut reason_col = Series::new("reasons".into(), reasons);
-    if n == 0 {
-        reason_col = Series::new_empty("reasons".into(), &DataType::List(Box::new(DataType::String)));
-    }
-    let mut top_col = Series::new("top_features".into(), top);
-    if n == 0 {
-        top_col = Series::new_empty(
-            "top_features".into(),
-            &DataType::List(Box::new(DataType::Struct(vec![
-                Field::new("feature".into(), DataType::String),
-                Field::new("value".into(), DataType::Float64),
-                Field::new("contribution".into(), DataType::Float64),
-            ]))),
-        );
-    }
+    let flat_codes = Series::new("".into(), codes.iter().flatten().map(String::as_str).collect::<Vec<_>>());
+    let reasons = list_column("reasons", flat_codes, codes.iter().map(Vec::len))?;
+    let all = s.reasons.iter().flatten();
+    let f = Series::new("feature".into(), all.clone().map(|r| r.feature.as_str()).collect::<Vec<_>>());
+    let v = Series::new("value".into(), all.clone().map(|r| r.value).collect::<Vec<_>>());
+    let c = Series::new("contribution".into(), all.map(|r| r.contribution).collect::<Vec<_>>());
+    let flat = StructChunked::from_series("".into(), f.len(), [f, v, c].iter())?.into_series();
+    let top = list_column("top_features", flat, s.reasons.iter().map(Vec::len))?;
     crate::io::frame(vec![
         col::u64s(key, s.ids.clone()),
         col::f64s("score", s.score.clone()),
         col::bools("flagged", d.iter().map(|x| x.flagged).collect()),
-        reason_col.into(),
-        top_col.into(),
+        reasons.into(),
+        top.into(),
         col::opt_u64s("cluster_id", vec![None; n]),
         col::strs("model_version", vec![model_version.to_string(); n]),
     ])

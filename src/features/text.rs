@@ -28,7 +28,7 @@ const FOLDS: u64 = 5;
 /// Training rows per fold: all visible positives plus negatives, at most this many per
 /// positive and never more than [`MAX_NEGATIVES`] (the matrix is dense: rows × 1,024).
 const NEGATIVES_PER_POSITIVE: usize = 20;
-const MAX_NEGATIVES: usize = 5_000;
+const MAX_NEGATIVES: usize = 2_000;
 /// Fewer visible violating entities than this and no text model is trained.
 pub const MIN_POSITIVES: usize = 5;
 
@@ -132,7 +132,7 @@ fn fit(vectors: &[Option<Vec<(u32, f64)>>], rows: &[(u32, bool)]) -> Option<Text
     }
     let y: Array1<bool> = rows.iter().map(|r| r.1).collect();
     let data = Dataset::new(x, y);
-    let fitted = LogisticRegression::default().alpha(1.0).max_iterations(200).fit(&data).ok()?;
+    let fitted = LogisticRegression::default().alpha(1.0).max_iterations(60).gradient_tolerance(1e-3).fit(&data).ok()?;
     // linfa-logistic 0.8.1 models the probability of the more frequent class: orient it.
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
     Some(TextModel { weights: fitted.params().iter().map(|w| sign * w).collect(), intercept: sign * fitted.intercept() })

@@ -181,9 +181,11 @@ pub struct ReliabilityBin {
     pub upper: f64,
     /// Rows in the bin.
     pub count: usize,
-    /// Mean predicted probability in the bin; NaN when the bin is empty.
+    /// Mean predicted probability in the bin; NaN when the bin is empty (null in JSON).
+    #[serde(with = "super::nan_as_null")]
     pub mean_predicted: f64,
-    /// Share of positives in the bin; NaN when the bin is empty.
+    /// Share of positives in the bin; NaN when the bin is empty (null in JSON).
+    #[serde(with = "super::nan_as_null")]
     pub observed_rate: f64,
 }
 

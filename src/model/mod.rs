@@ -26,6 +26,24 @@ use serde::{Deserialize, Serialize};
 
 pub use train::{KindModel, Skipped, TrainConfig};
 
+/// Serde for `f64` fields that may be NaN or infinite (no fold evaluated, an empty
+/// reliability bin): JSON has no NaN, so they are written as `null` and read back as NaN.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
 /// Format version of model files this build reads and writes.
 pub const MODEL_FORMAT: u32 = 1;
 

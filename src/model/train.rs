@@ -104,8 +104,11 @@ impl Calibration {
 /// Metric across folds: mean and 95 % interval.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Estimate {
+    #[serde(with = "super::nan_as_null")]
     pub mean: f64,
+    #[serde(with = "super::nan_as_null")]
     pub lo: f64,
+    #[serde(with = "super::nan_as_null")]
     pub hi: f64,
     pub per_fold: Vec<Option<f64>>,
 }
@@ -438,15 +441,18 @@ fn train_kind(
     // rows with everything visible.
     let mut parts: Vec<Columns> = Vec::new();
     let mut y: Vec<bool> = Vec::new();
+    let mut final_rows: Vec<usize> = Vec::new();
     for k in 0..cfg.chunks {
         let rows: Vec<usize> = labelled.iter().copied().filter(|&r| chunk(r) == Some(k as u8)).collect();
         if !rows.is_empty() {
             parts.push(fold_cols(&rows, pick(&per_chunk[k], entity), &names));
             y.extend(rows.iter().map(|&r| label_of(r) == Some(true)));
+            final_rows.extend(&rows);
         }
     }
     parts.push(fold_cols(&unlabelled, pick(all_visible, entity), &names));
     y.extend(std::iter::repeat_n(false, unlabelled.len()));
+    final_rows.extend(&unlabelled);
     let cols = Columns {
         names: names.clone(),
         values: (0..names.len()).map(|j| parts.iter().flat_map(|p| p.values[j].iter().copied()).collect()).collect(),
@@ -462,14 +468,59 @@ fn train_kind(
         labels_violating: violating,
         labels_benign: benign,
     })?;
-    let (s, l): (Vec<f64>, Vec<bool>) = oof.iter().map(|o| (o.1, o.2)).unzip();
+    // Calibration needs scores on the scale of *this* learner on *these* features (the time
+    // folds' models saw fewer seeds and fewer rows, so their scores run lower): cross-fitted
+    // scores of the chosen learner over the final rows, 5 folds by id hash.
+    let cf = |i: usize| (mix64(table.ids[final_rows[i]] ^ 0xca1b) % 5) as usize;
+    let raw_cf: Vec<Vec<(usize, f64)>> = (0..5)
+        .into_par_iter()
+        .map(|j| {
+            let tr: Vec<usize> = (0..final_rows.len()).filter(|&i| cf(i) != j).collect();
+            let te: Vec<usize> = (0..final_rows.len()).filter(|&i| cf(i) == j).collect();
+            let ytr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+            let (xb, yb) = balanced(x.select(ndarray::Axis(0), &tr), &ytr);
+            match fit(&learner, &xb, &yb, cfg.seed ^ 0xca1b ^ j as u64) {
+                Ok(m) => te.iter().map(|&i| (i, m.raw(x.row(i)))).collect(),
+                Err(_) => Vec::new(),
+            }
+        })
+        .collect();
+    // Calibrated on labelled rows only: the probability means "a reviewer would confirm it",
+    // as past decisions estimate it. The reliability table uses calibrators fitted on the
+    // other cross-fit folds.
+    let yref = &y;
+    let lab: Vec<(usize, f64, bool)> = raw_cf
+        .iter()
+        .enumerate()
+        .flat_map(|(j, v)| v.iter().filter(|(i, _)| label_of(final_rows[*i]).is_some()).map(move |&(i, s)| (j, s, yref[i])))
+        .collect();
+    let (s, l): (Vec<f64>, Vec<bool>) = lab.iter().map(|o| (o.1, o.2)).unzip();
     let calibration = if l.iter().any(|&b| b) && !l.iter().all(|&b| b) {
         Calibration::fit(&s, &l)
     } else {
-        // No out-of-fold evaluation possible (labels all in one chunk): calibrate in-sample.
         let raw: Vec<f64> = x.rows().into_iter().map(|r| fitted.raw(r)).collect();
         Calibration::fit(&raw, &y)
     };
+    let mut evaluation = evaluation;
+    {
+        let (mut probs, mut ys) = (Vec::new(), Vec::new());
+        for j in 0..5 {
+            let (os, ol): (Vec<f64>, Vec<bool>) = lab.iter().filter(|o| o.0 != j).map(|o| (o.1, o.2)).unzip();
+            if !ol.iter().any(|&b| b) || ol.iter().all(|&b| b) {
+                continue;
+            }
+            let cal = Calibration::fit(&os, &ol);
+            for o in lab.iter().filter(|o| o.0 == j) {
+                probs.push(cal.apply(o.1));
+                ys.push(o.2);
+            }
+        }
+        evaluation.calibration = calibration.name().into();
+        evaluation.reliability = metrics::reliability_table(&probs, &ys, 10);
+        evaluation.brier = metrics::brier_score(&probs, &ys);
+        evaluation.ece = metrics::ece(&probs, &ys, 10);
+    }
+    let _ = &oof;
     let mut importance: Vec<(String, f64)> = names.iter().cloned().zip(fitted.importance(&x)).collect();
     importance.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(KindModel {
