@@ -377,8 +377,11 @@ fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) ->
 }
 
 fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
-    use groupwatch::{features, ingest, layout, replay};
+    use groupwatch::features;
     let mut timings: Vec<(&str, f64)> = Vec::new();
+    let Some(Prepared { w, st, ctx, quarantined }) = prepare(&a.input, a.as_of, a.window_days, a.hamming_threshold, &mut timings)? else {
+        return Ok(ExitCode::from(2));
+    };
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
         let s = clock.elapsed().as_secs_f64();
@@ -386,31 +389,7 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
         timings.push((name, s));
         clock = std::time::Instant::now();
     };
-    let ds = layout::discover(&a.input).map_err(validate::ValidateError::from)?;
-    let mut vcfg = ValidateConfig::new(a.input.clone(), a.as_of);
-    // A backfill's as-of precedes later data: rows after as-of are outside the window, not
-    // errors (`validate` still flags absurd future times against today).
-    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
-    let pb = spinner("validating");
-    let report = validate::validate_dataset(&vcfg, &ds);
-    if !report.is_usable() {
-        pb.finish_and_clear();
-        print!("{report}");
-        return Ok(ExitCode::from(2));
-    }
-    lap("validate", &mut timings);
-    pb.set_message("ingesting the window");
-    let spec = ingest::WindowSpec { as_of: a.as_of, window_days: a.window_days };
-    let w = ingest::ingest(&ds, &report, spec)?;
-    lap("ingest", &mut timings);
-    pb.set_message("replaying memberships");
-    let st = replay::replay(&w);
-    lap("replay", &mut timings);
-    pb.set_message("building graphs");
-    let cfg = features::FeatureConfig { hamming_threshold: a.hamming_threshold };
-    let ctx = features::Context::build(&w, &st, &cfg);
-    lap("graphs", &mut timings);
-    pb.set_message("computing features");
+    let pb = spinner("computing features");
     let seeds = features::graph::Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
     let (groups, accounts) = features::compute_with_seeds(&w, &st, &ctx, &seeds);
     lap("features", &mut timings);
@@ -421,7 +400,7 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     unavailable.extend(accounts.unavailable.iter().map(|f| format!("account_features.{f}")));
     let summary = serde_json::json!({
         "as_of": a.as_of, "window_days": a.window_days, "feature_catalog_version": features::catalog().0,
-        "quarantined_rows": report.quarantine.len(), "ingest": w.stats, "replay": st.stats,
+        "quarantined_rows": quarantined, "ingest": w.stats, "replay": st.stats,
         "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
         "group_rows": groups.ids.len(), "account_rows": accounts.ids.len(), "unavailable_features": unavailable,
         "stage_seconds": timings.iter().map(|(n, s)| (n.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
