@@ -16,6 +16,7 @@
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
+//! | [`evaluate`] | a run's scores against a synthetic dataset's held-out truth |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
 //! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
@@ -32,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod evaluate;
 pub mod graph;
 pub mod features;
 pub mod ingest;
