@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 HERE = Path(__file__).resolve().parent
@@ -114,3 +115,47 @@ def decide(facts: pl.DataFrame, pol: dict) -> pl.Series:
     if rules.get("child_safety_reports_at_least") is not None:
         flag = flag | (pl.col("child_safety_reports") >= rules["child_safety_reports_at_least"])
     return facts.select(flag.fill_null(False).alias("flagged")).to_series()
+
+
+# Statistics the notebooks report; tests/oracle/notebook_stats.py checks them against
+# scikit-learn and scipy.
+
+
+def auc(values: np.ndarray, positive: np.ndarray) -> float:
+    """ROC-AUC of `values` as a score for `positive` (Mann–Whitney U with average ranks, so
+    ties count half); NaN without both classes."""
+    positive = np.asarray(positive, dtype=bool)
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = pl.Series(np.asarray(values, dtype=float)).rank("average").to_numpy()
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's ρ of two equally long arrays without nulls; NaN if either is constant."""
+    ra = pl.Series(np.asarray(a, dtype=float)).rank("average").to_numpy()
+    rb = pl.Series(np.asarray(b, dtype=float)).rank("average").to_numpy()
+    if len(ra) < 2 or ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def ks(old: np.ndarray, new: np.ndarray) -> float:
+    """Two-sample Kolmogorov–Smirnov statistic: the largest gap between the empirical CDFs."""
+    old, new = np.sort(np.asarray(old, dtype=float)), np.sort(np.asarray(new, dtype=float))
+    grid = np.union1d(old, new)
+    gap = np.searchsorted(old, grid, side="right") / len(old) - np.searchsorted(new, grid, side="right") / len(new)
+    return float(np.max(np.abs(gap)))
+
+
+def psi(old: np.ndarray, new: np.ndarray, bins: int = 10, floor: float = 1e-4) -> float:
+    """Population stability index of `new` against `old`: `old`'s quantiles cut both into at
+    most `bins` bins (fewer where quantiles coincide, as with counts), and
+    PSI = Σ (new share − old share) · ln(new share / old share), shares floored at `floor`."""
+    old, new = np.asarray(old, dtype=float), np.asarray(new, dtype=float)
+    edges = np.unique(np.quantile(old, np.linspace(0, 1, bins + 1)[1:-1]))
+    o = np.bincount(np.searchsorted(edges, old, side="right"), minlength=len(edges) + 1) / len(old)
+    n = np.bincount(np.searchsorted(edges, new, side="right"), minlength=len(edges) + 1) / len(new)
+    o, n = np.maximum(o, floor), np.maximum(n, floor)
+    return float(np.sum((n - o) * np.log(n / o)))
