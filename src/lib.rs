@@ -18,7 +18,7 @@
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
-//! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
+//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes Parquet and places files atomically. The `groupwatch`
 //! binary is a thin command-line front end over these modules.
 //!
 //! ```no_run
@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod convert;
 pub mod graph;
 pub mod features;
 pub mod ingest;
