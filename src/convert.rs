@@ -112,6 +112,7 @@ pub struct Conversion {
 }
 
 /// An integer CSV read into the named columns, with the line of every row.
+#[derive(Debug)]
 struct Csv {
     file: String,
     /// (line, values in the order of the requested columns)

@@ -59,8 +59,13 @@ fn converts_the_real_files_with_the_stated_counts_and_validates() {
     let v = groupwatch(&["validate", "--input", s(&out), "--as-of", "2026-11-24", "--quarantine", s(&q), "--report-json", s(&r)]);
     assert_eq!(v.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&v.stdout), String::from_utf8_lossy(&v.stderr));
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&r).unwrap()).unwrap();
-    assert_eq!(report["quarantine"].as_array().map(Vec::len), Some(0), "{report}");
     assert_eq!(report["fatal"].as_array().map(Vec::len), Some(0), "{report}");
+    for t in report["tables"].as_array().unwrap() {
+        assert_eq!(t["quarantined_rows"], 0, "{t}");
+        assert_eq!(t["duplicate_rows"], 0, "{t}");
+        let expected = if ["accounts", "groups", "memberships", "labels"].contains(&t["table"].as_str().unwrap()) { "present" } else { "missing" };
+        assert_eq!(t["status"], expected, "{t}");
+    }
 }
 
 #[test]
@@ -115,4 +120,42 @@ fn bad_csv_exits_2_naming_file_line_and_column() {
     let again = groupwatch(&args);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+/// The real-data check end to end, groupwatch's side: features and `train --oof-out` on the
+/// converted data, then scripts/reddit_eval.py (scikit-learn's metrics) recomputes the
+/// trainer's per-fold PR-AUC from the exported out-of-fold scores (to 1e-9) and the pooled
+/// PR-AUC must beat the positive rate. The baselines are left to the script's full run.
+#[test]
+fn trained_on_the_real_data_groupwatch_beats_the_positive_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("input");
+    convert::reddit(&RedditConfig { edges: edges(), labels: labels(), out: input.clone(), as_of: as_of(), seed: 1 }).unwrap();
+    let feats = tmp.path().join("features");
+    let f = groupwatch(&["features", "--input", s(&input), "--out", s(&feats), "--as-of", "2026-11-24"]);
+    assert!(f.status.success(), "{}", String::from_utf8_lossy(&f.stderr));
+    let model = tmp.path().join("model.json");
+    let oof = tmp.path().join("oof.parquet");
+    let t = groupwatch(&["train", "--input", s(&input), "--model-out", s(&model), "--as-of", "2026-11-24", "--oof-out", s(&oof)]);
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+
+    let json = tmp.path().join("eval.json");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/reddit_eval.py");
+    let evaluation = tmp.path().join("model.json.evaluation.json");
+    let o = Command::new("python3")
+        .arg(&script)
+        .args(["--dataset", s(&input), "--features", s(&feats.join("account_features.parquet")), "--oof", s(&oof)])
+        .args(["--evaluation", s(&evaluation), "--json", s(&json), "--groupwatch-only"])
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(r["cross_check"]["max_abs_difference"].as_f64().unwrap() < 1e-9, "{}", r["cross_check"]);
+    let gw = &r["methods"]["groupwatch (calibrated)"];
+    // Four tested chunks of 2,000 accounts; chunk 0 only trains.
+    assert_eq!(gw["rows"], 8_000);
+    let rate = r["positive_rate"].as_f64().unwrap();
+    let pooled = gw["pr_auc_pooled"].as_f64().unwrap();
+    assert!(pooled > 1.5 * rate, "pooled PR-AUC {pooled:.4} against a positive rate of {rate:.4}");
+    assert!(gw["roc_auc_pooled"].as_f64().unwrap() > 0.55, "{gw}");
 }
