@@ -21,7 +21,7 @@
 //! | [`explain`] | the evidence of a finished run in the terminal |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
-//! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
+//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes Parquet and places files atomically. The `groupwatch`
 //! binary is a thin command-line front end over these modules.
 //!
 //! ```no_run
@@ -38,6 +38,7 @@
 pub mod evaluate;
 pub mod clusters;
 pub mod explain;
+pub mod convert;
 pub mod graph;
 pub mod features;
 pub mod ingest;

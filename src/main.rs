@@ -73,7 +73,7 @@ Writes DIR/input/ (the dataset), DIR/truth/ (ground truth, beside the dataset) a
     /// Train the group and account models on the input's labels with time-ordered
     /// cross-validation; write the model file and its evaluation (JSON and Markdown) beside it.
     #[command(after_help = "Example:\n  groupwatch train --input data/small/input --model-out models/model.json\n\n\
-Writes FILE, FILE.evaluation.json and FILE.evaluation.md.")]
+Writes FILE, FILE.evaluation.json and FILE.evaluation.md (and with --oof-out, the folds and out-of-fold scores).")]
     Train(TrainArgs),
     /// The nightly job: validate, ingest, graphs, features, score (with --model, or a model
     /// trained on the input's labels), policy; outputs into OUT/run=<as-of>/ atomically.
@@ -102,6 +102,15 @@ groupwatch evaluate --run b/runs/run=2026-11-24 --truth b/truth")]
     #[command(after_help = "Example:\n  groupwatch explain --run runs/run=2026-11-24 --cluster 20261124000001\n  \
 groupwatch explain --run runs/run=2026-11-24 --group 1234\n  groupwatch explain --run runs/run=2026-11-24 --account 5678")]
     Explain(ExplainArgs),
+    /// Convert the Reddit banned-users CSVs (user,subreddit pairs; user,banned labels) into a
+    /// contract dataset: users -> accounts, subreddits -> groups, pairs -> joins, bans -> labels.
+    /// Join and label times are invented (seeded): folds over them are random splits.
+    #[command(
+        name = "convert-reddit",
+        after_help = "Example:\n  groupwatch convert-reddit --edges ../shared/datasets/reddit-banned/derived_user_subreddit_edges.csv \\\n    --labels ../shared/datasets/reddit-banned/derived_user_labels.csv --out /tmp/reddit\n\n\
+Writes accounts, groups, memberships and labels (Parquet) and _conversion.json into OUT."
+    )]
+    ConvertReddit(ConvertRedditArgs),
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +134,25 @@ struct ExplainArgs {
     run: PathBuf,
     #[command(flatten)]
     target: ExplainTarget,
+}
+
+#[derive(Args, Debug)]
+struct ConvertRedditArgs {
+    /// CSV with columns user,subreddit (one row per pair).
+    #[arg(long)]
+    edges: PathBuf,
+    /// CSV with columns user,banned (0 or 1; one row per user).
+    #[arg(long)]
+    labels: PathBuf,
+    /// Dataset folder to create (must not exist or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// The invented times fall in the 30 days ending with this UTC day.
+    #[arg(long, default_value = DEFAULT_AS_OF)]
+    as_of: NaiveDate,
+    /// Seed of the invented join and label times.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Args, Debug)]
@@ -194,6 +222,10 @@ struct TrainArgs {
     /// Fewer violating labels of a kind than this and no model is trained for that kind.
     #[arg(long, default_value_t = 20)]
     min_positives: usize,
+    /// Also write every labelled entity's fold and out-of-fold scores (Parquet, the
+    /// oof_scores table of data-schemas/), to evaluate other models on the same folds.
+    #[arg(long)]
+    oof_out: Option<PathBuf>,
     /// PDQ Hamming distance at or below which a photo matches the hash bank.
     #[arg(long, default_value_t = 31)]
     hamming_threshold: u32,
@@ -355,6 +387,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Sweep(a) => sweep_cmd(&a),
         Command::Evaluate(a) => evaluate_cmd(&a),
         Command::Explain(a) => explain_cmd(&a),
+        Command::ConvertReddit(a) => convert_reddit_cmd(a),
         Command::Run(a) => {
             let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
             let mut cfg = groupwatch::run::RunConfig::new(a.input, a.out, as_of);
@@ -558,6 +591,13 @@ fn train_cmd(a: &TrainArgs) -> anyhow::Result<ExitCode> {
     }))?)?;
     let summary = m.summary();
     groupwatch::io::write_bytes(Path::new(&format!("{base}.evaluation.md")), summary.as_bytes())?;
+    if let Some(path) = &a.oof_out {
+        let mut df = m.oof_frame()?;
+        let problems = groupwatch::schema::Contract::get().table("oof_scores").check_output(&df);
+        anyhow::ensure!(problems.is_empty(), "out-of-fold table does not match its schema: {problems:?}");
+        groupwatch::io::write_parquet(&mut df, path)?;
+        println!("out-of-fold scores: {} row(s) -> {}", df.height(), path.display());
+    }
     print!("{summary}");
     println!("model: {base}   evaluation: {base}.evaluation.md, {base}.evaluation.json");
     Ok(ExitCode::SUCCESS)
@@ -631,6 +671,33 @@ fn explain_cmd(a: &ExplainArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+fn convert_reddit_cmd(a: ConvertRedditArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::convert::{self, RedditConfig};
+    use groupwatch::ExitCode as _;
+    let cfg = RedditConfig { edges: a.edges, labels: a.labels, out: a.out, as_of: a.as_of, seed: a.seed };
+    match convert::reddit(&cfg) {
+        Ok(c) => {
+            println!(
+                "{} accounts, {} groups, {} memberships ({} duplicate pairs dropped), labels: {} violating, {} benign, {} users unlabelled -> {}",
+                c.accounts,
+                c.groups,
+                c.memberships,
+                c.duplicate_pairs,
+                c.labels_violating,
+                c.labels_benign,
+                c.unlabelled_users,
+                cfg.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_bad_input() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

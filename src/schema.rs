@@ -33,6 +33,7 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
     ("cluster_edges", include_str!("../data-schemas/cluster_edges.toml")),
     ("hash_matches", include_str!("../data-schemas/hash_matches.toml")),
     ("quarantine", include_str!("../data-schemas/quarantine.toml")),
+    ("oof_scores", include_str!("../data-schemas/oof_scores.toml")),
 ];
 
 /// Logical column types of the contract ("Types accepted" in data-contract.md).
@@ -87,6 +88,9 @@ impl LogicalType {
 pub enum Direction {
     Input,
     Output,
+    /// Written for evaluation outside the nightly run (e.g. out-of-fold scores); not part of
+    /// the contract page's output tables.
+    Evaluation,
 }
 
 /// One column of a table.

@@ -133,6 +133,25 @@ impl ModelFile {
         }
     }
 
+    /// The cross-validation's folds and out-of-fold scores of the kinds trained in this process,
+    /// as the `oof_scores` table (`data-schemas/oof_scores.toml`): groups, then accounts, by id.
+    /// A model read back from its file has none (they are not stored in it).
+    pub fn oof_frame(&self) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+        use crate::io::col;
+        let rows: Vec<(&'static str, &train::OofRow)> = [("group", &self.group), ("account", &self.account)]
+            .into_iter()
+            .flat_map(|(kind, k)| k.iter().flat_map(move |k| k.oof.iter().map(move |r| (kind, r))))
+            .collect();
+        crate::io::frame(vec![
+            col::static_strs("kind", rows.iter().map(|r| r.0).collect()),
+            col::u64s("entity_id", rows.iter().map(|r| r.1.entity_id).collect()),
+            col::u8s("fold", rows.iter().map(|r| r.1.chunk).collect()),
+            col::static_strs("label", rows.iter().map(|r| if r.1.violating { "violating" } else { "benign" }).collect()),
+            polars::prelude::Column::new("raw_score".into(), rows.iter().map(|r| r.1.raw_score).collect::<Vec<_>>()),
+            polars::prelude::Column::new("score".into(), rows.iter().map(|r| r.1.score).collect::<Vec<_>>()),
+        ])
+    }
+
     /// The evaluation as a readable summary (Markdown).
     pub fn summary(&self) -> String {
         use std::fmt::Write;

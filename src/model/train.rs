@@ -173,6 +173,23 @@ pub struct KindModel {
     pub evaluation: VariantEvaluation,
     /// The same pipeline without graph features: the lift the graph brings.
     pub tabular_only: Option<VariantEvaluation>,
+    /// Every labelled entity's fold and out-of-fold scores (all features, chosen candidate),
+    /// for evaluation outside groupwatch; not stored in model files.
+    #[serde(skip)]
+    pub oof: Vec<OofRow>,
+}
+
+/// One labelled entity in the cross-validation: its label-time chunk (fold `k` trains on
+/// chunks before `k` and tests on chunk `k`; chunk 0 only trains) and, when tested, the
+/// chosen candidate's raw out-of-fold score and that score calibrated by a calibrator fitted
+/// on the other folds' out-of-fold scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OofRow {
+    pub entity_id: u64,
+    pub chunk: u8,
+    pub violating: bool,
+    pub raw_score: Option<f64>,
+    pub score: Option<f64>,
 }
 
 /// Why a kind has no model.
@@ -411,19 +428,8 @@ fn train_kind(
             }
         }
         // Reliability from calibrators fitted on the other folds.
-        let mut probs = Vec::new();
-        let mut ys = Vec::new();
-        for fi in 0..per_fold.len() {
-            let (other_s, other_y): (Vec<f64>, Vec<bool>) = oof.iter().filter(|o| o.3 != fi).map(|o| (o.1, o.2)).unzip();
-            if !other_y.iter().any(|&b| b) || other_y.iter().all(|&b| b) {
-                continue;
-            }
-            let cal = Calibration::fit(&other_s, &other_y);
-            for o in oof.iter().filter(|o| o.3 == fi) {
-                probs.push(cal.apply(o.1));
-                ys.push(o.2);
-            }
-        }
+        let (probs, ys): (Vec<f64>, Vec<bool>) =
+            oof.iter().zip(calibrated_by_other_folds(&oof)).filter_map(|(o, p)| p.map(|p| (p, o.2))).unzip();
         let (s, y): (Vec<f64>, Vec<bool>) = oof.iter().map(|o| (o.1, o.2)).unzip();
         let eval = VariantEvaluation {
             features: names.len(),
@@ -527,7 +533,15 @@ fn train_kind(
         evaluation.brier = metrics::brier_score(&probs, &ys);
         evaluation.ece = metrics::ece(&probs, &ys, 10);
     }
-    let _ = &oof;
+    let mut oof_rows: Vec<OofRow> = labelled
+        .iter()
+        .map(|&r| OofRow { entity_id: table.ids[r], chunk: chunk(r).expect("labelled rows have a chunk"), violating: label_of(r) == Some(true), raw_score: None, score: None })
+        .collect();
+    for (o, p) in oof.iter().zip(calibrated_by_other_folds(&oof)) {
+        let i = labelled.binary_search(&o.0).expect("out-of-fold rows are labelled");
+        oof_rows[i].raw_score = Some(o.1);
+        oof_rows[i].score = p;
+    }
     let mut importance: Vec<(String, f64)> = names.iter().cloned().zip(fitted.importance(&x)).collect();
     importance.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(KindModel {
@@ -543,7 +557,28 @@ fn train_kind(
         importance,
         evaluation,
         tabular_only,
+        oof: oof_rows,
     })
+}
+
+/// For each out-of-fold entry `(row, score, label, fold)`, its score calibrated by a
+/// calibrator fitted on the other folds' entries; None when those lack a class.
+fn calibrated_by_other_folds(oof: &[(usize, f64, bool, usize)]) -> Vec<Option<f64>> {
+    let mut folds: Vec<usize> = oof.iter().map(|o| o.3).collect();
+    folds.sort_unstable();
+    folds.dedup();
+    let mut out = vec![None; oof.len()];
+    for fi in folds {
+        let (s, y): (Vec<f64>, Vec<bool>) = oof.iter().filter(|o| o.3 != fi).map(|o| (o.1, o.2)).unzip();
+        if !y.iter().any(|&b| b) || y.iter().all(|&b| b) {
+            continue;
+        }
+        let cal = Calibration::fit(&s, &y);
+        for (slot, o) in out.iter_mut().zip(oof).filter(|(_, o)| o.3 == fi) {
+            *slot = Some(cal.apply(o.1));
+        }
+    }
+    out
 }
 
 /// Replicates positive rows until they are about a quarter of the rows.
