@@ -16,6 +16,7 @@
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
+//! | [`report`] | `report.html`, the investigators' view of a run |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
 //! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
@@ -40,6 +41,7 @@ pub mod layout;
 pub mod model;
 pub mod policy;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod sweep;

@@ -87,6 +87,17 @@ groupwatch run --input data/small/input --out runs --model models/model.json --p
     #[command(after_help = "Example:\n  groupwatch sweep --run runs/run=2026-11-24\n  \
 groupwatch sweep --run runs/run=2026-11-24 --policy policies/default.toml --compare policies/strict.toml")]
     Sweep(SweepArgs),
+    /// Render report.html, the investigators' view, from a finished run folder (runs write it
+    /// themselves; this re-renders one). One self-contained file: no network access needed.
+    #[command(after_help = "Example:\n  groupwatch report --run runs/run=2026-11-24")]
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// A run folder written by `groupwatch run`; report.html is written into it.
+    #[arg(long)]
+    run: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -293,6 +304,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Features(a) => features_cmd(&a),
         Command::Train(a) => train_cmd(&a),
         Command::Sweep(a) => sweep_cmd(&a),
+        Command::Report(a) => report_cmd(&a),
         Command::Run(a) => {
             let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
             let mut cfg = groupwatch::run::RunConfig::new(a.input, a.out, as_of);
@@ -553,6 +565,21 @@ fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     })();
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.is_bad_input() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn report_cmd(a: &ReportArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::ExitCode as _;
+    match groupwatch::report::write_report(&a.run) {
+        Ok(path) => {
+            println!("written: {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e) if e.is_bad_input() => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(2))
