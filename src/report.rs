@@ -878,7 +878,7 @@ tr:hover td{background:#f7f9fc}
 .risk{font-weight:600;white-space:nowrap}
 td.time{white-space:nowrap}
 h2 .id{font-size:inherit}
-.figure svg{max-width:100%;height:auto;display:block}
+.figure>svg{max-width:100%;height:auto;display:block}
 #summary-model th{width:110px}
 .bar{display:inline-block;height:8px;background:var(--accent);border-radius:2px;vertical-align:middle;margin-right:6px}
 .warn{color:var(--warn)}
@@ -887,6 +887,7 @@ ul.warnings{margin:6px 0;padding-left:20px}
 .figure{border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff;overflow-x:auto}
 .legend{font-size:12px;color:var(--muted);margin:4px 0}
 .legend svg{vertical-align:middle}
+.legend span{white-space:nowrap;margin-right:10px}
 .role{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;color:#fff}
 ol.reasons{margin:4px 0;padding-left:22px}
 ol.reasons li{margin:2px 0}
@@ -1080,14 +1081,14 @@ fn cluster_section(o: &mut String, d: &ReportData, s: &ClusterView) {
 fn legend_roles(o: &mut String) {
     o.push_str("<div class=\"legend\">");
     for (_, label, colour, shape) in ROLES {
-        o.push_str("<svg width=\"16\" height=\"14\" aria-hidden=\"true\">");
+        o.push_str("<span><svg width=\"16\" height=\"14\" aria-hidden=\"true\">");
         shape_svg(o, shape, 8.0, 7.0, 4.5, colour, "/>");
-        let _ = write!(o, "</svg>{label} &nbsp;");
+        let _ = write!(o, "</svg>{label}</span>");
     }
     o.push_str("<br>");
     for (_, label, colour, dash) in TIES {
         let dash = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
-        let _ = write!(o, r#"<svg width="22" height="10" aria-hidden="true"><line x1="1" y1="5" x2="21" y2="5" stroke="{colour}" stroke-width="2"{dash}/></svg>{label} &nbsp;"#);
+        let _ = write!(o, r#"<span><svg width="22" height="10" aria-hidden="true"><line x1="1" y1="5" x2="21" y2="5" stroke="{colour}" stroke-width="2"{dash}/></svg>{label}</span>"#);
     }
     o.push_str("<br>Node size: score; dark outline: flagged; #n: row in the member table.</div>");
 }
@@ -1220,8 +1221,8 @@ fn timeline_figure(o: &mut String, d: &ReportData, s: &ClusterView) {
     for r in tl.iter().filter(|r| !EVENTS.iter().any(|e| e.0 == r.1)) {
         *unknown.entry(r.1.as_str()).or_insert(0) += r.2;
     }
-    const W: f64 = 560.0;
-    const LEFT: f64 = 140.0;
+    const W: f64 = 620.0;
+    const LEFT: f64 = 130.0;
     const RIGHT: f64 = 500.0;
     const ROW: f64 = 30.0;
     let h = 24.0 + ROW * rows.len() as f64;

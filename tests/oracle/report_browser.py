@@ -15,6 +15,7 @@ Writes OUT_DIR/report-top.png (the first screen) and OUT_DIR/report-cluster.png 
 cluster's section) and prints a JSON summary. Exits 1 listing every mismatch.
 """
 import base64
+import fcntl
 import json
 import os
 import select
@@ -45,7 +46,9 @@ r_ours, w_chrome = os.pipe()
 
 
 def child_fds():
-    a, b = os.dup(r_chrome), os.dup(w_chrome)  # dup2 onto a different fd clears close-on-exec
+    # Copies above 10 first, so neither lands on 3 or 4; dup2 onto 3 and 4 makes them
+    # inheritable (a plain os.dup would leave close-on-exec set).
+    a, b = fcntl.fcntl(r_chrome, fcntl.F_DUPFD, 10), fcntl.fcntl(w_chrome, fcntl.F_DUPFD, 10)
     os.dup2(a, 3)
     os.dup2(b, 4)
 
