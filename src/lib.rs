@@ -15,8 +15,10 @@
 //! | [`features`] | group and account features, the feature catalog |
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
+//! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //! | [`report`] | `report.html`, the investigators' view of a run |
+//! | [`explain`] | the evidence of a finished run in the terminal |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
 //! known truth, and [`io`] writes Parquet and places files atomically. The `groupwatch`
@@ -33,6 +35,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod clusters;
+pub mod explain;
 pub mod graph;
 pub mod features;
 pub mod ingest;

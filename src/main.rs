@@ -91,6 +91,12 @@ groupwatch sweep --run runs/run=2026-11-24 --policy policies/default.toml --comp
     /// themselves; this re-renders one). One self-contained file: no network access needed.
     #[command(after_help = "Example:\n  groupwatch report --run runs/run=2026-11-24")]
     Report(ReportArgs),
+    /// The evidence behind a cluster, group or account of a finished run, in the terminal:
+    /// rank, risk, reasons with values, hash matches, reports, the timeline, key accounts by
+    /// centrality. Reads only the run folder. Exit 2 when the id is not in the run.
+    #[command(after_help = "Example:\n  groupwatch explain --run runs/run=2026-11-24 --cluster 20261124000001\n  \
+groupwatch explain --run runs/run=2026-11-24 --group 1234\n  groupwatch explain --run runs/run=2026-11-24 --account 5678")]
+    Explain(ExplainArgs),
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +104,29 @@ struct ReportArgs {
     /// A run folder written by `groupwatch run`; report.html is written into it.
     #[arg(long)]
     run: PathBuf,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false, id = "target")]
+struct ExplainTarget {
+    /// A cluster id (clusters.parquet).
+    #[arg(long)]
+    cluster: Option<u64>,
+    /// A group id.
+    #[arg(long)]
+    group: Option<u64>,
+    /// An account id.
+    #[arg(long)]
+    account: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// A run folder written by `groupwatch run`.
+    #[arg(long)]
+    run: PathBuf,
+    #[command(flatten)]
+    target: ExplainTarget,
 }
 
 #[derive(Args, Debug)]
@@ -305,6 +334,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Train(a) => train_cmd(&a),
         Command::Sweep(a) => sweep_cmd(&a),
         Command::Report(a) => report_cmd(&a),
+        Command::Explain(a) => explain_cmd(&a),
         Command::Run(a) => {
             let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
             let mut cfg = groupwatch::run::RunConfig::new(a.input, a.out, as_of);
@@ -335,12 +365,22 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             if code != ExitCode::SUCCESS {
                 return Ok(code);
             }
+            let top = groupwatch::clusters::read_table(&rcfg.run_dir().join("clusters.parquet"))
+                .ok()
+                .and_then(|df| df.column("cluster_id").ok().and_then(|c| c.u64().ok().and_then(|c| c.get(0))));
             println!();
             let code = sweep_cmd(&SweepArgs { run: rcfg.run_dir(), policy: None, compare: None, out: None, steps: groupwatch::sweep::DEFAULT_STEPS })?;
             println!("\ndemo dataset: {}/input   ground truth: {}/truth", a.out.display(), a.out.display());
             println!("validation report: {}/report.json", vdir.display());
             println!("run outputs (features, scores, hash matches, model, manifest.json): {}", rcfg.run_dir().display());
             println!("threshold sweep for the policy team: {}/sweep.svg (and sweep.csv, sweep.parquet)", rcfg.run_dir().display());
+            println!(
+                "suspected networks: {0}/clusters.parquet (members, timeline and edges in cluster_members, cluster_timeline, cluster_edges)",
+                rcfg.run_dir().display()
+            );
+            if let Some(top) = top {
+                println!("the top network's evidence: groupwatch explain --run {} --cluster {top}", rcfg.run_dir().display());
+            }
             Ok(code)
         }
     }
@@ -518,6 +558,10 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
                 s.accounts_flagged,
                 s.run_dir.display()
             );
+            match s.top_cluster {
+                Some(top) => println!("  {} suspected network(s) in clusters.parquet; the top one: cluster {top}", s.clusters),
+                None => println!("  no suspected networks (nothing flagged)"),
+            }
             for w in &s.warnings {
                 println!("  warning: {w}");
             }
@@ -528,6 +572,27 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+fn explain_cmd(a: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::explain::{self, Target};
+    let t = &a.target;
+    let target = match (t.cluster, t.group, t.account) {
+        (Some(c), _, _) => Target::Cluster(c),
+        (_, Some(g), _) => Target::Group(g),
+        (_, _, Some(x)) => Target::Account(x),
+        _ => unreachable!("clap requires one target"),
+    };
+    match explain::explain(&a.run, target) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
     }
 }
 
