@@ -107,7 +107,7 @@ def wait_for(method):
 
 
 def screenshot(path, clip=None):
-    params = {"format": "png", "captureBeyondViewport": True}
+    params = {"format": "png", "captureBeyondViewport": clip is not None}
     if clip:
         params["clip"] = clip
     data = base64.b64decode(send("Page.captureScreenshot", params, session)["data"])
