@@ -877,6 +877,7 @@ tr:hover td{background:#f7f9fc}
 .id{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 .risk{font-weight:600;white-space:nowrap}
 td.time{white-space:nowrap}
+td.summary{min-width:300px;font-size:12px}
 h2 .id{font-size:inherit}
 .figure>svg{max-width:100%;height:auto;display:block}
 #summary-model th{width:110px}
@@ -1016,13 +1017,13 @@ fn clusters_section(o: &mut String, d: &ReportData) {
         TOP_CLUSTERS.min(clusters.len()),
         if clusters.len() > MAX_CLUSTER_ROWS { format!("the table shows the first {MAX_CLUSTER_ROWS}") } else { "the table shows all".into() }
     );
-    o.push_str("<div class=\"scroll\"><table id=\"cluster-table\"><thead><tr><th class=\"num\">rank</th><th>cluster</th><th class=\"num\">risk</th><th class=\"num\">groups</th><th class=\"num\">accounts</th><th class=\"num\">hash matches</th><th class=\"num\">child-safety reports</th><th>first activity</th><th>last activity</th><th>summary</th></tr></thead><tbody>\n");
+    o.push_str("<div class=\"scroll\"><table id=\"cluster-table\"><thead><tr><th class=\"num\">rank</th><th>cluster</th><th class=\"num\">risk</th><th class=\"num\">groups</th><th class=\"num\">accounts</th><th class=\"num\">hash matches</th><th class=\"num\">child-safety reports</th><th>first activity (UTC)</th><th>last activity (UTC)</th><th>summary</th></tr></thead><tbody>\n");
     let linked: HashSet<u64> = d.sections.iter().map(|s| s.cluster.id).collect();
     for c in clusters.iter().take(MAX_CLUSTER_ROWS) {
         let name = if linked.contains(&c.id) { format!("<a href=\"#cluster-{0}\">{0}</a>", c.id) } else { c.id.to_string() };
         let _ = writeln!(
             o,
-            r#"<tr id="cluster-row-{id}" data-cluster-id="{id}" data-rank="{rank}" data-risk="{risk_x}"><td class="num rank">{rank}</td><td class="id">{name}</td><td class="num risk"><span class="bar" style="width:{bar:.0}px"></span>{risk}</td><td class="num n-groups">{ng}</td><td class="num n-accounts">{na}</td><td class="num">{hm}</td><td class="num">{cs}</td><td class="time">{first}</td><td class="time">{last}</td><td>{summary}</td></tr>"#,
+            r#"<tr id="cluster-row-{id}" data-cluster-id="{id}" data-rank="{rank}" data-risk="{risk_x}"><td class="num rank">{rank}</td><td class="id">{name}</td><td class="num risk"><span class="bar" style="width:{bar:.0}px"></span>{risk}</td><td class="num n-groups">{ng}</td><td class="num n-accounts">{na}</td><td class="num">{hm}</td><td class="num">{cs}</td><td class="time">{first}</td><td class="time">{last}</td><td class="summary">{summary}</td></tr>"#,
             id = c.id,
             rank = c.rank,
             risk_x = exact(c.risk),
@@ -1032,8 +1033,8 @@ fn clusters_section(o: &mut String, d: &ReportData) {
             na = thousands(c.n_accounts),
             hm = thousands(c.hash_matches),
             cs = thousands(c.child_safety_reports),
-            first = time_text(c.first_activity_ms),
-            last = time_text(c.last_activity_ms),
+            first = time_text(c.first_activity_ms).trim_end_matches(" UTC"),
+            last = time_text(c.last_activity_ms).trim_end_matches(" UTC"),
             summary = esc(&c.summary)
         );
     }
