@@ -443,6 +443,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 "suspected networks: {0}/clusters.parquet (members, timeline and edges in cluster_members, cluster_timeline, cluster_edges)",
                 rcfg.run_dir().display()
             );
+            println!("the investigators' report (open in a browser, no network needed): {}/report.html", rcfg.run_dir().display());
             if let Some(top) = top {
                 println!("the top network's evidence: groupwatch explain --run {} --cluster {top}", rcfg.run_dir().display());
             }
