@@ -448,6 +448,22 @@ impl Interner {
     }
 }
 
+/// The non-null ids of the given (frame, column)s, concatenated; absent frames are skipped.
+fn gather_ids(sources: &[(Option<&DataFrame>, &str)]) -> PolarsResult<Vec<u64>> {
+    let parts: Vec<Vec<u64>> = sources
+        .par_iter()
+        .filter_map(|&(df, c)| df.map(|df| (df, c)))
+        .map(|(df, c)| Ok(df.column(c)?.u64()?.iter().flatten().collect()))
+        .collect::<PolarsResult<_>>()?;
+    Ok(parts.concat())
+}
+
+/// A PDQ column (hex strings) parsed in parallel; malformed values are None.
+fn pdqs(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<[u8; 32]>>> {
+    let s = strs(df, c)?;
+    Ok(s.par_iter().map(|p| p.as_deref().and_then(parse_pdq)).collect())
+}
+
 fn u64s(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<u64>>> {
     Ok(df.column(c)?.u64()?.iter().collect())
 }
@@ -525,26 +541,30 @@ fn build(
     start_ms: i64,
     mut stats: IngestStats,
 ) -> PolarsResult<Window> {
-    // Account ids: the accounts table plus every account an event names.
-    let mut acc_ids: Vec<u64> = u64s(&accounts, "account_id")?.into_iter().flatten().collect();
-    let known_accounts = acc_ids.len();
-    let mut grp_ids: Vec<u64> = u64s(&groups, "group_id")?.into_iter().flatten().collect();
-    let known_groups = grp_ids.len();
-    let mut more_acc = |df: Option<&DataFrame>, cols: &[&str]| -> PolarsResult<()> {
-        if let Some(df) = df {
-            for c in cols {
-                acc_ids.extend(u64s(df, c)?.into_iter().flatten());
-            }
-        }
-        Ok(())
-    };
-    more_acc(Some(&groups), &["creator_id"])?;
-    more_acc(Some(&memberships), &["account_id", "actor_id"])?;
-    more_acc(links.as_ref(), &["created_by"])?;
-    more_acc(forwards.as_ref(), &["sender_id", "dst_account_id"])?;
-    more_acc(blocks.as_ref(), &["blocker_id", "blocked_id"])?;
+    // Account ids: the accounts table plus every account an event names (gathered column by
+    // column in parallel; the interner sorts them, so the order of gathering does not matter).
+    let known_accounts = accounts.column("account_id")?.u64()?.iter().flatten().count();
+    let known_groups = groups.column("group_id")?.u64()?.iter().flatten().count();
+    let mut acc_ids = gather_ids(&[
+        (Some(&accounts), "account_id"),
+        (Some(&groups), "creator_id"),
+        (Some(&memberships), "account_id"),
+        (Some(&memberships), "actor_id"),
+        (links.as_ref(), "created_by"),
+        (forwards.as_ref(), "sender_id"),
+        (forwards.as_ref(), "dst_account_id"),
+        (blocks.as_ref(), "blocker_id"),
+        (blocks.as_ref(), "blocked_id"),
+        (reports.as_ref(), "reporter_id"),
+    ])?;
+    let mut grp_ids = gather_ids(&[
+        (Some(&groups), "group_id"),
+        (Some(&memberships), "group_id"),
+        (links.as_ref(), "group_id"),
+        (forwards.as_ref(), "src_group_id"),
+        (forwards.as_ref(), "dst_group_id"),
+    ])?;
     if let Some(r) = &reports {
-        acc_ids.extend(u64s(r, "reporter_id")?.into_iter().flatten());
         let kinds = strs(r, "target_kind")?;
         for (k, t) in kinds.iter().zip(u64s(r, "target_id")?) {
             match (k.as_deref(), t) {
@@ -553,14 +573,6 @@ fn build(
                 _ => {}
             }
         }
-    }
-    grp_ids.extend(u64s(&memberships, "group_id")?.into_iter().flatten());
-    if let Some(l) = &links {
-        grp_ids.extend(u64s(l, "group_id")?.into_iter().flatten());
-    }
-    if let Some(f) = &forwards {
-        grp_ids.extend(u64s(f, "src_group_id")?.into_iter().flatten());
-        grp_ids.extend(u64s(f, "dst_group_id")?.into_iter().flatten());
     }
     let acc = Interner::new(acc_ids);
     let grp = Interner::new(grp_ids);
@@ -581,15 +593,18 @@ fn build(
         let created = i64s(&accounts, "created_at")?;
         let business = bools(&accounts, "is_business")?;
         let about = strs(&accounts, "about")?;
-        let photo = strs(&accounts, "photo_pdq")?;
-        for (k, id) in ids.into_iter().enumerate() {
-            let Some(id) = id else { continue };
-            let i = acc.get(id) as usize;
+        let photo = pdqs(&accounts, "photo_pdq")?;
+        let idx: Vec<u32> = ids.par_iter().map(|&id| acc.opt(id)).collect();
+        for (k, about) in about.into_iter().enumerate() {
+            let i = idx[k] as usize;
+            if idx[k] == NONE {
+                continue;
+            }
             a.known[i] = true;
             a.created_ms[i] = created[k];
             a.is_business[i] = business[k];
-            a.about[i] = about[k].clone();
-            a.photo[i] = photo[k].as_deref().and_then(parse_pdq);
+            a.about[i] = about;
+            a.photo[i] = photo[k];
         }
     }
     let ng = grp.ids.len();
@@ -608,16 +623,20 @@ fn build(
         let creator = u64s(&groups, "creator_id")?;
         let subject = strs(&groups, "subject")?;
         let description = strs(&groups, "description")?;
-        let photo = strs(&groups, "photo_pdq")?;
-        for (k, id) in ids.into_iter().enumerate() {
-            let Some(id) = id else { continue };
-            let i = grp.get(id) as usize;
+        let photo = pdqs(&groups, "photo_pdq")?;
+        let idx: Vec<(u32, u32)> = ids.par_iter().zip(&creator).map(|(&id, &c)| (grp.opt(id), acc.opt(c))).collect();
+        for (k, (subject, description)) in subject.into_iter().zip(description).enumerate() {
+            let (i, creator) = idx[k];
+            if i == NONE {
+                continue;
+            }
+            let i = i as usize;
             g.known[i] = true;
             g.created_ms[i] = created[k];
-            g.creator[i] = acc.opt(creator[k]);
-            g.subject[i] = subject[k].clone();
-            g.description[i] = description[k].clone();
-            g.photo[i] = photo[k].as_deref().and_then(parse_pdq);
+            g.creator[i] = creator;
+            g.subject[i] = subject;
+            g.description[i] = description;
+            g.photo[i] = photo[k];
         }
     }
 
@@ -668,22 +687,22 @@ fn build(
         let meths = codes(&memberships, "method", &METHODS)?;
         let link = u64s(&memberships, "invite_link_id")?;
         let actor = u64s(&memberships, "actor_id")?;
-        let mut v = Vec::with_capacity(ts.len());
-        for k in 0..ts.len() {
-            let l = link[k].map(|id| link_lookup.get(id));
-            v.push(MembershipEvent {
+        (0..ts.len())
+            .into_par_iter()
+            .map(|k| MembershipEvent {
                 group: grp.opt(gi[k]),
                 ts: ts[k].unwrap_or(0),
                 account: acc.opt(ai[k]),
                 event: evs[k],
                 method: meths[k],
-                link: l.unwrap_or(NONE),
+                link: link_lookup.opt(link[k]),
                 actor: acc.opt(actor[k]),
-            });
-        }
-        v
+            })
+            .collect::<Vec<_>>()
     };
-    m.sort_unstable();
+    // Every field is part of the order, so equal elements are identical: the parallel
+    // unstable sort gives the same sequence whatever the thread count.
+    m.par_sort_unstable();
     let before = m.len();
     m.dedup();
     stats.duplicate_rows_dropped.insert("memberships".into(), (before - m.len()) as u64);
@@ -700,8 +719,9 @@ fn build(
         let freq = bools(f, "frequently_forwarded")?;
         let action = u64s(f, "action_id")?;
         let batch = i64s(f, "batch_size")?;
-        for k in 0..ts.len() {
-            fw.push(Forward {
+        fw = (0..ts.len())
+            .into_par_iter()
+            .map(|k| Forward {
                 ts: ts[k].unwrap_or(0),
                 sender: acc.opt(sender[k]),
                 src_group: grp.opt(src[k]),
@@ -712,10 +732,11 @@ fn build(
                 frequently_forwarded: freq[k].unwrap_or(false),
                 action: action[k],
                 batch_size: batch[k].unwrap_or(1).clamp(0, 255) as u8,
-            });
-        }
+            })
+            .collect();
+        // The key is every field: the parallel sort's result does not depend on threads.
         let key = |x: &Forward| (x.ts, x.sender, x.src_group, x.dst_group, x.dst_account, x.media, x.media_fp, x.frequently_forwarded, x.action, x.batch_size);
-        fw.sort_unstable_by_key(key);
+        fw.par_sort_unstable_by_key(key);
         let before = fw.len();
         fw.dedup_by_key(|x| key(x));
         stats.duplicate_rows_dropped.insert("forwards".into(), (before - fw.len()) as u64);
@@ -727,13 +748,16 @@ fn build(
         let kind = strs(r, "target_kind")?;
         let target = u64s(r, "target_id")?;
         let reason = codes(r, "reason", &REASONS)?;
-        for k in 0..ts.len() {
-            let on_group = kind[k].as_deref() == Some("group");
-            let t = if on_group { grp.opt(target[k]) } else { acc.opt(target[k]) };
-            rp.push(Report { ts: ts[k].unwrap_or(0), reporter: acc.opt(reporter[k]), on_group, target: t, reason: reason[k] });
-        }
+        rp = (0..ts.len())
+            .into_par_iter()
+            .map(|k| {
+                let on_group = kind[k].as_deref() == Some("group");
+                let t = if on_group { grp.opt(target[k]) } else { acc.opt(target[k]) };
+                Report { ts: ts[k].unwrap_or(0), reporter: acc.opt(reporter[k]), on_group, target: t, reason: reason[k] }
+            })
+            .collect();
         let key = |x: &Report| (x.ts, x.reporter, x.on_group, x.target, x.reason);
-        rp.sort_unstable_by_key(key);
+        rp.par_sort_unstable_by_key(key);
         let before = rp.len();
         rp.dedup_by_key(|x| key(x));
         stats.duplicate_rows_dropped.insert("reports".into(), (before - rp.len()) as u64);
@@ -744,11 +768,12 @@ fn build(
         let blocker = u64s(b, "blocker_id")?;
         let blocked = u64s(b, "blocked_id")?;
         let unknown = bools(b, "unknown_contact")?;
-        for k in 0..ts.len() {
-            bl.push(Block { ts: ts[k].unwrap_or(0), blocker: acc.opt(blocker[k]), blocked: acc.opt(blocked[k]), unknown_contact: unknown[k].unwrap_or(false) });
-        }
+        bl = (0..ts.len())
+            .into_par_iter()
+            .map(|k| Block { ts: ts[k].unwrap_or(0), blocker: acc.opt(blocker[k]), blocked: acc.opt(blocked[k]), unknown_contact: unknown[k].unwrap_or(false) })
+            .collect();
         let key = |x: &Block| (x.ts, x.blocker, x.blocked, x.unknown_contact);
-        bl.sort_unstable_by_key(key);
+        bl.par_sort_unstable_by_key(key);
         let before = bl.len();
         bl.dedup_by_key(|x| key(x));
         stats.duplicate_rows_dropped.insert("blocks".into(), (before - bl.len()) as u64);

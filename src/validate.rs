@@ -244,9 +244,23 @@ pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport 
             }
             TableLocation::Files(files) => {
                 tr.files = files.len();
+                // Files are checked in parallel, each into its own findings, which are then
+                // merged in file order: the report is the same as a sequential pass.
+                let per_file: Vec<FileFindings> = map_on_threads(files.len(), |fi| {
+                    let mut tv = TableValidator::new(cfg, schema, horizon_ms);
+                    let mut found = FileFindings { tr: tr.empty_like(), report: report.empty_like(), row_hashes: Vec::new(), keys: Vec::new() };
+                    tv.file(fi, &files[fi], &mut found.tr, &mut found.report);
+                    found.row_hashes = std::mem::take(&mut tv.row_hashes);
+                    found.keys = std::mem::take(&mut tv.keys);
+                    found
+                });
                 let mut tv = TableValidator::new(cfg, schema, horizon_ms);
-                for (fi, file) in files.iter().enumerate() {
-                    tv.file(fi, file, &mut tr, &mut report);
+                for found in per_file {
+                    tr.merge(found.tr, cfg.max_examples);
+                    report.fatal.extend(found.report.fatal);
+                    report.quarantine.extend(found.report.quarantine);
+                    tv.row_hashes.extend(found.row_hashes);
+                    tv.keys.extend(found.keys);
                 }
                 tv.finish(&files, &mut tr, &mut report);
             }
@@ -257,6 +271,74 @@ pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport 
         report.tables.push(tr);
     }
     report
+}
+
+/// `f(0..n)` on as many plain threads as rayon has workers, results in index order.
+///
+/// Not rayon itself: a rayon worker that waits for polars' own thread pool (the Parquet
+/// reader) steals other jobs of its pool meanwhile and runs them on its stack, so thousands of
+/// files nest reader calls until the stack overflows. A plain thread just waits.
+fn map_on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..rayon::current_num_threads().clamp(1, n.max(1)) {
+            let work = || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = f(i);
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            };
+            std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(s, work).expect("spawn a validation thread");
+        }
+    });
+    results.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every index ran")).collect()
+}
+
+/// What checking one file found, before it is merged into the table's report.
+struct FileFindings {
+    tr: TableReport,
+    report: ValidationReport,
+    row_hashes: Vec<u64>,
+    keys: Vec<(u64, u32, u64)>,
+}
+
+impl TableReport {
+    /// A report of the same table with nothing found yet.
+    fn empty_like(&self) -> TableReport {
+        TableReport { rows: 0, quarantined_rows: 0, duplicate_rows: 0, row_issues: BTreeMap::new(), notes: Vec::new(), table: self.table.clone(), ..*self }
+    }
+
+    /// Adds one file's findings (files merged in order keep the first examples).
+    fn merge(&mut self, other: TableReport, max_examples: usize) {
+        self.rows += other.rows;
+        self.quarantined_rows += other.quarantined_rows;
+        self.duplicate_rows += other.duplicate_rows;
+        self.notes.extend(other.notes);
+        for (key, issue) in other.row_issues {
+            let mine = self.row_issues.entry(key).or_default();
+            mine.count += issue.count;
+            let room = max_examples.saturating_sub(mine.examples.len());
+            mine.examples.extend(issue.examples.into_iter().take(room));
+        }
+    }
+}
+
+impl ValidationReport {
+    fn empty_like(&self) -> ValidationReport {
+        ValidationReport {
+            input: self.input.clone(),
+            as_of: self.as_of,
+            tables: Vec::new(),
+            fatal: Vec::new(),
+            unknown_entries: Vec::new(),
+            quarantine: Vec::new(),
+        }
+    }
 }
 
 fn fatal(schema: &TableSchema, file: Option<&str>, column: Option<&str>, message: String) -> Fatal {
@@ -467,7 +549,8 @@ impl<'a> TableValidator<'a> {
                     }
                 }
             }
-            let values = canonical(c, &s)?;
+            let (phys, per_ms) = physical(c, &s)?;
+            let values = canonical(&phys, per_ms)?;
             let key_col = self.schema.primary_key.as_deref() == Some(c.name.as_str());
             let time_col = self.schema.event_time.as_deref() == Some(c.name.as_str());
             for i in 0..n {
@@ -626,17 +709,18 @@ impl<'a> TableValidator<'a> {
     }
 }
 
-/// One cell in a type-independent form for checks and hashing.
-enum Value {
+/// One cell in a type-independent form for checks and hashing, borrowing its column's
+/// strings and bytes (no allocation per cell).
+enum Value<'a> {
     Null,
     Int(i64),
     UInt(u64),
     Bool(bool),
-    Str(String),
-    Bytes(Vec<u8>),
+    Str(&'a str),
+    Bytes(&'a [u8]),
 }
 
-impl Value {
+impl Value<'_> {
     fn hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
@@ -658,36 +742,37 @@ fn fmt_ms(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| format!("{ms} ms"))
 }
 
-/// Reads a column into [`Value`]s: integers keep their sign, times become epoch ms,
-/// dictionary strings become strings.
-fn canonical(c: &ColumnSchema, s: &Series) -> PolarsResult<Vec<Value>> {
-    let n = s.len();
+/// A column in the physical form [`canonical`] reads: integers as UInt64 or Int64 (keeping
+/// their sign), times as Int64 in the file's unit (with the divisor to milliseconds),
+/// booleans and binary as they are, everything else (dictionaries included) as strings.
+fn physical(c: &ColumnSchema, s: &Series) -> PolarsResult<(Series, i64)> {
     let dt = s.dtype().clone();
-    if dt == DataType::Null {
-        return Ok((0..n).map(|_| Value::Null).collect());
-    }
-    let out = match (c.ty, &dt) {
+    Ok(match (c.ty, &dt) {
+        (_, DataType::Null) | (_, DataType::Boolean) | (_, DataType::Binary) => (s.clone(), 1),
         (LogicalType::Time, DataType::Datetime(unit, _)) => {
             let per_ms = match unit {
                 TimeUnit::Nanoseconds => 1_000_000,
                 TimeUnit::Microseconds => 1_000,
                 TimeUnit::Milliseconds => 1,
             };
-            let phys = s.to_physical_repr();
-            phys.i64()?.iter().map(|v| v.map_or(Value::Null, |x| Value::Int(x.div_euclid(per_ms)))).collect()
+            (s.to_physical_repr().into_owned(), per_ms)
         }
-        (_, d) if d.is_unsigned_integer() => {
-            s.cast(&DataType::UInt64)?.u64()?.iter().map(|v| v.map_or(Value::Null, Value::UInt)).collect()
-        }
-        (_, d) if d.is_signed_integer() => {
-            s.cast(&DataType::Int64)?.i64()?.iter().map(|v| v.map_or(Value::Null, Value::Int)).collect()
-        }
-        (_, DataType::Boolean) => s.bool()?.iter().map(|v| v.map_or(Value::Null, Value::Bool)).collect(),
-        (_, DataType::Binary) => s.binary()?.iter().map(|v| v.map_or(Value::Null, |b| Value::Bytes(b.to_vec()))).collect(),
-        _ => {
-            let st = s.cast(&DataType::String)?;
-            st.str()?.iter().map(|v| v.map_or(Value::Null, |x| Value::Str(x.to_string()))).collect()
-        }
+        (_, d) if d.is_unsigned_integer() => (s.cast(&DataType::UInt64)?, 1),
+        (_, d) if d.is_signed_integer() => (s.cast(&DataType::Int64)?, 1),
+        _ => (s.cast(&DataType::String)?, 1),
+    })
+}
+
+/// Reads a [`physical`] column into [`Value`]s: times become epoch ms.
+fn canonical(s: &Series, per_ms: i64) -> PolarsResult<Vec<Value<'_>>> {
+    let n = s.len();
+    let out = match s.dtype() {
+        DataType::Null => (0..n).map(|_| Value::Null).collect(),
+        DataType::UInt64 => s.u64()?.iter().map(|v| v.map_or(Value::Null, Value::UInt)).collect(),
+        DataType::Int64 => s.i64()?.iter().map(|v| v.map_or(Value::Null, |x| Value::Int(x.div_euclid(per_ms)))).collect(),
+        DataType::Boolean => s.bool()?.iter().map(|v| v.map_or(Value::Null, Value::Bool)).collect(),
+        DataType::Binary => s.binary()?.iter().map(|v| v.map_or(Value::Null, Value::Bytes)).collect(),
+        _ => s.str()?.iter().map(|v| v.map_or(Value::Null, Value::Str)).collect(),
     };
     Ok(out)
 }

@@ -122,7 +122,7 @@ impl Graphs {
 
 /// Undirected group graph: each account in k groups adds 1/(k-1) to each pair of them; each
 /// forward row between two groups adds 1.
-fn group_projection(members: &Csr, forwarding: &Csr) -> Csr {
+pub fn group_projection(members: &Csr, forwarding: &Csr) -> Csr {
     let ng = members.n_cols;
     let mut edges: Vec<(u32, u32, f32)> = (0..members.n_rows())
         .into_par_iter()

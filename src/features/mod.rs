@@ -151,6 +151,34 @@ pub struct Context {
     pub account_text: Vec<Option<Vec<(u32, f64)>>>,
     pub group_text: Vec<Option<Vec<(u32, f64)>>>,
     pub config: FeatureConfig,
+    /// Text scores of the last label sets seen, so a trainer asking again for a label set
+    /// the feature stage already scored (everything visible) does not refit.
+    text_cache: TextCache,
+}
+
+/// The most recent text scores per (kind, visible labels); a few entries, since each holds a
+/// score per entity.
+#[derive(Default)]
+struct TextCache(std::sync::Mutex<Vec<TextCacheEntry>>);
+
+type TextCacheEntry = (&'static str, Vec<(u32, bool)>, std::sync::Arc<Option<Vec<Option<f64>>>>);
+
+impl TextCache {
+    const ENTRIES: usize = 4;
+
+    fn get_or_fit(&self, kind: &'static str, labels: &[(u32, bool)], fit: impl FnOnce() -> Option<Vec<Option<f64>>>) -> std::sync::Arc<Option<Vec<Option<f64>>>> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = lock().iter().find(|e| e.0 == kind && e.1 == labels) {
+            return e.2.clone();
+        }
+        let scores = std::sync::Arc::new(fit());
+        let mut cache = lock();
+        if cache.len() >= Self::ENTRIES {
+            cache.remove(0);
+        }
+        cache.push((kind, labels.to_vec(), scores.clone()));
+        scores
+    }
 }
 
 impl Context {
@@ -171,7 +199,16 @@ impl Context {
             .collect();
         let media_reach = group::media_reach(w);
         tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "photo matches, text vectors, media reach");
-        Context { graphs, media_reach, account_photo_match, group_photo_match, account_text, group_text, config: cfg.clone() }
+        Context {
+            graphs,
+            media_reach,
+            account_photo_match,
+            group_photo_match,
+            account_text,
+            group_text,
+            config: cfg.clone(),
+            text_cache: TextCache::default(),
+        }
     }
 }
 
@@ -212,8 +249,12 @@ pub fn seeded(w: &Window, st: &MembershipState, ctx: &Context, seeds: &graph::Se
     let none = |n: usize| vec![None; n];
     let gkey = &w.groups.ids;
     let akey = &w.accounts.ids;
-    let g = text::cross_fitted_scores(&ctx.group_text, &seeds.labelled_groups, gkey).unwrap_or_else(|| none(gkey.len()));
-    let a = text::cross_fitted_scores(&ctx.account_text, &seeds.labelled_accounts, akey).unwrap_or_else(|| none(akey.len()));
+    let cached = |kind, vectors, labels: &[(u32, bool)], key: &[u64]| {
+        let s = ctx.text_cache.get_or_fit(kind, labels, || text::cross_fitted_scores(vectors, labels, key));
+        s.as_ref().clone().unwrap_or_else(|| none(key.len()))
+    };
+    let g = cached("group", &ctx.group_text, &seeds.labelled_groups, gkey);
+    let a = cached("account", &ctx.account_text, &seeds.labelled_accounts, akey);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "text scores");
     gcols.push(("text_score", g));
     acols.push(("text_score", a));

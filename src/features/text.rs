@@ -15,7 +15,7 @@
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ShapeBuilder};
 use rayon::prelude::*;
 
 use crate::synth::mix64;
@@ -119,15 +119,34 @@ impl TextModel {
 
 /// Fits on `rows` (index into `vectors`, violating?). None when linfa fails or one class
 /// is missing.
+///
+/// The design matrix holds only the buckets some training row uses, in column-major order.
+/// Dropping unused buckets changes nothing: their gradient is the L2 term alone, so from zero
+/// they stay zero. Column-major order matters for speed: linfa's gradient multiplies by the
+/// transposed matrix, which in row-major order walks memory with a stride of a whole row.
 fn fit(vectors: &[Option<Vec<(u32, f64)>>], rows: &[(u32, bool)]) -> Option<TextModel> {
     let pos = rows.iter().filter(|r| r.1).count();
     if pos == 0 || pos == rows.len() {
         return None;
     }
-    let mut x = Array2::<f64>::zeros((rows.len(), DIMS));
+    let row_vec = |i: u32| vectors[i as usize].as_deref().unwrap_or(&[]);
+    let mut column = vec![u32::MAX; DIMS];
+    for &(i, _) in rows {
+        for &(b, _) in row_vec(i) {
+            column[b as usize] = 0;
+        }
+    }
+    let mut buckets = Vec::new();
+    for (b, c) in column.iter_mut().enumerate() {
+        if *c == 0 {
+            *c = buckets.len() as u32;
+            buckets.push(b);
+        }
+    }
+    let mut x = Array2::<f64>::zeros((rows.len(), buckets.len()).f());
     for (r, &(i, _)) in rows.iter().enumerate() {
-        for &(b, v) in vectors[i as usize].as_deref().unwrap_or(&[]) {
-            x[[r, b as usize]] = v;
+        for &(b, v) in row_vec(i) {
+            x[[r, column[b as usize] as usize]] = v;
         }
     }
     let y: Array1<bool> = rows.iter().map(|r| r.1).collect();
@@ -135,7 +154,11 @@ fn fit(vectors: &[Option<Vec<(u32, f64)>>], rows: &[(u32, bool)]) -> Option<Text
     let fitted = LogisticRegression::default().alpha(1.0).max_iterations(60).gradient_tolerance(1e-3).fit(&data).ok()?;
     // linfa-logistic 0.8.1 models the probability of the more frequent class: orient it.
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    Some(TextModel { weights: fitted.params().iter().map(|w| sign * w).collect(), intercept: sign * fitted.intercept() })
+    let mut weights = vec![0.0; DIMS];
+    for (&b, w) in buckets.iter().zip(fitted.params()) {
+        weights[b] = sign * w;
+    }
+    Some(TextModel { weights, intercept: sign * fitted.intercept() })
 }
 
 /// Cross-fitted text scores for entities `0..vectors.len()`, learned from `labels`

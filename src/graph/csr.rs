@@ -20,7 +20,10 @@ impl Csr {
     ///
     /// Panics if an index is out of range (indices come from ingest's interning).
     pub fn from_edges(n_rows: usize, n_cols: usize, mut edges: Vec<(u32, u32, f32)>) -> Csr {
-        edges.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
+        use rayon::prelude::*;
+        // A total order on every field (weights bitwise): edges that compare equal are
+        // identical, so the parallel sort's result does not depend on the thread count.
+        edges.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
         let mut offsets = vec![0u64; n_rows + 1];
         let mut targets = Vec::with_capacity(edges.len());
         let mut weights = Vec::with_capacity(edges.len());

@@ -269,6 +269,9 @@ pub fn train(w: &Window, st: &MembershipState, ctx: &Context, cfg: &TrainConfig)
         let (group, account) = features::seeded(w, st, ctx, &seeds);
         FoldFeatures { group, account }
     };
+    // Everything visible first: the feature stage usually asked for that label set already,
+    // and its text scores are still cached.
+    let all_visible = seeded_for(w.now_ms, (Vec::new(), Vec::new()));
     let mut per_chunk: Vec<FoldFeatures> = Vec::new();
     for k in 0..cfg.chunks {
         let clock = std::time::Instant::now();
@@ -279,7 +282,6 @@ pub fn train(w: &Window, st: &MembershipState, ctx: &Context, cfg: &TrainConfig)
         });
         tracing::debug!(chunk = k, seconds = clock.elapsed().as_secs_f64(), "training: seed-based features");
     }
-    let all_visible = seeded_for(w.now_ms, (Vec::new(), Vec::new()));
 
     let group = train_kind(w, "group", &gtab, &grp_labels, &folds.group_chunk, &per_chunk, &all_visible, cfg);
     let account = train_kind(w, "account", &atab, &acc_labels, &folds.account_chunk, &per_chunk, &all_visible, cfg);
