@@ -816,3 +816,78 @@ pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, Validatio
     let w = ingest(&ds, &report, spec)?;
     Ok((w, report))
 }
+
+/// What [`append_review_decisions`] did, for the run manifest.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReviewStats {
+    /// Decision rows decided up to as-of.
+    pub decisions: u64,
+    /// Labels added: on accounts, on groups directly, on groups through a cluster decision.
+    pub account_labels: u64,
+    pub group_labels: u64,
+    pub group_labels_from_clusters: u64,
+    /// Cluster decisions whose cluster is not in the previous run's `cluster_members`.
+    pub unresolved_clusters: u64,
+    /// Decisions on accounts or groups this window never saw.
+    pub unknown_entities: u64,
+}
+
+/// Appends the optional `review_decisions` table to `w.labels` as labels of source `review`
+/// at the decision's time (`confirmed` = violating, `dismissed` = benign), keeping the labels'
+/// time order, so the latest decision or label per entity wins. A cluster decision becomes a
+/// label on each group of that cluster, looked up in `cluster_groups` (cluster id → group ids,
+/// from the previous run's `cluster_members`); one not found there is counted as unresolved.
+pub fn append_review_decisions(
+    w: &mut Window,
+    ds: &Dataset,
+    report: &ValidationReport,
+    cluster_groups: &BTreeMap<u64, Vec<u64>>,
+) -> Result<ReviewStats, IngestError> {
+    let q = quarantined(report);
+    let mut stats = IngestStats::default();
+    let mut r = TableReader { ds, quarantine: &q, stats: &mut stats };
+    let mut out = ReviewStats::default();
+    let Some(df) = r.read("review_decisions", &["entity_kind", "entity_id", "decision", "ts"], Some(("ts", i64::MIN, w.now_ms)))? else {
+        return Ok(out);
+    };
+    let err = |source| IngestError::Read { table: "review_decisions".into(), file: String::new(), source };
+    let kind = strs(&df, "entity_kind").map_err(err)?;
+    let id = u64s(&df, "entity_id").map_err(err)?;
+    let decision = strs(&df, "decision").map_err(err)?;
+    let ts = i64s(&df, "ts").map_err(err)?;
+    const REVIEW: u8 = 1; // index of "review" in the labels' sources
+    for k in 0..ts.len() {
+        let (Some(kind), Some(id), Some(ts)) = (kind[k].as_deref(), id[k], ts[k]) else { continue };
+        out.decisions += 1;
+        let violating = decision[k].as_deref() == Some("confirmed");
+        let label = |on_group: bool, entity: usize| Label { on_group, entity: entity as u32, violating, ts, source: REVIEW };
+        match kind {
+            "account" => match w.accounts.ids.binary_search(&id) {
+                Ok(a) => {
+                    w.labels.push(label(false, a));
+                    out.account_labels += 1;
+                }
+                Err(_) => out.unknown_entities += 1,
+            },
+            "group" => match w.groups.ids.binary_search(&id) {
+                Ok(g) => {
+                    w.labels.push(label(true, g));
+                    out.group_labels += 1;
+                }
+                Err(_) => out.unknown_entities += 1,
+            },
+            _ => match cluster_groups.get(&id) {
+                Some(gs) => {
+                    for g in gs.iter().filter_map(|g| w.groups.ids.binary_search(g).ok()) {
+                        w.labels.push(label(true, g));
+                        out.group_labels_from_clusters += 1;
+                    }
+                }
+                None => out.unresolved_clusters += 1,
+            },
+        }
+    }
+    // The same order ingest gives the labels table.
+    w.labels.sort_by(|x, y| (x.ts, x.on_group, x.entity, x.violating).cmp(&(y.ts, y.on_group, y.entity, y.violating)));
+    Ok(out)
+}

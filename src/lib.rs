@@ -15,11 +15,15 @@
 //! | [`features`] | group and account features, the feature catalog |
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
+//! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
+//! | [`evaluate`] | a run's scores against a synthetic dataset's held-out truth |
+//! | [`explain`] | the evidence of a finished run in the terminal |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
-//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes Parquet and places files atomically. The `groupwatch`
-//! binary is a thin command-line front end over these modules.
+//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes
+//! Parquet and places files atomically. The `groupwatch` binary is a thin command-line front
+//! end over these modules.
 //!
 //! ```no_run
 //! use groupwatch::{synth, validate};
@@ -33,6 +37,9 @@
 //! ```
 
 pub mod convert;
+pub mod evaluate;
+pub mod clusters;
+pub mod explain;
 pub mod graph;
 pub mod features;
 pub mod ingest;

@@ -87,6 +87,21 @@ groupwatch run --input data/small/input --out runs --model models/model.json --p
     #[command(after_help = "Example:\n  groupwatch sweep --run runs/run=2026-11-24\n  \
 groupwatch sweep --run runs/run=2026-11-24 --policy policies/default.toml --compare policies/strict.toml")]
     Sweep(SweepArgs),
+    /// Measure a run's scores against the held-out truth of a synthetic dataset: PR-AUC,
+    /// ROC-AUC, precision and recall in the top K, network recall, with camouflaged networks
+    /// apart. Entities labelled in the run's input are left out (their labels were seeds).
+    #[command(after_help = "Example (train on one seed, score another):\n  \
+groupwatch synth --scale small --seed 1 --out a && groupwatch synth --scale small --seed 2 --out b\n  \
+groupwatch train --input a/input --model-out m.json\n  \
+groupwatch run --input b/input --out b/runs --model m.json\n  \
+groupwatch evaluate --run b/runs/run=2026-11-24 --truth b/truth")]
+    Evaluate(EvaluateArgs),
+    /// The evidence behind a cluster, group or account of a finished run, in the terminal:
+    /// rank, risk, reasons with values, hash matches, reports, the timeline, key accounts by
+    /// centrality. Reads only the run folder. Exit 2 when the id is not in the run.
+    #[command(after_help = "Example:\n  groupwatch explain --run runs/run=2026-11-24 --cluster 20261124000001\n  \
+groupwatch explain --run runs/run=2026-11-24 --group 1234\n  groupwatch explain --run runs/run=2026-11-24 --account 5678")]
+    Explain(ExplainArgs),
     /// Convert the Reddit banned-users CSVs (user,subreddit pairs; user,banned labels) into a
     /// contract dataset: users -> accounts, subreddits -> groups, pairs -> joins, bans -> labels.
     /// Join and label times are invented (seeded): folds over them are random splits.
@@ -115,6 +130,29 @@ struct ConvertRedditArgs {
     /// Seed of the invented join and label times.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false, id = "target")]
+struct ExplainTarget {
+    /// A cluster id (clusters.parquet).
+    #[arg(long)]
+    cluster: Option<u64>,
+    /// A group id.
+    #[arg(long)]
+    group: Option<u64>,
+    /// An account id.
+    #[arg(long)]
+    account: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// A run folder written by `groupwatch run`.
+    #[arg(long)]
+    run: PathBuf,
+    #[command(flatten)]
+    target: ExplainTarget,
 }
 
 #[derive(Args, Debug)]
@@ -191,6 +229,28 @@ struct TrainArgs {
     /// PDQ Hamming distance at or below which a photo matches the hash bank.
     #[arg(long, default_value_t = 31)]
     hamming_threshold: u32,
+    /// Train on the tabular features only (no graph features): a baseline model.
+    #[arg(long)]
+    tabular_only: bool,
+}
+
+#[derive(Args, Debug)]
+struct EvaluateArgs {
+    /// A run folder written by `groupwatch run` on a synthetic dataset.
+    #[arg(long)]
+    run: PathBuf,
+    /// The dataset's truth folder, written by `groupwatch synth` beside its input (DIR/truth).
+    #[arg(long)]
+    truth: PathBuf,
+    /// Review capacity: precision, recall and network recall are measured in the top K.
+    #[arg(long, default_value_t = 200)]
+    k: usize,
+    /// Also evaluate entities the run's input labels (their labels are seeds there: leaky).
+    #[arg(long)]
+    include_labelled: bool,
+    /// Also write the figures as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -325,6 +385,8 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Features(a) => features_cmd(&a),
         Command::Train(a) => train_cmd(&a),
         Command::Sweep(a) => sweep_cmd(&a),
+        Command::Evaluate(a) => evaluate_cmd(&a),
+        Command::Explain(a) => explain_cmd(&a),
         Command::ConvertReddit(a) => convert_reddit_cmd(a),
         Command::Run(a) => {
             let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
@@ -356,12 +418,22 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             if code != ExitCode::SUCCESS {
                 return Ok(code);
             }
+            let top = groupwatch::clusters::read_table(&rcfg.run_dir().join("clusters.parquet"))
+                .ok()
+                .and_then(|df| df.column("cluster_id").ok().and_then(|c| c.u64().ok().and_then(|c| c.get(0))));
             println!();
             let code = sweep_cmd(&SweepArgs { run: rcfg.run_dir(), policy: None, compare: None, out: None, steps: groupwatch::sweep::DEFAULT_STEPS })?;
             println!("\ndemo dataset: {}/input   ground truth: {}/truth", a.out.display(), a.out.display());
             println!("validation report: {}/report.json", vdir.display());
             println!("run outputs (features, scores, hash matches, model, manifest.json): {}", rcfg.run_dir().display());
             println!("threshold sweep for the policy team: {}/sweep.svg (and sweep.csv, sweep.parquet)", rcfg.run_dir().display());
+            println!(
+                "suspected networks: {0}/clusters.parquet (members, timeline and edges in cluster_members, cluster_timeline, cluster_edges)",
+                rcfg.run_dir().display()
+            );
+            if let Some(top) = top {
+                println!("the top network's evidence: groupwatch explain --run {} --cluster {top}", rcfg.run_dir().display());
+            }
             Ok(code)
         }
     }
@@ -504,7 +576,7 @@ fn train_cmd(a: &TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let pb = spinner("training with cross-validation");
     let clock = std::time::Instant::now();
-    let cfg = TrainConfig { capacity: a.capacity, seed: a.seed, min_positives: a.min_positives, ..TrainConfig::default() };
+    let cfg = TrainConfig { capacity: a.capacity, seed: a.seed, min_positives: a.min_positives, tabular_only: a.tabular_only, ..TrainConfig::default() };
     let trained = model::train::train(&p.w, &p.st, &p.ctx, &cfg);
     pb.finish_and_clear();
     tracing::info!(stage = "train", seconds = clock.elapsed().as_secs_f64(), "stage finished");
@@ -546,6 +618,10 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
                 s.accounts_flagged,
                 s.run_dir.display()
             );
+            match s.top_cluster {
+                Some(top) => println!("  {} suspected network(s) in clusters.parquet; the top one: cluster {top}", s.clusters),
+                None => println!("  no suspected networks (nothing flagged)"),
+            }
             for w in &s.warnings {
                 println!("  warning: {w}");
             }
@@ -556,6 +632,45 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+fn evaluate_cmd(a: &EvaluateArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::evaluate::{evaluate, EvaluateConfig};
+    let cfg = EvaluateConfig { run_dir: a.run.clone(), truth_dir: a.truth.clone(), k: a.k, include_labelled: a.include_labelled };
+    match evaluate(&cfg) {
+        Ok(e) => {
+            print!("{}", e.markdown());
+            if let Some(p) = &a.json {
+                groupwatch::io::write_bytes(p, &serde_json::to_vec_pretty(&e)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn explain_cmd(a: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::explain::{self, Target};
+    let t = &a.target;
+    let target = match (t.cluster, t.group, t.account) {
+        (Some(c), _, _) => Target::Cluster(c),
+        (_, Some(g), _) => Target::Group(g),
+        (_, _, Some(x)) => Target::Account(x),
+        _ => unreachable!("clap requires one target"),
+    };
+    match explain::explain(&a.run, target) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

@@ -14,6 +14,13 @@
 //! without one, a model is trained on the input's labels. A kind with too few labels to train
 //! falls back to the unsupervised rank score of [`crate::model::score::unsupervised`], and the
 //! manifest says so.
+//!
+//! **Networks.** After the policy, [`crate::clusters`] ties the flagged groups and accounts
+//! into clusters (`clusters`, `cluster_members`, `cluster_timeline`, `cluster_edges`, and
+//! `cluster_id` in the scores), keeping the ids of the most recent earlier run folder's
+//! clusters where the networks persist. Reviewer decisions (`review_decisions`, optional) join
+//! the labels before training; a cluster decision applies to that cluster's groups in the same
+//! earlier run folder.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +32,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::clusters;
 use crate::features::{self, graph::Seeds, Context, FeatureConfig, FeatureTable};
 use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
@@ -97,6 +105,9 @@ pub struct RunSummary {
     pub accounts_scored: usize,
     pub groups_flagged: usize,
     pub accounts_flagged: usize,
+    /// Suspected networks written, and the id of the highest-ranked one.
+    pub clusters: usize,
+    pub top_cluster: Option<u64>,
     pub warnings: Vec<String>,
     pub stages: Vec<StageFigures>,
 }
@@ -158,7 +169,25 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     clock.lap("validate");
 
     progress("ingesting the window");
-    let w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }).map_err(anyhow::Error::from)?;
+    let mut w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }).map_err(anyhow::Error::from)?;
+    // The previous run's clusters: stable cluster ids, and the groups a cluster decision names.
+    let previous_run = clusters::previous_run(&cfg.out, cfg.as_of);
+    let previous = match &previous_run {
+        Some(p) => clusters::previous_clusters(p).map_err(anyhow::Error::from)?,
+        None => clusters::PreviousClusters::new(),
+    };
+    let review = ingest::append_review_decisions(&mut w, &ds, &report, &previous).map_err(anyhow::Error::from)?;
+    if review.unresolved_clusters > 0 {
+        warnings.push(format!(
+            "{} review decision(s) on clusters not in the previous run's cluster_members ({}) were not applied",
+            review.unresolved_clusters,
+            previous_run.as_ref().map_or("no earlier run folder".to_string(), |p| p.display().to_string())
+        ));
+    }
+    if review.unknown_entities > 0 {
+        warnings.push(format!("{} review decision(s) on accounts or groups outside the window were not applied", review.unknown_entities));
+    }
+    let w = w;
     clock.lap("ingest");
     progress("replaying memberships");
     let st = replay::replay(&w);
@@ -235,13 +264,31 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     }
     clock.lap("policy");
 
+    progress("tying networks");
+    let gflags: Vec<bool> = gdec.iter().map(|d| d.flagged).collect();
+    let aflags: Vec<bool> = adec.iter().map(|d| d.flagged).collect();
+    let cin = clusters::Input {
+        w: &w, st: &st, ctx: &ctx, gtab: &gtab, atab: &atab, gscores: &gscores, ascores: &ascores,
+        group_flagged: &gflags, account_flagged: &aflags, account_threshold: effective.review.account_threshold,
+    };
+    let nets = clusters::networks(&cin, previous_run.clone(), &previous, cfg.as_of);
+    let group_rows = clusters::row_index(w.groups.ids.len(), &gtab.rows);
+    let account_rows = clusters::row_index(w.accounts.ids.len(), &atab.rows);
+    let gcluster: Vec<Option<u64>> = gtab.rows.iter().map(|&g| nets.group_cluster[g as usize]).collect();
+    let acluster: Vec<Option<u64>> = atab.rows.iter().map(|&a| nets.account_cluster[a as usize]).collect();
+    clock.lap("networks");
+
     progress("writing outputs");
     let run_dir = cfg.run_dir();
     let staging = stage_dir(&cfg.out, cfg.as_of)?;
     let write = || -> anyhow::Result<()> {
         features::write(&staging, &gtab, &atab)?;
-        crate::io::write_parquet(&mut scores_frame("group_id", &gscores, &gdec, &model_version)?, &staging.join("group_scores.parquet"))?;
-        crate::io::write_parquet(&mut scores_frame("account_id", &ascores, &adec, &model_version)?, &staging.join("account_scores.parquet"))?;
+        crate::io::write_parquet(&mut scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version)?, &staging.join("group_scores.parquet"))?;
+        crate::io::write_parquet(&mut scores_frame("account_id", &ascores, &adec, &acluster, &model_version)?, &staging.join("account_scores.parquet"))?;
+        crate::io::write_parquet(&mut clusters::clusters_frame(&nets)?, &staging.join("clusters.parquet"))?;
+        crate::io::write_parquet(&mut clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?, &staging.join("cluster_members.parquet"))?;
+        crate::io::write_parquet(&mut clusters::timeline_frame(&nets)?, &staging.join("cluster_timeline.parquet"))?;
+        crate::io::write_parquet(&mut clusters::edges_frame(&nets, &w)?, &staging.join("cluster_edges.parquet"))?;
         crate::io::write_parquet(&mut hash_matches_frame(&w, &ctx, cfg.hamming_threshold)?, &staging.join("hash_matches.parquet"))?;
         crate::io::write_parquet(&mut report.quarantine_frame()?, &staging.join("quarantine.parquet"))?;
         crate::io::write_parquet(&mut facts_frame(&gtab, &atab, &gfacts, &afacts)?, &staging.join("policy_facts.parquet"))?;
@@ -260,6 +307,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         accounts_scored: ascores.ids.len(),
         groups_flagged: gflag,
         accounts_flagged: aflag,
+        clusters: nets.clusters.len(),
+        top_cluster: nets.clusters.first().map(|c| c.id),
         warnings: warnings.clone(),
         stages: clock.stages.clone(),
     };
@@ -277,6 +326,12 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         "schema_versions": crate::schema::Contract::get().versions(),
         "ingest": w.stats, "replay": st.stats,
         "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
+        "review_decisions": {"applied": review, "clusters_resolved_in": previous_run.as_ref().map(|p| p.display().to_string()),
+                             "rule": "confirmed = violating, dismissed = benign, source review, at the decision's time; a cluster decision labels the groups of that cluster in the previous run folder's cluster_members"},
+        "networks": {"clusters": nets.clusters.len(), "ids_kept_from_previous_run": nets.ids_kept, "ids_new": nets.ids_new,
+                     "previous_run": nets.previous_run.as_ref().map(|p| p.display().to_string()),
+                     "groups_in_clusters": nets.clusters.iter().map(|c| c.groups.len()).sum::<usize>(),
+                     "accounts_in_clusters": nets.clusters.iter().map(|c| c.accounts.len()).sum::<usize>()},
         "rows": {"group_features": gtab.ids.len(), "account_features": atab.ids.len(), "groups_flagged": gflag, "accounts_flagged": aflag,
                  "quarantine": report.quarantine.len()},
         "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
@@ -441,7 +496,7 @@ fn list_column(name: &str, flat: Series, lengths: impl Iterator<Item = usize>) -
 }
 
 /// The contract's `<kind>_scores` table.
-fn scores_frame(key: &str, s: &Scores, d: &[Decision], model_version: &str) -> PolarsResult<DataFrame> {
+fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str) -> PolarsResult<DataFrame> {
     let n = s.ids.len();
     // reasons: the policy's codes, then the features behind the score.
     let codes: Vec<Vec<String>> = s
@@ -464,7 +519,7 @@ fn scores_frame(key: &str, s: &Scores, d: &[Decision], model_version: &str) -> P
         col::bools("flagged", d.iter().map(|x| x.flagged).collect()),
         reasons.into(),
         top.into(),
-        col::opt_u64s("cluster_id", vec![None; n]),
+        col::opt_u64s("cluster_id", cluster.to_vec()),
         col::strs("model_version", vec![model_version.to_string(); n]),
     ])
 }

@@ -22,12 +22,15 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
     ("blocks", include_str!("../data-schemas/blocks.toml")),
     ("hash_bank", include_str!("../data-schemas/hash_bank.toml")),
     ("labels", include_str!("../data-schemas/labels.toml")),
+    ("review_decisions", include_str!("../data-schemas/review_decisions.toml")),
     ("group_features", include_str!("../data-schemas/group_features.toml")),
     ("account_features", include_str!("../data-schemas/account_features.toml")),
     ("group_scores", include_str!("../data-schemas/group_scores.toml")),
     ("account_scores", include_str!("../data-schemas/account_scores.toml")),
     ("clusters", include_str!("../data-schemas/clusters.toml")),
     ("cluster_members", include_str!("../data-schemas/cluster_members.toml")),
+    ("cluster_timeline", include_str!("../data-schemas/cluster_timeline.toml")),
+    ("cluster_edges", include_str!("../data-schemas/cluster_edges.toml")),
     ("hash_matches", include_str!("../data-schemas/hash_matches.toml")),
     ("quarantine", include_str!("../data-schemas/quarantine.toml")),
     ("oof_scores", include_str!("../data-schemas/oof_scores.toml")),
@@ -85,9 +88,6 @@ impl LogicalType {
 pub enum Direction {
     Input,
     Output,
-    /// Written for evaluation outside the nightly run (e.g. out-of-fold scores); not part of
-    /// the contract page's output tables.
-    Evaluation,
 }
 
 /// One column of a table.
@@ -119,6 +119,10 @@ pub struct TableSchema {
     pub event_time: Option<String>,
     /// Columns beyond `columns` that another catalog defines (feature tables).
     pub open_columns: Option<String>,
+    /// A table groupwatch adds beyond `data-contract.md` (documented in its schema file
+    /// only); `tests/contract.rs` compares the page with the other tables.
+    #[serde(default)]
+    pub extension: bool,
     pub description: String,
     pub columns: Vec<ColumnSchema>,
 }

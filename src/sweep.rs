@@ -24,8 +24,9 @@
 //! hence Wilson intervals ([`wilson`]). Labelled entities the run did not score cannot be
 //! flagged; they are counted apart ([`LabelCounts::unscored`]) and left out of recall.
 //!
-//! Networks are not available yet: `run` does not write clusters (detection networks come
-//! later), so a sweep counts groups and accounts only and has no network column.
+//! Networks: when the run folder has `cluster_members.parquet`, each row also counts the
+//! networks with at least one member flagged at that threshold (column `networks`; a network
+//! is the run's cluster, not re-clustered per threshold). Without it the column is absent.
 //!
 //! Complexity: with `n` scored entities, `O(n log steps)` calls to [`Policy::decide`] (a
 //! threshold flags monotonically, so each entity's last flagged grid point is found by
@@ -155,6 +156,9 @@ pub struct Figures {
 pub struct SweepRow {
     pub threshold: f64,
     pub figures: Figures,
+    /// Networks (clusters of the run's `cluster_members`) with at least one entity flagged at
+    /// this threshold; `None` when the run folder has no `cluster_members.parquet`.
+    pub networks: Option<usize>,
 }
 
 /// Labels of one kind.
@@ -194,6 +198,11 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// Whether the run had clusters, so the rows count networks.
+    pub fn has_networks(&self) -> bool {
+        self.rows.first().is_some_and(|r| r.networks.is_some())
+    }
+
     /// The row at [`Sweep::capacity_threshold`].
     pub fn capacity_row(&self) -> Option<&SweepRow> {
         let t = self.capacity_threshold?;
@@ -212,6 +221,8 @@ struct Entry {
 /// The run folder's facts joined with its labels.
 struct RunData {
     entries: Vec<Entry>,
+    /// Cluster id per entity, from `cluster_members.parquet` when the run has one.
+    clusters: Option<HashMap<(Entity, u64), u64>>,
     groups: Population,
     accounts: Population,
 }
@@ -265,13 +276,30 @@ pub fn sweep(run_dir: &Path, policy: &Policy, steps: usize) -> Result<Sweep, Swe
             h[i] += h[i + 1];
         }
     }
+    // A network counts at a threshold when any of its entities is flagged there: its last
+    // flagged grid point is the largest of its members'.
+    let networks: Option<Vec<usize>> = data.clusters.as_ref().map(|of| {
+        let mut last_of: HashMap<u64, usize> = HashMap::new();
+        for (e, l) in data.entries.iter().zip(&last) {
+            if let (Some(i), Some(&c)) = (*l, of.get(&(e.kind, e.id))) {
+                let v = last_of.entry(c).or_insert(i);
+                *v = (*v).max(i);
+            }
+        }
+        let mut h = vec![0usize; n];
+        last_of.values().for_each(|&i| h[i] += 1);
+        for i in (0..n - 1).rev() {
+            h[i] += h[i + 1];
+        }
+        h
+    });
     let hours = policy.review.hours_per_review;
     let rows: Vec<SweepRow> = thresholds
         .iter()
         .enumerate()
         .map(|(i, &threshold)| {
             let tally = |k: usize| [hist[k][0][i], hist[k][1][i], hist[k][2][i]];
-            SweepRow { threshold, figures: figures(tally(0), tally(1), &data, hours) }
+            SweepRow { threshold, figures: figures(tally(0), tally(1), &data, hours), networks: networks.as_ref().map(|h| h[i]) }
         })
         .collect();
 
@@ -510,7 +538,29 @@ fn load(run_dir: &Path) -> Result<RunData, SweepError> {
             pop.labels.unscored += 1;
         }
     }
-    Ok(RunData { entries, groups, accounts })
+    let clusters = load_clusters(run_dir)?;
+    Ok(RunData { entries, clusters, groups, accounts })
+}
+
+/// The cluster of each entity in `cluster_members.parquet`; `None` without the file.
+fn load_clusters(run_dir: &Path) -> Result<Option<HashMap<(Entity, u64), u64>>, SweepError> {
+    let path = run_dir.join("cluster_members.parquet");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let df = read_parquet(&path)?;
+    let cid = column(&df, &path, "cluster_id", &DataType::UInt64)?;
+    let kind = column(&df, &path, "entity_kind", &DataType::String)?;
+    let id = column(&df, &path, "entity_id", &DataType::UInt64)?;
+    let (cid, kind, id) = (cid.u64().unwrap(), kind.str().unwrap(), id.u64().unwrap());
+    let mut out = HashMap::with_capacity(df.height());
+    for row in 0..df.height() {
+        let k = parse_kind(kind.get(row), &path, row)?;
+        if let (Some(c), Some(i)) = (cid.get(row), id.get(row)) {
+            out.insert((k, i), c);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// Label and decision time (epoch ms) per entity.
@@ -581,7 +631,7 @@ enum Cell {
 type Getter = Box<dyn Fn(&SweepRow) -> Cell>;
 
 /// The sweep table's columns, shared by the Parquet and CSV writers so they cannot drift.
-fn sweep_columns() -> Vec<(String, Getter)> {
+fn sweep_columns(networks: bool) -> Vec<(String, Getter)> {
     let mut cols: Vec<(String, Getter)> = vec![("threshold".into(), Box::new(|r: &SweepRow| Cell::Float(r.threshold)))];
     let kinds: [(&str, Pick); 3] = [("group", |f| &f.groups), ("account", |f| &f.accounts), ("total", |f| &f.total)];
     for (prefix, pick) in kinds {
@@ -597,12 +647,15 @@ fn sweep_columns() -> Vec<(String, Getter)> {
         }
         cols.push((name("review_hours"), Box::new(move |r| Cell::Float(pick(&r.figures).review_hours))));
     }
+    if networks {
+        cols.push(("networks".into(), Box::new(|r| Cell::Count(r.networks.unwrap_or(0)))));
+    }
     cols
 }
 
 /// The sweep as a frame: one row per threshold (nulls where precision or recall is undefined).
 pub fn sweep_frame(s: &Sweep) -> PolarsResult<DataFrame> {
-    let columns = sweep_columns()
+    let columns = sweep_columns(s.has_networks())
         .into_iter()
         .map(|(name, get)| {
             let cells: Vec<Cell> = s.rows.iter().map(&get).collect();
@@ -631,7 +684,7 @@ fn fixed(x: f64) -> String {
 
 /// The sweep as CSV: a header and one row per threshold, the columns of [`sweep_frame`].
 pub fn sweep_csv(s: &Sweep) -> String {
-    let cols = sweep_columns();
+    let cols = sweep_columns(s.has_networks());
     let mut out = cols.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(",");
     out.push('\n');
     for r in &s.rows {

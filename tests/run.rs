@@ -52,13 +52,17 @@ fn outputs_conform_and_runs_are_reproducible_across_thread_counts() {
     let b = run_ok(&input, &d.path().join("b"), &["--threads", "1"]);
     let ta = tables(&a);
     assert!(ta.iter().any(|(n, _)| n == "group_scores.parquet"));
+    assert!(ta.iter().any(|(n, _)| n == "cluster_edges.parquet"), "the networks stage wrote nothing");
     assert_eq!(ta, tables(&b), "different --threads gave different tables");
     // Same inputs again into the same folder: identical bytes, the folder replaced whole.
     let again = run_ok(&input, &d.path().join("a"), &[]);
     assert_eq!(ta, tables(&again));
 
     let contract = Contract::get();
-    for t in ["group_features", "account_features", "group_scores", "account_scores", "hash_matches", "quarantine"] {
+    for t in [
+        "group_features", "account_features", "group_scores", "account_scores", "hash_matches", "quarantine", "clusters", "cluster_members",
+        "cluster_timeline", "cluster_edges",
+    ] {
         let path = a.join(format!("{t}.parquet"));
         let df = ParquetReader::new(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{t}: {e}"))).finish().unwrap();
         let problems = contract.table(t).check_output(&df);

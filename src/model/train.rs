@@ -53,11 +53,15 @@ pub struct TrainConfig {
     /// Presumed-benign unlabelled rows per labelled row in training (capped).
     pub unlabelled_per_labelled: usize,
     pub max_unlabelled: usize,
+    /// Train on the tabular features only (no graph features): the baseline that shows the
+    /// lift the graph brings when both models score data they did not see.
+    #[serde(default)]
+    pub tabular_only: bool,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { capacity: 200, chunks: 5, seed: 1, min_positives: 20, unlabelled_per_labelled: 5, max_unlabelled: 20_000 }
+        TrainConfig { capacity: 200, chunks: 5, seed: 1, min_positives: 20, unlabelled_per_labelled: 5, max_unlabelled: 20_000, tabular_only: false }
     }
 }
 
@@ -337,6 +341,9 @@ fn train_kind(
     }
     let graph = features::graph_feature_names(entity);
     let tabular: Vec<String> = names.iter().filter(|n| !graph.contains(&n.as_str())).cloned().collect();
+    if cfg.tabular_only {
+        names.clone_from(&tabular);
+    }
 
     // Columns of the rows each fold trains and tests on, and of the final training rows.
     let fold_cols = |rows: &[usize], seeded: &features::graph::Columns, names: &[String]| -> Columns {

@@ -67,6 +67,8 @@ def main():
             continue
         name = schema["table"]
         d = load_table(input_dir, name)
+        if d is None and schema.get("extension"):
+            continue  # a table beyond the contract page that synth does not generate
         check(d is not None, f"{name}: table missing")
         if d is None:
             continue
