@@ -311,7 +311,8 @@ fn entity(run: &Run, kind: &'static str, id: u64) -> Result<String, ExplainError
             let _ = writeln!(out, "  none");
         }
         for (pct, f, v) in notable.iter().take(12) {
-            let _ = writeln!(out, "  - {} (above {:.0} % of {kind}s)", phrase(kind, f, Some(*v)), pct * 100.0);
+            // Floored, so the largest value never reads as "above 100 %".
+            let _ = writeln!(out, "  - {} (higher than {:.1} % of {kind}s)", phrase(kind, f, Some(*v)), (pct * 1000.0).floor() / 10.0);
         }
     }
 

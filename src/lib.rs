@@ -17,13 +17,13 @@
 //! | [`policy`] | the policy team's thresholds and rules |
 //! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
+//! | [`report`] | `report.html`, the investigators' view of a run |
 //! | [`evaluate`] | a run's scores against a synthetic dataset's held-out truth |
 //! | [`explain`] | the evidence of a finished run in the terminal |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
-//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes
-//! Parquet and places files atomically. The `groupwatch` binary is a thin command-line front
-//! end over these modules.
+//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes Parquet and places files atomically. The `groupwatch`
+//! binary is a thin command-line front end over these modules.
 //!
 //! ```no_run
 //! use groupwatch::{synth, validate};
@@ -36,18 +36,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod clusters;
 pub mod convert;
 pub mod evaluate;
-pub mod clusters;
 pub mod explain;
-pub mod graph;
 pub mod features;
+pub mod graph;
 pub mod ingest;
 pub mod io;
 pub mod layout;
 pub mod model;
 pub mod policy;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod sweep;

@@ -87,6 +87,10 @@ groupwatch run --input data/small/input --out runs --model models/model.json --p
     #[command(after_help = "Example:\n  groupwatch sweep --run runs/run=2026-11-24\n  \
 groupwatch sweep --run runs/run=2026-11-24 --policy policies/default.toml --compare policies/strict.toml")]
     Sweep(SweepArgs),
+    /// Render report.html, the investigators' view, from a finished run folder (runs write it
+    /// themselves; this re-renders one). One self-contained file: no network access needed.
+    #[command(after_help = "Example:\n  groupwatch report --run runs/run=2026-11-24")]
+    Report(ReportArgs),
     /// Measure a run's scores against the held-out truth of a synthetic dataset: PR-AUC,
     /// ROC-AUC, precision and recall in the top K, network recall, with camouflaged networks
     /// apart. Entities labelled in the run's input are left out (their labels were seeds).
@@ -114,22 +118,10 @@ Writes accounts, groups, memberships and labels (Parquet) and _conversion.json i
 }
 
 #[derive(Args, Debug)]
-struct ConvertRedditArgs {
-    /// CSV with columns user,subreddit (one row per pair).
+struct ReportArgs {
+    /// A run folder written by `groupwatch run`; report.html is written into it.
     #[arg(long)]
-    edges: PathBuf,
-    /// CSV with columns user,banned (0 or 1; one row per user).
-    #[arg(long)]
-    labels: PathBuf,
-    /// Dataset folder to create (must not exist or be empty).
-    #[arg(long)]
-    out: PathBuf,
-    /// The invented times fall in the 30 days ending with this UTC day.
-    #[arg(long, default_value = DEFAULT_AS_OF)]
-    as_of: NaiveDate,
-    /// Seed of the invented join and label times.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    run: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -153,6 +145,25 @@ struct ExplainArgs {
     run: PathBuf,
     #[command(flatten)]
     target: ExplainTarget,
+}
+
+#[derive(Args, Debug)]
+struct ConvertRedditArgs {
+    /// CSV with columns user,subreddit (one row per pair).
+    #[arg(long)]
+    edges: PathBuf,
+    /// CSV with columns user,banned (0 or 1; one row per user).
+    #[arg(long)]
+    labels: PathBuf,
+    /// Dataset folder to create (must not exist or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// The invented times fall in the 30 days ending with this UTC day.
+    #[arg(long, default_value = DEFAULT_AS_OF)]
+    as_of: NaiveDate,
+    /// Seed of the invented join and label times.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Args, Debug)]
@@ -385,6 +396,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Features(a) => features_cmd(&a),
         Command::Train(a) => train_cmd(&a),
         Command::Sweep(a) => sweep_cmd(&a),
+        Command::Report(a) => report_cmd(&a),
         Command::Evaluate(a) => evaluate_cmd(&a),
         Command::Explain(a) => explain_cmd(&a),
         Command::ConvertReddit(a) => convert_reddit_cmd(a),
@@ -735,6 +747,21 @@ fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     })();
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.is_bad_input() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn report_cmd(a: &ReportArgs) -> anyhow::Result<ExitCode> {
+    use groupwatch::ExitCode as _;
+    match groupwatch::report::write_report(&a.run) {
+        Ok(path) => {
+            println!("written: {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e) if e.is_bad_input() => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(2))

@@ -340,6 +340,9 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     });
     let publish = || -> anyhow::Result<()> {
         crate::io::write_bytes(&staging.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+        // The investigators' page is rendered from the finished tables, so it shows exactly
+        // what the run wrote.
+        crate::report::write_report(&staging).map_err(|e| anyhow::anyhow!("{e}"))?;
         publish_dir(&staging, &run_dir)
     };
     if let Err(e) = publish() {

@@ -842,7 +842,17 @@ pub fn summary(s: &Sweep) -> String {
             let _ = writeln!(out, "Capacity: no threshold fits; the rules alone flag {rules} > {} a day.", r.daily_capacity);
         }
     }
-    let _ = writeln!(out, "Networks: not available yet (the run writes no clusters).");
+    match (s.rows.first().and_then(|r| r.networks), s.capacity_row().and_then(|r| r.networks)) {
+        (Some(all), Some(cap)) => {
+            let _ = writeln!(out, "Networks: {all} in the run; {cap} with an entity flagged at the capacity threshold.");
+        }
+        (Some(all), None) => {
+            let _ = writeln!(out, "Networks: {all} in the run.");
+        }
+        _ => {
+            let _ = writeln!(out, "Networks: not available yet (the run folder has no cluster_members.parquet).");
+        }
+    }
     out
 }
 
