@@ -88,9 +88,6 @@ impl LogicalType {
 pub enum Direction {
     Input,
     Output,
-    /// Written for evaluation outside the nightly run (e.g. out-of-fold scores); not part of
-    /// the contract page's output tables.
-    Evaluation,
 }
 
 /// One column of a table.

@@ -171,5 +171,5 @@ fn schema_files_on_disk_are_the_ones_compiled_in() {
     assert!(Contract::get().inputs().all(|t| t.direction == Direction::Input));
     // Extensions are few and each says so in its description or columns.
     let ext: BTreeSet<&str> = Contract::get().tables().iter().filter(|t| t.extension).map(|t| t.table.as_str()).collect();
-    assert_eq!(ext, ["cluster_edges", "cluster_timeline", "review_decisions"].into_iter().collect());
+    assert_eq!(ext, ["cluster_edges", "cluster_timeline", "oof_scores", "review_decisions"].into_iter().collect());
 }
