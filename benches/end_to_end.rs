@@ -25,7 +25,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_groupwatch");
 /// Wall seconds and peak RSS (MiB) of one child process; panics when it fails.
 fn run_child(args: &[&str]) -> (f64, f64) {
     let clock = Instant::now();
-    let child = Command::new(BIN).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn groupwatch");
+    let child = Command::new(BIN).args(["--log", "warn"]).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn groupwatch");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid out-parameter; `pid` is our own child.
@@ -140,7 +140,7 @@ fn main() {
         }
     }
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("\ngroupwatch end to end ({threads} cores; release binary {BIN})\n");
+    println!("\ngroupwatch end to end ({threads} cores; binary {BIN})\n");
     println!("| stage | {} |", results.iter().map(|r| r.preset.as_str()).collect::<Vec<_>>().join(" | "));
     println!("|---|{}", "---|".repeat(results.len()));
     for l in &labels {
