@@ -22,7 +22,6 @@
 //! Ranks break ties by ascending id, so every figure is deterministic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -198,12 +197,9 @@ fn kind_figures(ids: &[u64], scores: &[f64], rows: &[usize], truth: &HashMap<u64
 // ---------------------------------------------------------------- reading
 
 fn read(path: &Path) -> Result<DataFrame, EvaluateError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(EvaluateError::MissingFile { path: path.to_path_buf() }),
-        Err(e) => return Err(EvaluateError::Read { path: path.to_path_buf(), error: e.into() }),
-    };
-    ParquetReader::new(file).finish().map_err(|error| EvaluateError::Read { path: path.to_path_buf(), error })
+    crate::io::read_parquet_if_exists(path)
+        .map_err(|error| EvaluateError::Read { path: path.to_path_buf(), error })?
+        .ok_or_else(|| EvaluateError::MissingFile { path: path.to_path_buf() })
 }
 
 /// A column cast to `dtype` with no nulls.

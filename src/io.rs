@@ -80,6 +80,16 @@ pub fn temp_beside(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Reads a whole Parquet file of a run folder; `Ok(None)` when the file does not exist, so
+/// each reader can say which output is missing in its own error type.
+pub fn read_parquet_if_exists(path: &Path) -> PolarsResult<Option<DataFrame>> {
+    match File::open(path) {
+        Ok(f) => ParquetReader::new(f).finish().map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Writes `df` to `dest` atomically (temporary file, fsync, rename).
 pub fn write_parquet(df: &mut DataFrame, dest: &Path) -> anyhow::Result<()> {
     write_parquet_inner(df, dest, true)

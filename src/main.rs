@@ -171,7 +171,7 @@ struct SweepArgs {
     /// A run folder written by `groupwatch run`.
     #[arg(long)]
     run: PathBuf,
-    /// Policy whose rules and minimum group size apply (default: the built-in default).
+    /// Policy to replay (default: the policy the run applied, from its manifest).
     #[arg(long)]
     policy: Option<PathBuf>,
     /// A second policy to compare against --policy.
@@ -720,7 +720,7 @@ fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     use groupwatch::ExitCode as _;
     let load = |p: &Option<PathBuf>| p.as_deref().map(Policy::load).transpose();
     let policy = match load(&a.policy) {
-        Ok(p) => p.unwrap_or_else(Policy::default_policy),
+        Ok(p) => p.or_else(|| sweep::applied_policy(&a.run)).unwrap_or_else(Policy::default_policy),
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));

@@ -318,6 +318,9 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         "hamming_threshold": cfg.hamming_threshold,
         "inputs": inputs,
         "policy": {"origin": policy_origin, "name": policy.name, "version": policy.version, "sha256": sha256_hex(policy_text.as_bytes()), "settings": policy},
+        // The policy as applied: the file's, with the thresholds of kinds flagged by rank
+        // raised; `sweep` replays this one by default so its "current policy" line agrees.
+        "effective_policy": effective,
         "model": {"origin": model_origin, "version": model_version, "sha256": sha256_hex(&model_json),
                   "group": model.group.as_ref().map(|k| k.learner.describe()), "account": model.account.as_ref().map(|k| k.learner.describe()),
                   "skipped": model.skipped},

@@ -34,7 +34,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -453,13 +452,18 @@ pub fn compare(run_dir: &Path, a: &Policy, b: &Policy) -> Result<Comparison, Swe
 
 // ---------------------------------------------------------------- reading the run folder
 
+/// The policy a run applied, from its manifest's `effective_policy` (the policy file with the
+/// thresholds of kinds flagged by rank raised): what a sweep replays when no policy is given,
+/// so its "current policy" figures are the run's own. `None` for runs that predate it.
+pub fn applied_policy(run_dir: &Path) -> Option<Policy> {
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).ok()?).ok()?;
+    serde_json::from_value(manifest.get("effective_policy")?.clone()).ok()
+}
+
 fn read_parquet(path: &Path) -> Result<DataFrame, SweepError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SweepError::MissingFile { path: path.to_path_buf() }),
-        Err(e) => return Err(SweepError::Read { path: path.to_path_buf(), error: e.into() }),
-    };
-    ParquetReader::new(file).finish().map_err(|error| SweepError::Read { path: path.to_path_buf(), error })
+    crate::io::read_parquet_if_exists(path)
+        .map_err(|error| SweepError::Read { path: path.to_path_buf(), error })?
+        .ok_or_else(|| SweepError::MissingFile { path: path.to_path_buf() })
 }
 
 /// A column cast to `dtype`; a missing column or a lossy cast is an error naming both.
