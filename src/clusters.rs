@@ -552,11 +552,30 @@ pub fn build(inp: &Input) -> Vec<Cluster> {
         }
     }
 
+    // The forward and invite-link rows touching each piece's groups, gathered in one pass
+    // (ascending row order), so a cluster reads its own rows instead of the whole window.
+    let mut fwd_of: Vec<Vec<u32>> = vec![Vec::new(); pieces.len()];
+    for (i, f) in w.forwards.iter().enumerate() {
+        let p = |g: u32| if g == NONE { u32::MAX } else { piece_of[g as usize] };
+        let (a, b) = (p(f.src_group), p(f.dst_group));
+        if a != u32::MAX {
+            fwd_of[a as usize].push(i as u32);
+        }
+        if b != u32::MAX && b != a {
+            fwd_of[b as usize].push(i as u32);
+        }
+    }
+    let mut links_of: Vec<Vec<u32>> = vec![Vec::new(); pieces.len()];
+    for (i, l) in w.links.iter().enumerate() {
+        if l.group != NONE && piece_of[l.group as usize] != u32::MAX {
+            links_of[piece_of[l.group as usize] as usize].push(i as u32);
+        }
+    }
+
     let max_dense = inp.gtab.column("dense_block_score").map(|c| c.values.iter().flatten().fold(0.0f64, |m, &v| m.max(v))).unwrap_or(0.0);
-    let mut clusters: Vec<Cluster> = pieces
-        .par_iter()
-        .zip(accounts_of.par_iter())
-        .map(|(gs, accs)| describe(inp, gs, accs, &ties, &group_row, &account_row, max_dense))
+    let mut clusters: Vec<Cluster> = (0..pieces.len())
+        .into_par_iter()
+        .map(|p| describe(inp, &pieces[p], &accounts_of[p], (&fwd_of[p], &links_of[p]), &ties, &group_row, &account_row, max_dense))
         .collect();
     rank(&mut clusters);
     clusters
@@ -570,10 +589,12 @@ pub fn rank(clusters: &mut [Cluster]) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn describe(
     inp: &Input,
     gs: &[u32],
     accs: &[(u32, Role)],
+    (fwd_rows, link_rows): (&[u32], &[u32]),
     ties: &[(u32, u32, u8, f64)],
     group_row: &[usize],
     account_row: &[usize],
@@ -594,12 +615,14 @@ fn describe(
         }
     }
     let mut created: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-    for l in w.links.iter().filter(|l| l.group != NONE && in_groups(l.group) && l.created_by != NONE && in_accounts(l.created_by)) {
+    let links = || link_rows.iter().map(|&i| &w.links[i as usize]);
+    let forwards = || fwd_rows.iter().map(|&i| &w.forwards[i as usize]);
+    for l in links().filter(|l| l.created_by != NONE && in_accounts(l.created_by)) {
         *created.entry((l.created_by, l.group)).or_default() += 1.0;
     }
     edges.extend(created.into_iter().map(|((a, g), n)| Edge { src: Node::Account(a), dst: Node::Group(g), tie: 2, weight: n }));
     let mut fwd: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-    for f in &w.forwards {
+    for f in forwards() {
         if f.sender != NONE && in_accounts(f.sender) {
             for grp in [f.src_group, f.dst_group] {
                 if grp != NONE && in_groups(grp) {
@@ -646,7 +669,7 @@ fn describe(
             }
         }
     }
-    for l in w.links.iter().filter(|l| l.group != NONE && in_groups(l.group)) {
+    for l in links() {
         if in_window(l.created_ms) {
             events.push((l.created_ms, 1));
         }
@@ -654,9 +677,8 @@ fn describe(
             events.push((t, 2));
         }
     }
-    for f in &w.forwards {
-        let touches = [f.src_group, f.dst_group].iter().any(|&g| g != NONE && in_groups(g));
-        if touches && in_window(f.ts) {
+    for f in forwards() {
+        if in_window(f.ts) {
             events.push((f.ts, 5));
         }
     }
