@@ -235,7 +235,7 @@ pub fn previous_run(out: &Path, as_of: NaiveDate) -> Option<PathBuf> {
 pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, String, u64)>, ClusterError> {
     let path = run_dir.join("cluster_members.parquet");
     let err = |source| ClusterError::Previous { path: path.clone(), source };
-    let df = read_table(&path).map_err(err)?;
+    let df = crate::io::read_parquet(&path, None).map_err(err)?;
     let ids = df.column("cluster_id").and_then(|c| c.u64().cloned()).map_err(err)?;
     let kinds = df.column("entity_kind").and_then(|c| c.str().cloned()).map_err(err)?;
     let ents = df.column("entity_id").and_then(|c| c.u64().cloned()).map_err(err)?;
@@ -245,11 +245,6 @@ pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, String, u64)>, ClusterEr
         .zip(ents.iter())
         .filter_map(|((c, k), e)| Some((c?, k?.to_string(), e?)))
         .collect())
-}
-
-/// Reads one Parquet file whole.
-pub fn read_table(path: &Path) -> PolarsResult<DataFrame> {
-    ParquetReader::new(std::fs::File::open(path).map_err(PolarsError::from)?).finish()
 }
 
 /// The previous clusters' group sets.

@@ -197,7 +197,7 @@ fn kind_figures(ids: &[u64], scores: &[f64], rows: &[usize], truth: &HashMap<u64
 // ---------------------------------------------------------------- reading
 
 fn read(path: &Path) -> Result<DataFrame, EvaluateError> {
-    crate::io::read_parquet_if_exists(path)
+    crate::io::read_parquet_if_exists(path, None)
         .map_err(|error| EvaluateError::Read { path: path.to_path_buf(), error })?
         .ok_or_else(|| EvaluateError::MissingFile { path: path.to_path_buf() })
 }

@@ -65,7 +65,7 @@ impl Run {
         if !path.is_file() {
             return Err(ExplainError::Missing(path));
         }
-        crate::clusters::read_table(&path).map_err(|source| ExplainError::Read { path, source })
+        crate::io::read_parquet(&path, None).map_err(|source| ExplainError::Read { path, source })
     }
 
     fn err(&self, name: &str) -> impl Fn(PolarsError) -> ExplainError + '_ {

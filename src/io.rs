@@ -80,13 +80,19 @@ pub fn temp_beside(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Reads a whole Parquet file of a run folder; `Ok(None)` when the file does not exist, so
-/// each reader can say which output is missing in its own error type.
-pub fn read_parquet_if_exists(path: &Path) -> PolarsResult<Option<DataFrame>> {
-    match File::open(path) {
-        Ok(f) => ParquetReader::new(f).finish().map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
+/// Reads a Parquet file whole, or only `columns`.
+pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> PolarsResult<DataFrame> {
+    let cols = columns.map(|c| c.iter().map(|s| s.to_string()).collect());
+    ParquetReader::new(File::open(path)?).with_columns(cols).finish()
+}
+
+/// As [`read_parquet`], with `Ok(None)` when the file does not exist, so each reader of a
+/// run folder can say which output is missing in its own error type.
+pub fn read_parquet_if_exists(path: &Path, columns: Option<&[&str]>) -> PolarsResult<Option<DataFrame>> {
+    match read_parquet(path, columns) {
+        Ok(df) => Ok(Some(df)),
+        Err(PolarsError::IO { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

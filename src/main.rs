@@ -430,7 +430,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             if code != ExitCode::SUCCESS {
                 return Ok(code);
             }
-            let top = groupwatch::clusters::read_table(&rcfg.run_dir().join("clusters.parquet"))
+            let top = groupwatch::io::read_parquet(&rcfg.run_dir().join("clusters.parquet"), Some(&["cluster_id"]))
                 .ok()
                 .and_then(|df| df.column("cluster_id").ok().and_then(|c| c.u64().ok().and_then(|c| c.get(0))));
             println!();

@@ -31,7 +31,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -234,24 +233,18 @@ struct Table {
 
 impl Table {
     fn read(path: PathBuf, columns: Option<&[&str]>) -> Result<Table, ReportError> {
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReportError::MissingFile { path }),
-            Err(e) => return Err(ReportError::Read { path, error: e.into() }),
-        };
-        let cols = columns.map(|c| c.iter().map(|s| s.to_string()).collect());
-        match ParquetReader::new(file).with_columns(cols).finish() {
-            Ok(df) => Ok(Table { path, df }),
-            Err(error) => Err(ReportError::Read { path, error }),
+        match Table::optional(path.clone(), columns)? {
+            Some(t) => Ok(t),
+            None => Err(ReportError::MissingFile { path }),
         }
     }
 
     /// `None` when the file does not exist.
     fn optional(path: PathBuf, columns: Option<&[&str]>) -> Result<Option<Table>, ReportError> {
-        if !path.exists() {
-            return Ok(None);
+        match crate::io::read_parquet_if_exists(&path, columns) {
+            Ok(df) => Ok(df.map(|df| Table { path, df })),
+            Err(error) => Err(ReportError::Read { path, error }),
         }
-        Table::read(path, columns).map(Some)
     }
 
     fn problem(&self, column: &str, problem: String) -> ReportError {

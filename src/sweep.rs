@@ -461,7 +461,7 @@ pub fn applied_policy(run_dir: &Path) -> Option<Policy> {
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame, SweepError> {
-    crate::io::read_parquet_if_exists(path)
+    crate::io::read_parquet_if_exists(path, None)
         .map_err(|error| SweepError::Read { path: path.to_path_buf(), error })?
         .ok_or_else(|| SweepError::MissingFile { path: path.to_path_buf() })
 }
