@@ -722,7 +722,7 @@ fn describe(
     let top_group = gs.iter().filter(|&&g| group_row[g as usize] != usize::MAX).max_by(|&&a, &&b| {
         inp.gscores.score[group_row[a as usize]].total_cmp(&inp.gscores.score[group_row[b as usize]]).then(b.cmp(&a))
     });
-    let top_reason = top_group.and_then(|&g| inp.gscores.reasons[group_row[g as usize]].first()).map(|r| r.text.clone());
+    let top_reason = top_group.and_then(|&g| inp.gscores.reasons[group_row[g as usize]].first()).map(|r| r.text("group"));
     let mut summary = format!(
         "{} group{}, {} account{} ({} admin, {} link creator, {} forwarder hub); {} hash-bank match{}, {} child-safety report{}",
         gs.len(),

@@ -363,7 +363,7 @@ impl TableReader<'_> {
             frames.push(df);
         }
         self.stats.files_pruned_by_date.insert(table.into(), pruned);
-        let mut out = match frames.len() {
+        let out = match frames.len() {
             0 => {
                 let cols = columns
                     .iter()
@@ -380,7 +380,8 @@ impl TableReader<'_> {
                 acc
             }
         };
-        out.rechunk_mut();
+        // Not rechunked: that would copy the whole table once more, and every reader below
+        // iterates chunk by chunk.
         tracing::debug!(table, rows = out.height(), seconds = clock.elapsed().as_secs_f64(), "table read");
         self.stats.rows_read.insert(table.into(), out.height() as u64);
         Ok(Some(out))
@@ -448,14 +449,55 @@ impl Interner {
     }
 }
 
-/// The non-null ids of the given (frame, column)s, concatenated; absent frames are skipped.
+/// The distinct non-null ids of the given (frame, column)s; absent frames are skipped. Each
+/// column is sorted and deduplicated on its own first, so the concatenation holds each id at
+/// most once per column rather than once per row.
 fn gather_ids(sources: &[(Option<&DataFrame>, &str)]) -> PolarsResult<Vec<u64>> {
     let parts: Vec<Vec<u64>> = sources
         .par_iter()
         .filter_map(|&(df, c)| df.map(|df| (df, c)))
-        .map(|(df, c)| Ok(df.column(c)?.u64()?.iter().flatten().collect()))
+        .map(|(df, c)| {
+            let mut v: Vec<u64> = df.column(c)?.u64()?.iter().flatten().collect();
+            v.sort_unstable();
+            v.dedup();
+            v.shrink_to_fit();
+            Ok(v)
+        })
         .collect::<PolarsResult<_>>()?;
     Ok(parts.concat())
+}
+
+/// Rows per parallel task when a column is copied into typed rows.
+const FILL_CHUNK: usize = 1 << 16;
+
+macro_rules! fill_fn {
+    ($name:ident, $get:ident, $item:ty) => {
+        /// Sets one field of every row from a column, in parallel over fixed row ranges,
+        /// then drops the column from the frame: the frame's memory goes as the rows fill,
+        /// and no per-column intermediate vector is built.
+        fn $name<T: Send>(rows: &mut [T], df: &mut DataFrame, name: &str, set: impl Fn(&mut T, $item) + Sync) -> PolarsResult<()> {
+            {
+                let ca = df.column(name)?.$get()?;
+                rows.par_chunks_mut(FILL_CHUNK).enumerate().for_each(|(k, part)| {
+                    let slice = ca.slice((k * FILL_CHUNK) as i64, part.len());
+                    for (r, v) in part.iter_mut().zip(slice.iter()) {
+                        set(r, v);
+                    }
+                });
+            }
+            df.drop_in_place(name)?;
+            Ok(())
+        }
+    };
+}
+fill_fn!(fill_u64, u64, Option<u64>);
+fill_fn!(fill_i64, i64, Option<i64>);
+fill_fn!(fill_bool, bool, Option<bool>);
+fill_fn!(fill_str, str, Option<&str>);
+
+/// The position of `s` in `values`, `u8::MAX` when absent or null.
+fn code(values: &[&str], s: Option<&str>) -> u8 {
+    s.and_then(|s| values.iter().position(|v| *v == s)).map_or(u8::MAX, |p| p as u8)
 }
 
 /// A PDQ column (hex strings) parsed in parallel; malformed values are None.
@@ -476,15 +518,6 @@ fn bools(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<bool>>> {
 fn strs(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
     Ok(df.column(c)?.str()?.iter().map(|s| s.map(str::to_string)).collect())
 }
-fn codes(df: &DataFrame, c: &str, values: &[&str]) -> PolarsResult<Vec<u8>> {
-    Ok(df
-        .column(c)?
-        .str()?
-        .iter()
-        .map(|s| s.and_then(|s| values.iter().position(|v| *v == s)).map_or(u8::MAX, |p| p as u8))
-        .collect())
-}
-
 /// Ingests the window. `report` is the validation of the same input (its quarantine is
 /// excluded); `ds` its discovered layout.
 pub fn ingest(ds: &Dataset, report: &ValidationReport, spec: WindowSpec) -> Result<Window, IngestError> {
@@ -607,6 +640,7 @@ fn build(
             a.photo[i] = photo[k];
         }
     }
+    drop(accounts);
     let ng = grp.ids.len();
     let mut g = Groups {
         ids: grp.ids.clone(),
@@ -639,6 +673,7 @@ fn build(
             g.photo[i] = photo[k];
         }
     }
+    drop(groups);
 
     // Invite links.
     let (link_ids, link_rows) = match &links {
@@ -671,91 +706,75 @@ fn build(
     let known_links = link_ids.len();
     let link_lookup = {
         let mut all = link_ids.clone();
-        all.extend(u64s(&memberships, "invite_link_id")?.into_iter().flatten());
+        let mut named: Vec<u64> = memberships.column("invite_link_id")?.u64()?.iter().flatten().collect();
+        named.sort_unstable();
+        named.dedup();
+        all.extend(named);
         Interner::new(all)
     };
     stats.unknown_links = (link_lookup.ids.len() - known_links) as u64;
     let link_rows: Vec<InviteLink> =
         link_ids.iter().zip(link_rows).map(|(&id, l)| InviteLink { link: link_lookup.get(id), ..l }).collect();
 
+    // Each event table is copied column by column into its typed rows, each column dropped
+    // once copied and the frame with it, so at most one table is held twice at a time.
     // Memberships: dedupe exact duplicates, sort per group by time.
     let mut m = {
-        let ts = i64s(&memberships, "ts")?;
-        let gi = u64s(&memberships, "group_id")?;
-        let ai = u64s(&memberships, "account_id")?;
-        let evs = codes(&memberships, "event", &EVENTS)?;
-        let meths = codes(&memberships, "method", &METHODS)?;
-        let link = u64s(&memberships, "invite_link_id")?;
-        let actor = u64s(&memberships, "actor_id")?;
-        (0..ts.len())
-            .into_par_iter()
-            .map(|k| MembershipEvent {
-                group: grp.opt(gi[k]),
-                ts: ts[k].unwrap_or(0),
-                account: acc.opt(ai[k]),
-                event: evs[k],
-                method: meths[k],
-                link: link_lookup.opt(link[k]),
-                actor: acc.opt(actor[k]),
-            })
-            .collect::<Vec<_>>()
+        let mut df = memberships;
+        let none = MembershipEvent { group: NONE, ts: 0, account: NONE, event: u8::MAX, method: method::NONE, link: NONE, actor: NONE };
+        let mut m = vec![none; df.height()];
+        fill_i64(&mut m, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+        fill_u64(&mut m, &mut df, "group_id", |r, v| r.group = grp.opt(v))?;
+        fill_u64(&mut m, &mut df, "account_id", |r, v| r.account = acc.opt(v))?;
+        fill_str(&mut m, &mut df, "event", |r, v| r.event = code(&EVENTS, v))?;
+        fill_str(&mut m, &mut df, "method", |r, v| r.method = code(&METHODS, v))?;
+        fill_u64(&mut m, &mut df, "invite_link_id", |r, v| r.link = link_lookup.opt(v))?;
+        fill_u64(&mut m, &mut df, "actor_id", |r, v| r.actor = acc.opt(v))?;
+        m
     };
     // Every field is part of the order, so equal elements are identical: the parallel
     // unstable sort gives the same sequence whatever the thread count.
     m.par_sort_unstable();
     let before = m.len();
     m.dedup();
+    m.shrink_to_fit();
     stats.duplicate_rows_dropped.insert("memberships".into(), (before - m.len()) as u64);
 
     let mut fw = Vec::new();
-    if let Some(f) = &forwards {
-        let ts = i64s(f, "ts")?;
-        let sender = u64s(f, "sender_id")?;
-        let src = u64s(f, "src_group_id")?;
-        let dg = u64s(f, "dst_group_id")?;
-        let da = u64s(f, "dst_account_id")?;
-        let media = codes(f, "media_type", &MEDIA)?;
-        let fp = u64s(f, "media_fp")?;
-        let freq = bools(f, "frequently_forwarded")?;
-        let action = u64s(f, "action_id")?;
-        let batch = i64s(f, "batch_size")?;
-        fw = (0..ts.len())
-            .into_par_iter()
-            .map(|k| Forward {
-                ts: ts[k].unwrap_or(0),
-                sender: acc.opt(sender[k]),
-                src_group: grp.opt(src[k]),
-                dst_group: grp.opt(dg[k]),
-                dst_account: acc.opt(da[k]),
-                media: media[k],
-                media_fp: fp[k],
-                frequently_forwarded: freq[k].unwrap_or(false),
-                action: action[k],
-                batch_size: batch[k].unwrap_or(1).clamp(0, 255) as u8,
-            })
-            .collect();
+    if let Some(mut df) = forwards {
+        let none = Forward {
+            ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: u8::MAX,
+            media_fp: None, frequently_forwarded: false, action: None, batch_size: 1,
+        };
+        fw = vec![none; df.height()];
+        fill_i64(&mut fw, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+        fill_u64(&mut fw, &mut df, "sender_id", |r, v| r.sender = acc.opt(v))?;
+        fill_u64(&mut fw, &mut df, "src_group_id", |r, v| r.src_group = grp.opt(v))?;
+        fill_u64(&mut fw, &mut df, "dst_group_id", |r, v| r.dst_group = grp.opt(v))?;
+        fill_u64(&mut fw, &mut df, "dst_account_id", |r, v| r.dst_account = acc.opt(v))?;
+        fill_str(&mut fw, &mut df, "media_type", |r, v| r.media = code(&MEDIA, v))?;
+        fill_u64(&mut fw, &mut df, "media_fp", |r, v| r.media_fp = v)?;
+        fill_bool(&mut fw, &mut df, "frequently_forwarded", |r, v| r.frequently_forwarded = v.unwrap_or(false))?;
+        fill_u64(&mut fw, &mut df, "action_id", |r, v| r.action = v)?;
+        fill_i64(&mut fw, &mut df, "batch_size", |r, v| r.batch_size = v.unwrap_or(1).clamp(0, 255) as u8)?;
+        drop(df);
         // The key is every field: the parallel sort's result does not depend on threads.
         let key = |x: &Forward| (x.ts, x.sender, x.src_group, x.dst_group, x.dst_account, x.media, x.media_fp, x.frequently_forwarded, x.action, x.batch_size);
         fw.par_sort_unstable_by_key(key);
         let before = fw.len();
         fw.dedup_by_key(|x| key(x));
+        fw.shrink_to_fit();
         stats.duplicate_rows_dropped.insert("forwards".into(), (before - fw.len()) as u64);
     }
     let mut rp = Vec::new();
-    if let Some(r) = &reports {
-        let ts = i64s(r, "ts")?;
-        let reporter = u64s(r, "reporter_id")?;
-        let kind = strs(r, "target_kind")?;
-        let target = u64s(r, "target_id")?;
-        let reason = codes(r, "reason", &REASONS)?;
-        rp = (0..ts.len())
-            .into_par_iter()
-            .map(|k| {
-                let on_group = kind[k].as_deref() == Some("group");
-                let t = if on_group { grp.opt(target[k]) } else { acc.opt(target[k]) };
-                Report { ts: ts[k].unwrap_or(0), reporter: acc.opt(reporter[k]), on_group, target: t, reason: reason[k] }
-            })
-            .collect();
+    if let Some(mut df) = reports {
+        rp = vec![Report { ts: 0, reporter: NONE, on_group: false, target: NONE, reason: u8::MAX }; df.height()];
+        fill_i64(&mut rp, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+        fill_u64(&mut rp, &mut df, "reporter_id", |r, v| r.reporter = acc.opt(v))?;
+        fill_str(&mut rp, &mut df, "target_kind", |r, v| r.on_group = v == Some("group"))?;
+        // The target's kind is known by now: the id is interned as a group's or an account's.
+        fill_u64(&mut rp, &mut df, "target_id", |r, v| r.target = if r.on_group { grp.opt(v) } else { acc.opt(v) })?;
+        fill_str(&mut rp, &mut df, "reason", |r, v| r.reason = code(&REASONS, v))?;
         let key = |x: &Report| (x.ts, x.reporter, x.on_group, x.target, x.reason);
         rp.par_sort_unstable_by_key(key);
         let before = rp.len();
@@ -763,15 +782,12 @@ fn build(
         stats.duplicate_rows_dropped.insert("reports".into(), (before - rp.len()) as u64);
     }
     let mut bl = Vec::new();
-    if let Some(b) = &blocks {
-        let ts = i64s(b, "ts")?;
-        let blocker = u64s(b, "blocker_id")?;
-        let blocked = u64s(b, "blocked_id")?;
-        let unknown = bools(b, "unknown_contact")?;
-        bl = (0..ts.len())
-            .into_par_iter()
-            .map(|k| Block { ts: ts[k].unwrap_or(0), blocker: acc.opt(blocker[k]), blocked: acc.opt(blocked[k]), unknown_contact: unknown[k].unwrap_or(false) })
-            .collect();
+    if let Some(mut df) = blocks {
+        bl = vec![Block { ts: 0, blocker: NONE, blocked: NONE, unknown_contact: false }; df.height()];
+        fill_i64(&mut bl, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+        fill_u64(&mut bl, &mut df, "blocker_id", |r, v| r.blocker = acc.opt(v))?;
+        fill_u64(&mut bl, &mut df, "blocked_id", |r, v| r.blocked = acc.opt(v))?;
+        fill_bool(&mut bl, &mut df, "unknown_contact", |r, v| r.unknown_contact = v.unwrap_or(false))?;
         let key = |x: &Block| (x.ts, x.blocker, x.blocked, x.unknown_contact);
         bl.par_sort_unstable_by_key(key);
         let before = bl.len();
@@ -801,7 +817,7 @@ fn build(
         let id = u64s(l, "entity_id")?;
         let label = strs(l, "label")?;
         let ts = i64s(l, "ts")?;
-        let source = codes(l, "source", &["enforcement", "review", "appeal"])?;
+        let source: Vec<u8> = l.column("source")?.str()?.iter().map(|v| code(&["enforcement", "review", "appeal"], v)).collect();
         for k in 0..ts.len() {
             let on_group = kind[k].as_deref() == Some("group");
             let e = if on_group { grp.opt(id[k]) } else { acc.opt(id[k]) };

@@ -107,29 +107,24 @@ pub fn write_parquet_staged(df: &mut DataFrame, dest: &Path) -> anyhow::Result<(
     write_parquet_inner(df, dest, false)
 }
 
+/// Column statistics written: min, max and null count (what readers prune row groups by).
+/// Distinct counts are left out: they cost more to compute than the rest of the encoding of a
+/// string column, and no reader uses them.
+fn statistics() -> StatisticsOptions {
+    StatisticsOptions { distinct_count: false, ..StatisticsOptions::full() }
+}
+
 fn write_parquet_inner(df: &mut DataFrame, dest: &Path, sync: bool) -> anyhow::Result<()> {
-    if !sync {
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let file = File::create(dest)?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
-            .finish(df)
-            .map_err(|e| anyhow::Error::from(e).context(format!("writing {}", dest.display())))?;
-        return Ok(());
-    }
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }
+    if !sync {
+        let file = File::create(dest)?;
+        return encode_parquet(df, file).map_err(|e| anyhow::Error::from(e).context(format!("writing {}", dest.display())));
+    }
     let tmp = temp_beside(dest);
     let result = (|| -> anyhow::Result<()> {
-        let file = File::create(&tmp)?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
-            .finish(df)?;
+        encode_parquet(df, File::create(&tmp)?)?;
         File::open(&tmp)?.sync_all()?;
         fs::rename(&tmp, dest)?;
         Ok(())
@@ -138,6 +133,72 @@ fn write_parquet_inner(df: &mut DataFrame, dest: &Path, sync: bool) -> anyhow::R
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(|e| e.context(format!("writing {}", dest.display())))
+}
+
+/// Rows per Parquet row group: fixed, so a file's bytes depend only on its frame.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Writes `df` as Parquet (zstd, min/max/null-count statistics, row groups of
+/// [`ROW_GROUP_ROWS`]). Row groups are encoded and compressed in parallel, then written in
+/// order: polars' own writer encodes a group's columns in parallel but compresses its pages
+/// one after another while writing, so a frame with one heavy column (a list of structs)
+/// kept one core busy.
+fn encode_parquet(df: &mut DataFrame, file: File) -> PolarsResult<()> {
+    use polars_parquet::parquet::error::ParquetError;
+    use polars_parquet::write::{array_to_columns, CompressedPage, Compressor, Version, WriteOptions};
+    use rayon::prelude::*;
+    use std::borrow::Cow;
+
+    let compression = ParquetCompression::Zstd(None);
+    let mut writer = ParquetWriter::new(file).with_compression(compression).with_statistics(statistics()).batched(df.schema())?;
+    let parquet_schema = writer.parquet_schema().clone();
+    let arrow_schema = df.schema().to_arrow(CompatLevel::newest());
+    let encodings = polars::io::parquet::write::get_encodings(&arrow_schema);
+    let options = WriteOptions { statistics: statistics(), version: Version::V1, compression: compression.into(), data_page_size: None };
+    let n = df.height();
+    let groups: Vec<(usize, Vec<Vec<CompressedPage>>)> = (0..n.div_ceil(ROW_GROUP_ROWS))
+        .into_par_iter()
+        .map(|k| {
+            let rows = ROW_GROUP_ROWS.min(n - k * ROW_GROUP_ROWS);
+            let part = df.slice((k * ROW_GROUP_ROWS) as i64, rows);
+            let mut leaves = Vec::new();
+            for (i, c) in part.columns().iter().enumerate() {
+                let field = arrow_schema.get_at_index(i).expect("schema of this frame").1;
+                let array = c.as_materialized_series().rechunk().to_arrow_with_field(0, Cow::Borrowed(field), true)?;
+                for pages in array_to_columns(array, parquet_schema.fields()[i].clone(), options, &encodings[i])? {
+                    let pages = pages.map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
+                    let compressed = Compressor::new_from_vec(pages, options.compression, Vec::new()).collect::<Result<Vec<_>, ParquetError>>();
+                    leaves.push(compressed.map_err(PolarsError::from)?);
+                }
+            }
+            Ok((rows, leaves))
+        })
+        .collect::<PolarsResult<_>>()?;
+    for (rows, leaves) in &groups {
+        writer.write_row_group(*rows as u64, leaves)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+/// Flushes every file directly in `dir` to disk, in parallel: the files of a staging folder
+/// written with [`write_parquet_staged`] become durable together before the folder is
+/// published, instead of one fsync per file as each is written.
+pub fn sync_dir_files(dir: &Path) -> anyhow::Result<()> {
+    use rayon::prelude::*;
+    let mut files = Vec::new();
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            files.push(e.path());
+        }
+    }
+    files.sort();
+    files.par_iter().try_for_each(|p| -> anyhow::Result<()> {
+        File::open(p)?.sync_all().map_err(|e| anyhow::Error::from(e).context(format!("syncing {}", p.display())))
+    })?;
+    File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 /// Writes bytes to `dest` atomically.

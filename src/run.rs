@@ -282,18 +282,32 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     let run_dir = cfg.run_dir();
     let staging = stage_dir(&cfg.out, cfg.as_of)?;
     let write = || -> anyhow::Result<()> {
-        features::write(&staging, &gtab, &atab)?;
-        crate::io::write_parquet(&mut scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version)?, &staging.join("group_scores.parquet"))?;
-        crate::io::write_parquet(&mut scores_frame("account_id", &ascores, &adec, &acluster, &model_version)?, &staging.join("account_scores.parquet"))?;
-        crate::io::write_parquet(&mut clusters::clusters_frame(&nets)?, &staging.join("clusters.parquet"))?;
-        crate::io::write_parquet(&mut clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?, &staging.join("cluster_members.parquet"))?;
-        crate::io::write_parquet(&mut clusters::timeline_frame(&nets)?, &staging.join("cluster_timeline.parquet"))?;
-        crate::io::write_parquet(&mut clusters::edges_frame(&nets, &w)?, &staging.join("cluster_edges.parquet"))?;
-        crate::io::write_parquet(&mut hash_matches_frame(&w, &ctx, cfg.hamming_threshold)?, &staging.join("hash_matches.parquet"))?;
-        crate::io::write_parquet(&mut report.quarantine_frame()?, &staging.join("quarantine.parquet"))?;
-        crate::io::write_parquet(&mut facts_frame(&gtab, &atab, &gfacts, &afacts)?, &staging.join("policy_facts.parquet"))?;
-        crate::io::write_parquet(&mut labels_frame(&w)?, &staging.join("labels.parquet"))?;
+        // Each table is built, written and dropped in turn (holding them all at once would
+        // raise the run's peak memory); the files are made durable together at the end.
+        let table = |name: &str, build: &dyn Fn() -> anyhow::Result<DataFrame>| -> anyhow::Result<()> {
+            let t = Instant::now();
+            let mut df = build()?;
+            let built = t.elapsed().as_secs_f64();
+            crate::io::write_parquet_staged(&mut df, &staging.join(name))?;
+            tracing::debug!(file = name, built, seconds = t.elapsed().as_secs_f64(), "written");
+            Ok(())
+        };
+        table("group_features.parquet", &|| Ok(gtab.to_frame()?))?;
+        table("account_features.parquet", &|| Ok(atab.to_frame()?))?;
+        table("group_scores.parquet", &|| Ok(scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version)?))?;
+        table("account_scores.parquet", &|| Ok(scores_frame("account_id", &ascores, &adec, &acluster, &model_version)?))?;
+        table("clusters.parquet", &|| Ok(clusters::clusters_frame(&nets)?))?;
+        table("cluster_members.parquet", &|| Ok(clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?))?;
+        table("cluster_timeline.parquet", &|| Ok(clusters::timeline_frame(&nets)?))?;
+        table("cluster_edges.parquet", &|| Ok(clusters::edges_frame(&nets, &w)?))?;
+        table("hash_matches.parquet", &|| Ok(hash_matches_frame(&w, &ctx, cfg.hamming_threshold)?))?;
+        table("quarantine.parquet", &|| Ok(report.quarantine_frame()?))?;
+        table("policy_facts.parquet", &|| Ok(facts_frame(&gtab, &atab, &gfacts, &afacts)?))?;
+        table("labels.parquet", &|| Ok(labels_frame(&w)?))?;
         model.save(&staging.join("model.json"))?;
+        let t = Instant::now();
+        crate::io::sync_dir_files(&staging)?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "outputs synced");
         Ok(())
     };
     if let Err(e) = write() {
@@ -504,17 +518,22 @@ fn list_column(name: &str, flat: Series, lengths: impl Iterator<Item = usize>) -
 /// The contract's `<kind>_scores` table.
 fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str) -> PolarsResult<DataFrame> {
     let n = s.ids.len();
-    // reasons: the policy's codes, then the features behind the score.
-    let codes: Vec<Vec<String>> = s
-        .reasons
-        .iter()
-        .zip(d)
-        .map(|(rs, dec)| dec.reasons.iter().cloned().chain(rs.iter().map(|r| format!("feature:{}", r.feature))).collect())
-        .collect();
-    let flat_codes = Series::new("".into(), codes.iter().flatten().map(String::as_str).collect::<Vec<_>>());
-    let reasons = list_column("reasons", flat_codes, codes.iter().map(Vec::len))?;
+    // reasons: the policy's codes, then the features behind the score ("feature:<name>",
+    // each code built once and borrowed by every row that has it).
+    let mut feature_codes: BTreeMap<&str, String> = BTreeMap::new();
+    for r in s.reasons.iter().flatten() {
+        feature_codes.entry(&r.feature).or_insert_with(|| format!("feature:{}", r.feature));
+    }
+    let mut flat_codes: Vec<&str> = Vec::new();
+    let mut code_lengths = Vec::with_capacity(n);
+    for (rs, dec) in s.reasons.iter().zip(d) {
+        flat_codes.extend(dec.reasons.iter().map(String::as_str));
+        flat_codes.extend(rs.iter().map(|r| feature_codes[&*r.feature].as_str()));
+        code_lengths.push(dec.reasons.len() + rs.len());
+    }
+    let reasons = list_column("reasons", Series::new("".into(), flat_codes), code_lengths.into_iter())?;
     let all = s.reasons.iter().flatten();
-    let f = Series::new("feature".into(), all.clone().map(|r| r.feature.as_str()).collect::<Vec<_>>());
+    let f = Series::new("feature".into(), all.clone().map(|r| &*r.feature).collect::<Vec<_>>());
     let v = Series::new("value".into(), all.clone().map(|r| r.value).collect::<Vec<_>>());
     let c = Series::new("contribution".into(), all.map(|r| r.contribution).collect::<Vec<_>>());
     let flat = StructChunked::from_series("".into(), f.len(), [f, v, c].iter())?.into_series();
@@ -526,7 +545,7 @@ fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], 
         reasons.into(),
         top.into(),
         col::opt_u64s("cluster_id", cluster.to_vec()),
-        col::strs("model_version", vec![model_version.to_string(); n]),
+        Column::new("model_version".into(), vec![model_version; n]),
     ])
 }
 
@@ -578,7 +597,7 @@ fn stage_dir(out: &Path, as_of: NaiveDate) -> anyhow::Result<PathBuf> {
 
 /// Makes `staging` the run folder `dest` in one atomic step.
 fn publish_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
-    // Every file was fsynced by its writer; the folder entries too.
+    // Every file was fsynced (by its writer or by `sync_dir_files`); the folder entries too.
     std::fs::File::open(staging)?.sync_all()?;
     if dest.exists() {
         exchange(staging, dest)?;

@@ -9,24 +9,35 @@
 //! — and says so: its scores are ranks in 0..1, not probabilities.
 
 use rayon::prelude::*;
-use serde::Serialize;
+use std::sync::Arc;
 
 use crate::features::{catalog_entry, FeatureTable};
 
 use super::data::select;
 use super::{KindModel, ModelError};
 
-/// One reason: a feature, its value and how much it moved the score.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One reason: a feature, its value and how much it moved the score. The feature name is
+/// shared (a million entities with five reasons each hold five million of them), and the
+/// phrase is rendered only when asked for.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reason {
-    pub feature: String,
+    pub feature: Arc<str>,
     pub value: Option<f64>,
     pub contribution: f64,
-    pub text: String,
+}
+
+impl Reason {
+    /// The catalog's phrase for this reason ("83 % of joins came through an invite link").
+    pub fn text(&self, entity: &str) -> String {
+        catalog_entry(entity, &self.feature).map_or_else(
+            || format!("{} = {}", self.feature, self.value.map_or("unknown".to_string(), |v| v.to_string())),
+            |e| e.reason_text(self.value),
+        )
+    }
 }
 
 /// Scores of one table's entities, in the table's row order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Scores {
     pub entity: String,
     /// "model" (calibrated probability) or "unsupervised" (rank score, no labels).
@@ -46,6 +57,7 @@ pub fn score(model: &KindModel, table: &FeatureTable, top: usize, data_catalog: 
     })?;
     let n = cols.rows();
     let entity = model.entity.as_str();
+    let names: Vec<Arc<str>> = model.features.iter().map(|f| Arc::from(f.as_str())).collect();
     let out: Vec<(f64, Vec<Reason>)> = (0..n)
         .into_par_iter()
         .map(|r| {
@@ -60,10 +72,7 @@ pub fn score(model: &KindModel, table: &FeatureTable, top: usize, data_catalog: 
                 .take(top)
                 .map(|j| {
                     let v = cols.values[j][r];
-                    let value = (!v.is_nan()).then_some(v);
-                    let name = &model.features[j];
-                    let text = catalog_entry(entity, name).map_or_else(|| format!("{name} = {v}"), |e| e.reason_text(value));
-                    Reason { feature: name.clone(), value, contribution: contrib[j], text }
+                    Reason { feature: names[j].clone(), value: (!v.is_nan()).then_some(v), contribution: contrib[j] }
                 })
                 .collect();
             (p, reasons)
@@ -110,6 +119,7 @@ pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
             rank
         })
         .collect();
+    let shared: Vec<Arc<str>> = names.iter().map(|&n| Arc::from(n)).collect();
     let mut score = vec![0.0; n];
     let mut reasons = vec![Vec::new(); n];
     for i in 0..n {
@@ -124,8 +134,7 @@ pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
             .filter(|&k| ranks[k][i] > 0.5)
             .map(|k| {
                 let value = table.column(names[k]).expect("filtered").values[i];
-                let text = catalog_entry(entity, names[k]).map_or_else(|| names[k].to_string(), |e| e.reason_text(value));
-                Reason { feature: names[k].to_string(), value, contribution: ranks[k][i], text }
+                Reason { feature: shared[k].clone(), value, contribution: ranks[k][i] }
             })
             .collect();
     }
