@@ -567,7 +567,7 @@ pub fn build(inp: &Input) -> Vec<Cluster> {
         }
     }
 
-    let max_dense = inp.gtab.column("dense_block_score").map(|c| c.values.iter().flatten().fold(0.0f64, |m, &v| m.max(v))).unwrap_or(0.0);
+    let max_dense = inp.gtab.column("dense_block_score").map(|c| c.iter().flatten().fold(0.0f64, f64::max)).unwrap_or(0.0);
     let mut clusters: Vec<Cluster> = (0..pieces.len())
         .into_par_iter()
         .map(|p| describe(inp, &pieces[p], &accounts_of[p], (&fwd_of[p], &links_of[p]), &ties, &group_row, &account_row, max_dense))
@@ -702,7 +702,7 @@ fn describe(
         if r == usize::MAX {
             return 0.0;
         }
-        inp.gtab.column(name).and_then(|c| c.values[r]).unwrap_or(0.0)
+        inp.gtab.column(name).and_then(|c| c.get(r)).unwrap_or(0.0)
     };
     let coord = gs
         .iter()
@@ -722,7 +722,7 @@ fn describe(
     let top_group = gs.iter().filter(|&&g| group_row[g as usize] != usize::MAX).max_by(|&&a, &&b| {
         inp.gscores.score[group_row[a as usize]].total_cmp(&inp.gscores.score[group_row[b as usize]]).then(b.cmp(&a))
     });
-    let top_reason = top_group.and_then(|&g| inp.gscores.reasons[group_row[g as usize]].first()).map(|r| r.text("group"));
+    let top_reason = top_group.and_then(|&g| inp.gscores.reasons[group_row[g as usize]].first()).map(|r| inp.gscores.reason_text(r));
     let mut summary = format!(
         "{} group{}, {} account{} ({} admin, {} link creator, {} forwarder hub); {} hash-bank match{}, {} child-safety report{}",
         gs.len(),

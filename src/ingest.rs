@@ -221,6 +221,14 @@ pub struct Window {
 }
 
 impl Window {
+    /// Frees the about, subject and description texts (the feature context keeps their
+    /// hashed vectors): on ten million accounts they are a gigabyte or more.
+    pub fn release_text(&mut self) {
+        self.accounts.about = Vec::new();
+        self.groups.subject = Vec::new();
+        self.groups.description = Vec::new();
+    }
+
     pub fn has_table(&self, table: &str) -> bool {
         !self.stats.absent_tables.iter().any(|t| t == table)
     }
@@ -458,7 +466,7 @@ fn gather_ids(sources: &[(Option<&DataFrame>, &str)]) -> PolarsResult<Vec<u64>> 
         .filter_map(|&(df, c)| df.map(|df| (df, c)))
         .map(|(df, c)| {
             let mut v: Vec<u64> = df.column(c)?.u64()?.iter().flatten().collect();
-            v.sort_unstable();
+            v.par_sort_unstable();
             v.dedup();
             v.shrink_to_fit();
             Ok(v)

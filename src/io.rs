@@ -115,16 +115,30 @@ fn statistics() -> StatisticsOptions {
 }
 
 fn write_parquet_inner(df: &mut DataFrame, dest: &Path, sync: bool) -> anyhow::Result<()> {
+    let df = &*df;
+    place_file(dest, sync, &|file| encode_parts(file, df.height(), &|lo, hi| Ok(df.slice(lo as i64, hi - lo))))
+}
+
+/// Writes a table of `rows` rows into `dest` without ever holding it whole: `part(lo, hi)`
+/// builds rows `lo..hi`, one row group at a time. For the largest tables (ten million
+/// accounts' features or scores) a whole frame would be a second copy of data already in
+/// memory. `sync`: atomically, as [`write_parquet`]; otherwise as [`write_parquet_staged`].
+pub fn write_parquet_parts(dest: &Path, rows: usize, sync: bool, part: &(dyn Fn(usize, usize) -> PolarsResult<DataFrame> + Sync)) -> anyhow::Result<()> {
+    place_file(dest, sync, &|file| encode_parts(file, rows, part))
+}
+
+/// Creates `dest` with `write`: directly (inside a staging folder), or when `sync` under a
+/// temporary name that is flushed and then renamed into place.
+fn place_file(dest: &Path, sync: bool, write: &dyn Fn(File) -> PolarsResult<()>) -> anyhow::Result<()> {
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }
     if !sync {
-        let file = File::create(dest)?;
-        return encode_parquet(df, file).map_err(|e| anyhow::Error::from(e).context(format!("writing {}", dest.display())));
+        return write(File::create(dest)?).map_err(|e| anyhow::Error::from(e).context(format!("writing {}", dest.display())));
     }
     let tmp = temp_beside(dest);
     let result = (|| -> anyhow::Result<()> {
-        encode_parquet(df, File::create(&tmp)?)?;
+        write(File::create(&tmp)?)?;
         File::open(&tmp)?.sync_all()?;
         fs::rename(&tmp, dest)?;
         Ok(())
@@ -135,34 +149,35 @@ fn write_parquet_inner(df: &mut DataFrame, dest: &Path, sync: bool) -> anyhow::R
     result.map_err(|e| e.context(format!("writing {}", dest.display())))
 }
 
-/// Rows per Parquet row group: fixed, so a file's bytes depend only on its frame.
+/// Rows per Parquet row group: fixed, so a file's bytes depend only on its rows.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// Writes `df` as Parquet (zstd, min/max/null-count statistics, row groups of
-/// [`ROW_GROUP_ROWS`]). Row groups are encoded and compressed in parallel, then written in
-/// order: polars' own writer encodes a group's columns in parallel but compresses its pages
-/// one after another while writing, so a frame with one heavy column (a list of structs)
-/// kept one core busy.
-fn encode_parquet(df: &mut DataFrame, file: File) -> PolarsResult<()> {
+/// Writes Parquet (zstd, min/max/null-count statistics, row groups of [`ROW_GROUP_ROWS`])
+/// from row ranges built by `part`. Row groups are built, encoded and compressed in
+/// parallel, then written in order: polars' own writer encodes a group's columns in
+/// parallel but compresses its pages one after another while writing, so a frame with one
+/// heavy column (a list of structs) kept one core busy.
+fn encode_parts(file: File, n: usize, part: &(dyn Fn(usize, usize) -> PolarsResult<DataFrame> + Sync)) -> PolarsResult<()> {
     use polars_parquet::parquet::error::ParquetError;
     use polars_parquet::write::{array_to_columns, CompressedPage, Compressor, Version, WriteOptions};
     use rayon::prelude::*;
     use std::borrow::Cow;
 
+    let schema = part(0, 0)?.schema().clone();
     let compression = ParquetCompression::Zstd(None);
-    let mut writer = ParquetWriter::new(file).with_compression(compression).with_statistics(statistics()).batched(df.schema())?;
+    let mut writer = ParquetWriter::new(file).with_compression(compression).with_statistics(statistics()).batched(&schema)?;
     let parquet_schema = writer.parquet_schema().clone();
-    let arrow_schema = df.schema().to_arrow(CompatLevel::newest());
+    let arrow_schema = schema.to_arrow(CompatLevel::newest());
     let encodings = polars::io::parquet::write::get_encodings(&arrow_schema);
     let options = WriteOptions { statistics: statistics(), version: Version::V1, compression: compression.into(), data_page_size: None };
-    let n = df.height();
     let groups: Vec<(usize, Vec<Vec<CompressedPage>>)> = (0..n.div_ceil(ROW_GROUP_ROWS))
         .into_par_iter()
         .map(|k| {
-            let rows = ROW_GROUP_ROWS.min(n - k * ROW_GROUP_ROWS);
-            let part = df.slice((k * ROW_GROUP_ROWS) as i64, rows);
+            let (lo, hi) = (k * ROW_GROUP_ROWS, ((k + 1) * ROW_GROUP_ROWS).min(n));
+            let df = part(lo, hi)?;
+            polars_ensure!(df.schema() == &schema && df.height() == hi - lo, ComputeError: "row group {k} does not match the table's schema or row count");
             let mut leaves = Vec::new();
-            for (i, c) in part.columns().iter().enumerate() {
+            for (i, c) in df.columns().iter().enumerate() {
                 let field = arrow_schema.get_at_index(i).expect("schema of this frame").1;
                 let array = c.as_materialized_series().rechunk().to_arrow_with_field(0, Cow::Borrowed(field), true)?;
                 for pages in array_to_columns(array, parquet_schema.fields()[i].clone(), options, &encodings[i])? {
@@ -171,7 +186,7 @@ fn encode_parquet(df: &mut DataFrame, file: File) -> PolarsResult<()> {
                     leaves.push(compressed.map_err(PolarsError::from)?);
                 }
             }
-            Ok((rows, leaves))
+            Ok((hi - lo, leaves))
         })
         .collect::<PolarsResult<_>>()?;
     for (rows, leaves) in &groups {

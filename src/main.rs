@@ -512,14 +512,19 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     let (groups, accounts) = features::compute_with_seeds(&w, &st, &ctx, &seeds);
     lap("features", &mut timings);
     pb.finish_and_clear();
+    // Only the tables are written from here: the window and graphs go first (on `large` they
+    // are most of the memory).
+    let (ingest_stats, replay_stats) = (serde_json::to_value(&w.stats)?, serde_json::to_value(&st.stats)?);
+    let (seed_accounts, seed_groups) = (seeds.accounts.len(), seeds.groups.len());
+    drop((w, st, ctx, seeds));
     features::write(&a.out, &groups, &accounts)?;
     lap("write", &mut timings);
     let mut unavailable: Vec<String> = groups.unavailable.iter().map(|f| format!("group_features.{f}")).collect();
     unavailable.extend(accounts.unavailable.iter().map(|f| format!("account_features.{f}")));
     let summary = serde_json::json!({
         "as_of": a.as_of, "window_days": a.window_days, "feature_catalog_version": features::catalog().0,
-        "quarantined_rows": quarantined, "ingest": w.stats, "replay": st.stats,
-        "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
+        "quarantined_rows": quarantined, "ingest": ingest_stats, "replay": replay_stats,
+        "seeds": {"accounts": seed_accounts, "groups": seed_groups},
         "group_rows": groups.ids.len(), "account_rows": accounts.ids.len(), "unavailable_features": unavailable,
         "stage_seconds": timings.iter().map(|(n, s)| (n.to_string(), *s)).collect::<std::collections::BTreeMap<_, _>>(),
     });

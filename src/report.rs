@@ -215,8 +215,11 @@ pub struct ReportData {
 
 /// Reads the run folder and writes `report.html` into it atomically; returns its path.
 pub fn write_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
+    let t = std::time::Instant::now();
     let data = load(run_dir)?;
+    let loaded = t.elapsed().as_secs_f64();
     let html = render(&data);
+    tracing::debug!(loaded, seconds = t.elapsed().as_secs_f64(), "report rendered");
     let path = run_dir.join("report.html");
     crate::io::write_bytes(&path, html.as_bytes()).map_err(|error| ReportError::Write { path: path.clone(), error })?;
     tracing::info!(clusters = data.clusters.as_ref().map_or(0, Vec::len), sections = data.sections.len(), bytes = html.len(), "report written");

@@ -187,14 +187,16 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     if review.unknown_entities > 0 {
         warnings.push(format!("{} review decision(s) on accounts or groups outside the window were not applied", review.unknown_entities));
     }
-    let w = w;
     clock.lap("ingest");
     progress("replaying memberships");
     let st = replay::replay(&w);
     clock.lap("replay");
     progress("building graphs");
     let fcfg = FeatureConfig { hamming_threshold: cfg.hamming_threshold };
-    let ctx = Context::build(&w, &st, &fcfg);
+    let mut ctx = Context::build(&w, &st, &fcfg);
+    // The texts are vectorised now; nothing reads them again.
+    w.release_text();
+    let w = w;
     clock.lap("graphs");
     progress("computing features");
     let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
@@ -228,6 +230,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
             }
         }
     };
+    ctx.release_text();
     let gscores = score_kind("group", &gtab, &mut warnings)?;
     let ascores = score_kind("account", &atab, &mut warnings)?;
     clock.lap("score");
@@ -292,10 +295,17 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
             tracing::debug!(file = name, built, seconds = t.elapsed().as_secs_f64(), "written");
             Ok(())
         };
-        table("group_features.parquet", &|| Ok(gtab.to_frame()?))?;
-        table("account_features.parquet", &|| Ok(atab.to_frame()?))?;
-        table("group_scores.parquet", &|| Ok(scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version)?))?;
-        table("account_scores.parquet", &|| Ok(scores_frame("account_id", &ascores, &adec, &acluster, &model_version)?))?;
+        // The four tables with a row per entity are built a row group at a time.
+        let parts = |name: &str, rows: usize, part: &(dyn Fn(usize, usize) -> PolarsResult<DataFrame> + Sync)| -> anyhow::Result<()> {
+            let t = Instant::now();
+            crate::io::write_parquet_parts(&staging.join(name), rows, false, part)?;
+            tracing::debug!(file = name, seconds = t.elapsed().as_secs_f64(), "written");
+            Ok(())
+        };
+        gtab.write(&staging.join("group_features.parquet"), false)?;
+        atab.write(&staging.join("account_features.parquet"), false)?;
+        parts("group_scores.parquet", gscores.ids.len(), &|lo, hi| scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version, lo, hi))?;
+        parts("account_scores.parquet", ascores.ids.len(), &|lo, hi| scores_frame("account_id", &ascores, &adec, &acluster, &model_version, lo, hi))?;
         table("clusters.parquet", &|| Ok(clusters::clusters_frame(&nets)?))?;
         table("cluster_members.parquet", &|| Ok(clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?))?;
         table("cluster_timeline.parquet", &|| Ok(clusters::timeline_frame(&nets)?))?;
@@ -416,7 +426,7 @@ fn decide(
 ) -> (Vec<Decision>, Vec<Decision>, Vec<Facts>, Vec<Facts>) {
     let mut seed_account = vec![false; w.accounts.ids.len()];
     seeds.accounts.iter().for_each(|&a| seed_account[a as usize] = true);
-    let count = |t: &FeatureTable, name: &str, r: usize| t.column(name).and_then(|c| c.values[r]).unwrap_or(0.0) as u32;
+    let count = |t: &FeatureTable, name: &str, r: usize| t.column(name).and_then(|c| c.get(r)).unwrap_or(0.0) as u32;
     let gfacts: Vec<Facts> = (0..gtab.rows.len())
         .into_par_iter()
         .map(|r| {
@@ -516,35 +526,35 @@ fn list_column(name: &str, flat: Series, lengths: impl Iterator<Item = usize>) -
 }
 
 /// The contract's `<kind>_scores` table.
-fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str) -> PolarsResult<DataFrame> {
-    let n = s.ids.len();
+fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
+    let n = hi - lo;
+    let reasons_of = &s.reasons[lo..hi];
+    let d = &d[lo..hi];
     // reasons: the policy's codes, then the features behind the score ("feature:<name>",
     // each code built once and borrowed by every row that has it).
-    let mut feature_codes: BTreeMap<&str, String> = BTreeMap::new();
-    for r in s.reasons.iter().flatten() {
-        feature_codes.entry(&r.feature).or_insert_with(|| format!("feature:{}", r.feature));
-    }
+    let feature_codes: Vec<String> = s.features.iter().map(|f| format!("feature:{f}")).collect();
     let mut flat_codes: Vec<&str> = Vec::new();
     let mut code_lengths = Vec::with_capacity(n);
-    for (rs, dec) in s.reasons.iter().zip(d) {
+    for (rs, dec) in reasons_of.iter().zip(d) {
         flat_codes.extend(dec.reasons.iter().map(String::as_str));
-        flat_codes.extend(rs.iter().map(|r| feature_codes[&*r.feature].as_str()));
+        flat_codes.extend(rs.iter().map(|r| feature_codes[r.feature as usize].as_str()));
         code_lengths.push(dec.reasons.len() + rs.len());
     }
-    let reasons = list_column("reasons", Series::new("".into(), flat_codes), code_lengths.into_iter())?;
-    let all = s.reasons.iter().flatten();
-    let f = Series::new("feature".into(), all.clone().map(|r| &*r.feature).collect::<Vec<_>>());
-    let v = Series::new("value".into(), all.clone().map(|r| r.value).collect::<Vec<_>>());
+    let flat_codes = Series::new("".into(), flat_codes).cast(&DataType::String)?;
+    let reasons = list_column("reasons", flat_codes, code_lengths.into_iter())?;
+    let all = reasons_of.iter().flatten();
+    let f = Series::new("feature".into(), all.clone().map(|r| s.feature_name(r)).collect::<Vec<_>>()).cast(&DataType::String)?;
+    let v = Series::new("value".into(), all.clone().map(|r| r.value()).collect::<Vec<_>>()).cast(&DataType::Float64)?;
     let c = Series::new("contribution".into(), all.map(|r| r.contribution).collect::<Vec<_>>());
     let flat = StructChunked::from_series("".into(), f.len(), [f, v, c].iter())?.into_series();
-    let top = list_column("top_features", flat, s.reasons.iter().map(Vec::len))?;
-    crate::io::frame(vec![
-        col::u64s(key, s.ids.clone()),
-        col::f64s("score", s.score.clone()),
+    let top = list_column("top_features", flat, reasons_of.iter().map(Vec::len))?;
+    DataFrame::new(n, vec![
+        col::u64s(key, s.ids[lo..hi].to_vec()),
+        col::f64s("score", s.score[lo..hi].to_vec()),
         col::bools("flagged", d.iter().map(|x| x.flagged).collect()),
         reasons.into(),
         top.into(),
-        col::opt_u64s("cluster_id", cluster.to_vec()),
+        col::opt_u64s("cluster_id", cluster[lo..hi].to_vec()),
         Column::new("model_version".into(), vec![model_version; n]),
     ])
 }

@@ -73,11 +73,11 @@ fn leakage_would_look_perfect_and_the_honest_pipeline_does_not() {
     // The trap: seeds include every label, the entity's own among them.
     let leaky_seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
     let (_, accounts) = features::compute_with_seeds(&w, &st, &ctx, &leaky_seeds);
-    let ppr = &accounts.column("ppr_membership").unwrap().values;
+    let ppr = accounts.column("ppr_membership").unwrap();
     let (mut s, mut y) = (Vec::new(), Vec::new());
     for (r, &a) in accounts.rows.iter().enumerate() {
         if let Some((v, _)) = acc_labels[a as usize] {
-            s.push(ppr[r].unwrap());
+            s.push(ppr.get(r).unwrap());
             y.push(v);
         }
     }

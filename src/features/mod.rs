@@ -39,11 +39,49 @@ impl Default for FeatureConfig {
     }
 }
 
-/// One feature column: `None` = null.
+/// One feature column. Values are stored as `f64` with NaN for null (8 bytes a value
+/// instead of `Option<f64>`'s 16: ten million accounts' features are several gigabytes);
+/// [`get`](FeatureColumn::get) and [`iter`](FeatureColumn::iter) give `Option`s. A NaN a
+/// formula produced is therefore null, never written as NaN.
 #[derive(Debug, Clone)]
 pub struct FeatureColumn {
     pub name: &'static str,
-    pub values: Vec<Option<f64>>,
+    values: Vec<f64>,
+}
+
+impl FeatureColumn {
+    pub fn new(name: &'static str, values: impl IntoIterator<Item = Option<f64>>) -> FeatureColumn {
+        FeatureColumn { name, values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Row `r`'s value, `None` when null.
+    pub fn get(&self, r: usize) -> Option<f64> {
+        let v = self.values[r];
+        (!v.is_nan()).then_some(v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.values.iter().map(|&v| (!v.is_nan()).then_some(v))
+    }
+
+    /// The values with NaN for null (the model's own representation of a missing value).
+    pub fn as_nan_slice(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Rows `lo..hi` as a nullable Float64 column.
+    fn column(&self, lo: usize, hi: usize) -> Column {
+        let ca: Float64Chunked = self.values[lo..hi].iter().map(|&v| (!v.is_nan()).then_some(v)).collect();
+        ca.with_name(self.name.into()).into_column()
+    }
 }
 
 /// Features of one entity kind: row `r` is the entity with dense index `rows[r]`.
@@ -63,11 +101,21 @@ impl FeatureTable {
     }
 
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
-        let mut cols = vec![Column::new(self.key.into(), self.ids.clone())];
+        self.frame_rows(0, self.ids.len())
+    }
+
+    /// Rows `lo..hi` as a frame (the table is written a row group at a time).
+    pub fn frame_rows(&self, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
+        let mut cols = vec![Column::new(self.key.into(), &self.ids[lo..hi])];
         for c in &self.columns {
-            cols.push(Column::new(c.name.into(), c.values.clone()));
+            cols.push(c.column(lo, hi));
         }
-        DataFrame::new_infer_height(cols)
+        DataFrame::new(hi - lo, cols)
+    }
+
+    /// Writes the table to `path` a row group at a time (see [`crate::io::write_parquet_parts`]).
+    pub fn write(&self, path: &Path, sync: bool) -> anyhow::Result<()> {
+        crate::io::write_parquet_parts(path, self.ids.len(), sync, &|lo, hi| self.frame_rows(lo, hi))
     }
 }
 
@@ -90,10 +138,10 @@ impl<'a> TableBuilder<'a> {
         use rayon::prelude::*;
         let available = needs.iter().all(|t| self.w.has_table(t));
         let values = if available {
-            self.rows.par_iter().map(|&i| f(i as usize)).collect()
+            self.rows.par_iter().map(|&i| f(i as usize).unwrap_or(f64::NAN)).collect()
         } else {
             self.unavailable.push(name);
-            vec![None; self.rows.len()]
+            vec![f64::NAN; self.rows.len()]
         };
         self.columns.push(FeatureColumn { name, values });
     }
@@ -212,6 +260,17 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Frees the text vectors and cached text scores once no more text scores will be asked
+    /// for (after the feature stage and any training): a run on ten million accounts holds
+    /// gigabytes of them.
+    pub fn release_text(&mut self) {
+        self.account_text = Vec::new();
+        self.group_text = Vec::new();
+        *self.text_cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+    }
+}
+
 /// Group and account feature tables for a window, with every label decided before as-of
 /// (and every hash-bank match) visible as a seed: the tables an investigator or a scorer
 /// reads. Trainers hide labels with [`Seeds::visible`](graph::Seeds::visible) and
@@ -233,9 +292,15 @@ pub fn compute_with_seeds(w: &Window, st: &MembershipState, ctx: &Context, seeds
 
 /// The features that do not depend on labels or seeds: tabular and structural graph ones.
 pub fn tabular(w: &Window, st: &MembershipState, ctx: &Context) -> (FeatureTable, FeatureTable) {
+    let t = std::time::Instant::now();
     let mut groups = group::compute(w, st, ctx);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "group features");
+    let t = std::time::Instant::now();
     let mut accounts = account::compute(w, st, ctx);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "account features");
+    let t = std::time::Instant::now();
     let (gcols, acols) = graph::structural(w, st, &ctx.graphs);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "structural graph features");
     append(w, &mut groups, "group", gcols);
     append(w, &mut accounts, "account", acols);
     (groups, accounts)
@@ -244,7 +309,9 @@ pub fn tabular(w: &Window, st: &MembershipState, ctx: &Context) -> (FeatureTable
 /// The seed-based and label-trained features (graph propagation, neighbourhood, text
 /// scores) for the given visible seeds, as (group, account) columns by dense index.
 pub fn seeded(w: &Window, st: &MembershipState, ctx: &Context, seeds: &graph::Seeds) -> (graph::Columns, graph::Columns) {
+    let clock = std::time::Instant::now();
     let (mut gcols, mut acols) = graph::seeded(w, st, &ctx.graphs, seeds);
+    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "seeded graph features");
     let clock = std::time::Instant::now();
     let none = |n: usize| vec![None; n];
     let gkey = &w.groups.ids;
@@ -277,8 +344,7 @@ pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::C
         if !available {
             table.unavailable.push(name);
         }
-        let values = table.rows.iter().map(|&i| if available { values[i as usize] } else { None }).collect();
-        table.columns.push(FeatureColumn { name, values });
+        table.columns.push(FeatureColumn::new(name, table.rows.iter().map(|&i| if available { values[i as usize] } else { None })));
     }
 }
 
@@ -361,7 +427,7 @@ pub fn catalog_entry(entity: &str, name: &str) -> Option<&'static CatalogEntry> 
 
 /// Writes both tables into `dir` as `group_features.parquet` and `account_features.parquet`.
 pub fn write(dir: &Path, groups: &FeatureTable, accounts: &FeatureTable) -> anyhow::Result<()> {
-    crate::io::write_parquet(&mut groups.to_frame()?, &dir.join("group_features.parquet"))?;
-    crate::io::write_parquet(&mut accounts.to_frame()?, &dir.join("account_features.parquet"))?;
+    groups.write(&dir.join("group_features.parquet"), true)?;
+    accounts.write(&dir.join("account_features.parquet"), true)?;
     Ok(())
 }

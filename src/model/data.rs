@@ -162,7 +162,7 @@ pub fn select(table: &FeatureTable, names: &[String]) -> Result<Columns, Vec<Str
     }
     let values = names
         .iter()
-        .map(|n| table.column(n).expect("checked").values.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        .map(|n| table.column(n).expect("checked").as_nan_slice().to_vec())
         .collect();
     Ok(Columns { names: names.to_vec(), values })
 }

@@ -9,42 +9,60 @@
 //! — and says so: its scores are ranks in 0..1, not probabilities.
 
 use rayon::prelude::*;
-use std::sync::Arc;
 
 use crate::features::{catalog_entry, FeatureTable};
 
 use super::data::select;
 use super::{KindModel, ModelError};
 
-/// One reason: a feature, its value and how much it moved the score. The feature name is
-/// shared (a million entities with five reasons each hold five million of them), and the
-/// phrase is rendered only when asked for.
-#[derive(Debug, Clone, PartialEq)]
+/// One reason: a feature (an index into [`Scores::features`]), its value and how much it
+/// moved the score. Ten million entities with five reasons each hold fifty million of these,
+/// so a reason is 24 bytes: no name of its own, NaN for an unknown value, and the phrase
+/// rendered only when asked for ([`Scores::reason_text`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reason {
-    pub feature: Arc<str>,
-    pub value: Option<f64>,
+    pub feature: u16,
+    value: f64,
     pub contribution: f64,
 }
 
 impl Reason {
-    /// The catalog's phrase for this reason ("83 % of joins came through an invite link").
-    pub fn text(&self, entity: &str) -> String {
-        catalog_entry(entity, &self.feature).map_or_else(
-            || format!("{} = {}", self.feature, self.value.map_or("unknown".to_string(), |v| v.to_string())),
-            |e| e.reason_text(self.value),
-        )
+    pub fn new(feature: usize, value: Option<f64>, contribution: f64) -> Reason {
+        Reason { feature: u16::try_from(feature).expect("fewer than 65536 features"), value: value.unwrap_or(f64::NAN), contribution }
+    }
+
+    /// The feature's value, `None` when unknown.
+    pub fn value(&self) -> Option<f64> {
+        (!self.value.is_nan()).then_some(self.value)
     }
 }
 
 /// Scores of one table's entities, in the table's row order.
 #[derive(Debug, Clone)]
 pub struct Scores {
+    /// The feature names reasons refer to.
+    pub features: Vec<String>,
     pub entity: String,
     /// "model" (calibrated probability) or "unsupervised" (rank score, no labels).
     pub method: String,
     pub ids: Vec<u64>,
     pub score: Vec<f64>,
     pub reasons: Vec<Vec<Reason>>,
+}
+
+impl Scores {
+    pub fn feature_name(&self, r: &Reason) -> &str {
+        &self.features[r.feature as usize]
+    }
+
+    /// The catalog's phrase for a reason ("83 % of joins came through an invite link").
+    pub fn reason_text(&self, r: &Reason) -> String {
+        let name = self.feature_name(r);
+        catalog_entry(&self.entity, name).map_or_else(
+            || format!("{name} = {}", r.value().map_or("unknown".to_string(), |v| v.to_string())),
+            |e| e.reason_text(r.value()),
+        )
+    }
 }
 
 /// Scores `table` with `model`, keeping the `top` reasons per entity.
@@ -57,7 +75,6 @@ pub fn score(model: &KindModel, table: &FeatureTable, top: usize, data_catalog: 
     })?;
     let n = cols.rows();
     let entity = model.entity.as_str();
-    let names: Vec<Arc<str>> = model.features.iter().map(|f| Arc::from(f.as_str())).collect();
     let out: Vec<(f64, Vec<Reason>)> = (0..n)
         .into_par_iter()
         .map(|r| {
@@ -72,14 +89,14 @@ pub fn score(model: &KindModel, table: &FeatureTable, top: usize, data_catalog: 
                 .take(top)
                 .map(|j| {
                     let v = cols.values[j][r];
-                    Reason { feature: names[j].clone(), value: (!v.is_nan()).then_some(v), contribution: contrib[j] }
+                    Reason::new(j, (!v.is_nan()).then_some(v), contrib[j])
                 })
                 .collect();
             (p, reasons)
         })
         .collect();
     let (score, reasons) = out.into_iter().unzip();
-    Ok(Scores { entity: entity.into(), method: "model".into(), ids: table.ids.clone(), score, reasons })
+    Ok(Scores { features: model.features.clone(), entity: entity.into(), method: "model".into(), ids: table.ids.clone(), score, reasons })
 }
 
 /// Features the unlabelled fallback ranks by, per kind.
@@ -94,14 +111,14 @@ pub fn unsupervised_features(entity: &str) -> &'static [&'static str] {
 /// Rank-average score over [`unsupervised_features`] (nulls rank lowest; ties share their
 /// mean rank), in 0..1. Reasons are the features where the entity ranks highest.
 pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
-    let names: Vec<&str> = unsupervised_features(entity).iter().copied().filter(|n| table.column(n).is_some_and(|c| c.values.iter().any(Option::is_some))).collect();
+    let names: Vec<&str> = unsupervised_features(entity).iter().copied().filter(|n| table.column(n).is_some_and(|c| c.iter().any(|v| v.is_some()))).collect();
     let n = table.ids.len();
     let ranks: Vec<Vec<f64>> = names
         .iter()
         .map(|name| {
-            let v = &table.column(name).expect("filtered").values;
+            let v = table.column(name).expect("filtered");
             let mut order: Vec<usize> = (0..n).collect();
-            let key = |i: usize| v[i].unwrap_or(f64::NEG_INFINITY);
+            let key = |i: usize| v.get(i).unwrap_or(f64::NEG_INFINITY);
             order.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
             let mut rank = vec![0.0; n];
             let mut i = 0;
@@ -119,7 +136,6 @@ pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
             rank
         })
         .collect();
-    let shared: Vec<Arc<str>> = names.iter().map(|&n| Arc::from(n)).collect();
     let mut score = vec![0.0; n];
     let mut reasons = vec![Vec::new(); n];
     for i in 0..n {
@@ -133,10 +149,10 @@ pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
             .take(top)
             .filter(|&k| ranks[k][i] > 0.5)
             .map(|k| {
-                let value = table.column(names[k]).expect("filtered").values[i];
-                Reason { feature: shared[k].clone(), value, contribution: ranks[k][i] }
+                let value = table.column(names[k]).expect("filtered").get(i);
+                Reason::new(k, value, ranks[k][i])
             })
             .collect();
     }
-    Scores { entity: entity.into(), method: "unsupervised".into(), ids: table.ids.clone(), score, reasons }
+    Scores { features: names.iter().map(|n| n.to_string()).collect(), entity: entity.into(), method: "unsupervised".into(), ids: table.ids.clone(), score, reasons }
 }

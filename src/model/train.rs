@@ -223,7 +223,7 @@ fn fold_table(w: &Window, base: &FeatureTable, rows: &[usize], entity: &str, see
         columns: base
             .columns
             .iter()
-            .map(|c| features::FeatureColumn { name: c.name, values: rows.iter().map(|&r| c.values[r]).collect() })
+            .map(|c| features::FeatureColumn::new(c.name, rows.iter().map(|&r| c.get(r))))
             .collect(),
         unavailable: base.unavailable.clone(),
     };
