@@ -502,6 +502,7 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
+        groupwatch::run::release_freed_memory();
         let s = clock.elapsed().as_secs_f64();
         tracing::info!(stage = name, seconds = s, "stage finished");
         timings.push((name, s));
@@ -549,6 +550,7 @@ fn prepare(input: &Path, as_of: NaiveDate, window_days: u32, hamming_threshold: 
     use groupwatch::{features, ingest, layout, replay};
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
+        groupwatch::run::release_freed_memory();
         let s = clock.elapsed().as_secs_f64();
         tracing::info!(stage = name, seconds = s, "stage finished");
         timings.push((name, s));
