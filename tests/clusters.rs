@@ -111,6 +111,7 @@ fn clusters_of(w: &Window, flagged: &[bool]) -> Vec<clusters::Cluster> {
     let ctx = Context::build(w, &st, &FeatureConfig::default());
     let (gtab, atab) = features::tabular(w, &st, &ctx);
     let scores = |t: &features::FeatureTable, entity: &str, hi: &dyn Fn(u32) -> bool| Scores {
+        features: Vec::new(),
         entity: entity.into(),
         method: "model".into(),
         ids: t.ids.clone(),
