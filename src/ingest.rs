@@ -714,10 +714,7 @@ fn build(
     let known_links = link_ids.len();
     let link_lookup = {
         let mut all = link_ids.clone();
-        let mut named: Vec<u64> = memberships.column("invite_link_id")?.u64()?.iter().flatten().collect();
-        named.sort_unstable();
-        named.dedup();
-        all.extend(named);
+        all.extend(gather_ids(&[(Some(&memberships), "invite_link_id")])?);
         Interner::new(all)
     };
     stats.unknown_links = (link_lookup.ids.len() - known_links) as u64;

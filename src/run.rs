@@ -560,11 +560,10 @@ fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], 
         flat_codes.extend(rs.iter().map(|r| feature_codes[r.feature as usize].as_str()));
         code_lengths.push(dec.reasons.len() + rs.len());
     }
-    let flat_codes = Series::new("".into(), flat_codes).cast(&DataType::String)?;
-    let reasons = list_column("reasons", flat_codes, code_lengths.into_iter())?;
+    let reasons = list_column("reasons", Series::new("".into(), flat_codes), code_lengths.into_iter())?;
     let all = reasons_of.iter().flatten();
-    let f = Series::new("feature".into(), all.clone().map(|r| s.feature_name(r)).collect::<Vec<_>>()).cast(&DataType::String)?;
-    let v = Series::new("value".into(), all.clone().map(|r| r.value()).collect::<Vec<_>>()).cast(&DataType::Float64)?;
+    let f = Series::new("feature".into(), all.clone().map(|r| s.feature_name(r)).collect::<Vec<_>>());
+    let v = Series::new("value".into(), all.clone().map(|r| r.value()).collect::<Vec<_>>());
     let c = Series::new("contribution".into(), all.map(|r| r.contribution).collect::<Vec<_>>());
     let flat = StructChunked::from_series("".into(), f.len(), [f, v, c].iter())?.into_series();
     let top = list_column("top_features", flat, reasons_of.iter().map(Vec::len))?;

@@ -54,14 +54,6 @@ impl FeatureColumn {
         FeatureColumn { name, values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect() }
     }
 
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     /// Row `r`'s value, `None` when null.
     pub fn get(&self, r: usize) -> Option<f64> {
         let v = self.values[r];
@@ -98,10 +90,6 @@ pub struct FeatureTable {
 impl FeatureTable {
     pub fn column(&self, name: &str) -> Option<&FeatureColumn> {
         self.columns.iter().find(|c| c.name == name)
-    }
-
-    pub fn to_frame(&self) -> PolarsResult<DataFrame> {
-        self.frame_rows(0, self.ids.len())
     }
 
     /// Rows `lo..hi` as a frame (the table is written a row group at a time).
@@ -265,9 +253,7 @@ impl Context {
             text_cache: TextCache::default(),
         }
     }
-}
 
-impl Context {
     /// Frees the text vectors and cached text scores once no more text scores will be asked
     /// for (after the feature stage and any training): a run on ten million accounts holds
     /// gigabytes of them.
