@@ -19,7 +19,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use groupwatch::features::{self, graph::Seeds, Context, FeatureConfig};
 use groupwatch::graph::{fraudar, louvain, pagerank};
 use groupwatch::ingest::{self, Window, WindowSpec};
-use groupwatch::model::{score, train};
+use groupwatch::model::{crossfit, train, ModelFile};
 use groupwatch::replay::{self, MembershipState};
 use groupwatch::synth::{generate, Scale, SynthConfig};
 use groupwatch::validate::{validate, validate_dataset, ValidateConfig, ValidationReport};
@@ -129,9 +129,11 @@ fn graph_stages(c: &mut Criterion) {
         let gr = &p.ctx.graphs;
         let params = fraudar::FraudarParams { blocks: 4, log_offset: 5.0 };
         g.bench_with_input(BenchmarkId::new("fraudar_4_blocks", p.accounts), p, |b, _| b.iter(|| fraudar::fraudar(&gr.members, &gr.groups_members, &params)));
-        let projection = features::graph::group_projection(&gr.members, &gr.forwarding);
+        g.bench_with_input(BenchmarkId::new("group_projection", p.accounts), p, |b, p| {
+            b.iter(|| features::graph::group_projection(&p.w, &p.st, &gr.members, &gr.forwarding))
+        });
         g.bench_with_input(BenchmarkId::new("louvain_projection", p.accounts), p, |b, _| {
-            b.iter(|| louvain::louvain(&projection, &louvain::LouvainParams::default()))
+            b.iter(|| louvain::louvain(&gr.projection.ties, &louvain::LouvainParams::default()))
         });
         let seeds = Seeds::visible(&p.w, &p.ctx, p.w.now_ms, &[], &[]);
         g.bench_with_input(BenchmarkId::new("ppr_membership", p.accounts), p, |b, _| {
@@ -148,7 +150,7 @@ fn feature_stages(c: &mut Criterion) {
         let seeds = Seeds::visible(&p.w, &p.ctx, p.w.now_ms, &[], &[]);
         g.bench_with_input(BenchmarkId::new("context", p.accounts), p, |b, p| b.iter(|| Context::build(&p.w, &p.st, &FeatureConfig::default())));
         g.bench_with_input(BenchmarkId::new("tabular", p.accounts), p, |b, p| b.iter(|| features::tabular(&p.w, &p.st, &p.ctx)));
-        g.bench_with_input(BenchmarkId::new("seeded", p.accounts), p, |b, p| b.iter(|| features::seeded(&p.w, &p.st, &p.ctx, &seeds)));
+        g.bench_with_input(BenchmarkId::new("seeded", p.accounts), p, |b, p| b.iter(|| features::graph::seeded(&p.w, &p.st, &p.ctx.graphs, &seeds)));
         g.bench_with_input(BenchmarkId::new("text_scores", p.accounts), p, |b, p| {
             b.iter(|| {
                 let gs = features::text::cross_fitted_scores(&p.ctx.group_text, &seeds.labelled_groups, &p.w.groups.ids);
@@ -161,21 +163,15 @@ fn feature_stages(c: &mut Criterion) {
 }
 
 fn scoring(c: &mut Criterion) {
-    let mut g = c.benchmark_group("score");
+    let mut g = c.benchmark_group("model");
     g.sample_size(10);
     for p in all() {
-        let (gtab, atab) = features::compute(&p.w, &p.st, &FeatureConfig::default());
         // Small datasets carry few labels: train with a low bar so a model exists to score with.
         let cfg = train::TrainConfig { min_positives: 3, ..Default::default() };
-        let trained = train::train(&p.w, &p.st, &p.ctx, &cfg);
-        let catalog = features::catalog().0;
-        for (entity, kind, table) in [("group", &trained.group, &gtab), ("account", &trained.account, &atab)] {
-            let id = BenchmarkId::new(entity, p.accounts);
-            match kind {
-                Ok(m) => g.bench_with_input(id, table, |b, t| b.iter(|| score::score(m, t, 5, catalog, catalog).unwrap())),
-                Err(_) => g.bench_with_input(id, table, |b, t| b.iter(|| score::unsupervised(t, entity, 5))),
-            };
-        }
+        g.bench_with_input(BenchmarkId::new("train", p.accounts), p, |b, p| b.iter(|| crossfit::run(&p.w, &p.st, &p.ctx, crossfit::Mode::Train(&cfg), &mut |_| {}).unwrap()));
+        let out = crossfit::run(&p.w, &p.st, &p.ctx, crossfit::Mode::Train(&cfg), &mut |_| {}).unwrap();
+        let file = ModelFile::new(out.group.model, out.account.model, None, as_of(), 30, cfg.clone());
+        g.bench_with_input(BenchmarkId::new("score", p.accounts), p, |b, p| b.iter(|| crossfit::run(&p.w, &p.st, &p.ctx, crossfit::Mode::Apply(&file), &mut |_| {}).unwrap()));
     }
     g.finish();
 }

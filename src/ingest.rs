@@ -236,11 +236,18 @@ impl Window {
     /// The latest label per entity decided before `cutoff_ms` (an upheld appeal turns a
     /// violating decision benign). Returns (accounts, groups): `Some(violating)` per index.
     pub fn latest_labels(&self, cutoff_ms: i64) -> (Vec<Option<bool>>, Vec<Option<bool>>) {
+        let (acc, grp) = self.latest_labels_with_time(cutoff_ms);
+        let strip = |v: Vec<Option<(bool, i64)>>| v.into_iter().map(|l| l.map(|l| l.0)).collect();
+        (strip(acc), strip(grp))
+    }
+
+    /// As [`latest_labels`](Self::latest_labels), with each decision's time.
+    pub fn latest_labels_with_time(&self, cutoff_ms: i64) -> (Vec<Option<(bool, i64)>>, Vec<Option<(bool, i64)>>) {
         let mut acc = vec![None; self.accounts.ids.len()];
         let mut grp = vec![None; self.groups.ids.len()];
         for l in self.labels.iter().filter(|l| l.ts < cutoff_ms) {
             let slot = if l.on_group { &mut grp[l.entity as usize] } else { &mut acc[l.entity as usize] };
-            *slot = Some(l.violating);
+            *slot = Some((l.violating, l.ts));
         }
         (acc, grp)
     }

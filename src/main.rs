@@ -510,7 +510,8 @@ fn features_cmd(a: &FeaturesArgs) -> anyhow::Result<ExitCode> {
     };
     let pb = spinner("computing features");
     let seeds = features::graph::Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
-    let (groups, accounts) = features::compute_with_seeds(&w, &st, &ctx, &seeds);
+    let out = groupwatch::model::crossfit::run(&w, &st, &ctx, groupwatch::model::crossfit::Mode::Features, &mut |_| {})?;
+    let (groups, accounts) = (out.groups, out.accounts);
     lap("features", &mut timings);
     pb.finish_and_clear();
     // Only the tables are written from here: the window and graphs go first (on `large` they
@@ -582,8 +583,9 @@ fn prepare(input: &Path, as_of: NaiveDate, window_days: u32, hamming_threshold: 
 
 fn eval_json(k: &groupwatch::model::KindModel) -> serde_json::Value {
     serde_json::json!({
-        "chosen": k.learner.describe(), "calibration": k.calibration.name(),
-        "labels": {"violating": k.labels_violating, "benign": k.labels_benign, "unlabelled_sampled": k.unlabelled_sampled},
+        "first_stage": k.first.as_ref().map(|f| f.learner.describe()), "chosen": k.second.learner.describe(), "calibration": k.calibration,
+        "labels": {"violating": k.labels_violating, "benign": k.labels_benign, "unlabelled": k.unlabelled},
+        "estimated_prevalence": k.estimated_prevalence,
         "all_features": k.evaluation, "tabular_only": k.tabular_only, "importance": k.importance,
     })
 }
@@ -597,10 +599,12 @@ fn train_cmd(a: &TrainArgs) -> anyhow::Result<ExitCode> {
     let pb = spinner("training with cross-validation");
     let clock = std::time::Instant::now();
     let cfg = TrainConfig { capacity: a.capacity, seed: a.seed, min_positives: a.min_positives, tabular_only: a.tabular_only, ..TrainConfig::default() };
-    let trained = model::train::train(&p.w, &p.st, &p.ctx, &cfg);
+    let out = model::crossfit::run(&p.w, &p.st, &p.ctx, model::crossfit::Mode::Train(&cfg), &mut |stage| {
+        tracing::debug!(stage, "training step finished");
+    })?;
     pb.finish_and_clear();
     tracing::info!(stage = "train", seconds = clock.elapsed().as_secs_f64(), "stage finished");
-    let m = ModelFile::new(trained, a.as_of, a.window_days, cfg);
+    let m = ModelFile::new(out.group.model, out.account.model, model::label_range_ms(&p.w), a.as_of, a.window_days, cfg);
     m.save(&a.model_out)?;
     let base = a.model_out.display().to_string();
     groupwatch::io::write_bytes(Path::new(&format!("{base}.evaluation.json")), &serde_json::to_vec_pretty(&serde_json::json!({

@@ -363,7 +363,7 @@ fn run_info(run_dir: &Path) -> Result<RunInfo, ReportError> {
                     let e = &k.evaluation;
                     match e.candidates.get(e.chosen) {
                         Some(c) => format!(
-                            "{}, {} calibration; out of fold on {} labelled {kind}s ({} violating): PR-AUC {} ({}–{}), ROC-AUC {}, precision in the top {} {}, recall at precision 0.9 {}",
+                            "{}, {} calibration; out of fold on {} {kind}s ({} labelled violating): PR-AUC {} ({}–{}), ROC-AUC {}, precision in the top {} {}, recall at precision 0.9 {}",
                             c.description,
                             e.calibration,
                             e.evaluated,

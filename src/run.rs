@@ -37,7 +37,7 @@ use crate::features::{self, graph::Seeds, Context, FeatureConfig, FeatureTable};
 use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
 use crate::model::score::{self, Scores};
-use crate::model::{train, ModelFile};
+use crate::model::{crossfit, train, ModelFile};
 use crate::policy::{Decision, Entity, Facts, Policy};
 use crate::replay::{self, MembershipState};
 use crate::validate::{self, ValidateConfig};
@@ -218,41 +218,45 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     w.release_text();
     let w = w;
     clock.lap("graphs");
-    progress("computing features");
+    progress("computing features and scores");
+    // Seeds with every label visible: the policy's rules and the clusters read them.
     let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
-    let (gtab, atab) = features::compute_with_seeds(&w, &st, &ctx, &seeds);
+    let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, ..Default::default() };
+    let mode = match &given_model {
+        Some(m) => crossfit::Mode::Apply(m),
+        None => {
+            progress("training on the input's labels");
+            crossfit::Mode::Train(&tcfg)
+        }
+    };
+    let outcome = crossfit::run(&w, &st, &ctx, mode, &mut |stage| clock.lap(stage))?;
+    let crossfit::Outcome { groups: gtab, accounts: atab, group: gres, account: ares } = outcome;
     for f in gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))) {
         warnings.push(format!("feature unavailable (input table absent or too few labels): {f}"));
     }
-    clock.lap("features");
-
-    progress("scoring");
     let (model, model_origin) = match given_model {
         Some(m) => (m, cfg.model.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
-        None => {
-            progress("training on the input's labels");
-            let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, ..Default::default() };
-            let trained = train::train(&w, &st, &ctx, &tcfg);
-            clock.lap("train");
-            (ModelFile::new(trained, cfg.as_of, cfg.window_days, tcfg), "trained in this run".into())
-        }
+        None => (
+            ModelFile::new(gres.model.clone(), ares.model.clone(), crate::model::label_range_ms(&w), cfg.as_of, cfg.window_days, tcfg),
+            "trained in this run".into(),
+        ),
     };
     let model_json = serde_json::to_vec(&model).map_err(anyhow::Error::from)?;
     let model_version = format!("{}-{}", model.trained_as_of, &sha256_hex(&model_json)[..12]);
-    let catalog_version = features::catalog().0;
-    let score_kind = |entity: &str, table: &FeatureTable, warnings: &mut Vec<String>| -> Result<Scores, RunError> {
-        match model.kind(entity) {
-            Some(k) => Ok(score::score(k, table, cfg.top_reasons, catalog_version, model.feature_catalog_version)?),
+    let score_kind = |entity: &str, table: &FeatureTable, res: &crossfit::KindResult, warnings: &mut Vec<String>| -> Scores {
+        match score::from_crossfit(table, res, cfg.top_reasons) {
+            Some(s) => s,
             None => {
-                let why = model.skipped.iter().find(|s| s.entity == entity).map_or("no model for this kind".to_string(), |s| s.reason.clone());
+                let why = res.model.as_ref().err().map_or("no model for this kind".to_string(), |s| s.reason.clone());
                 warnings.push(format!("{entity} scores are unsupervised rank scores, not probabilities: {why}"));
-                Ok(score::unsupervised(table, entity, cfg.top_reasons))
+                score::unsupervised(table, entity, cfg.top_reasons)
             }
         }
     };
     ctx.release_text();
-    let gscores = score_kind("group", &gtab, &mut warnings)?;
-    let ascores = score_kind("account", &atab, &mut warnings)?;
+    let gscores = score_kind("group", &gtab, &gres, &mut warnings);
+    let ascores = score_kind("account", &atab, &ares, &mut warnings);
+    drop((gres, ares));
     clock.lap("score");
 
     progress("applying the policy");
@@ -366,10 +370,10 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         // raised; `sweep` replays this one by default so its "current policy" line agrees.
         "effective_policy": effective,
         "model": {"origin": model_origin, "version": model_version, "sha256": sha256_hex(&model_json),
-                  "group": model.group.as_ref().map(|k| k.learner.describe()), "account": model.account.as_ref().map(|k| k.learner.describe()),
+                  "group": model.group.as_ref().map(|k| k.second.learner.describe()), "account": model.account.as_ref().map(|k| k.second.learner.describe()),
                   "skipped": model.skipped},
         "scoring": {"group": gscores.method, "account": ascores.method},
-        "feature_catalog_version": catalog_version,
+        "feature_catalog_version": features::catalog().0,
         "schema_versions": crate::schema::Contract::get().versions(),
         "ingest": w.stats, "replay": st.stats,
         "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
@@ -513,7 +517,7 @@ fn facts_frame(gtab: &FeatureTable, atab: &FeatureTable, gf: &[Facts], af: &[Fac
 /// The latest label per entity decided before as-of: `labels.parquet` (beside the contract's
 /// tables), so sweeps and notebooks measure precision and recall without re-reading inputs.
 fn labels_frame(w: &Window) -> PolarsResult<DataFrame> {
-    let (acc, grp) = crate::model::data::latest_labels_with_time(w, w.now_ms);
+    let (acc, grp) = w.latest_labels_with_time(w.now_ms);
     let mut kind = Vec::new();
     let mut id = Vec::new();
     let mut label = Vec::new();

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use crate::graph::{fraudar, lockstep, louvain, pagerank, Csr};
+use crate::graph::{fraudar, lockstep, louvain, pagerank, projection, Csr};
 use crate::ingest::{ev, method, Window, NONE};
 use crate::replay::MembershipState;
 
@@ -63,15 +63,13 @@ pub struct Graphs {
     pub groups_members: Csr,
     /// Group → group forwarding in the window, weight = forward rows.
     pub forwarding: Csr,
+    /// Groups tied by shared members, admins, link creators, media and forwards.
+    pub projection: projection::Projection,
     pub lockstep: lockstep::Lockstep,
     pub fraudar: fraudar::Fraudar,
-    /// Community of each group in the group projection (shared members and forwarding).
+    /// Community of each group in the projection.
     pub communities: louvain::Communities,
 }
-
-/// Accounts in more groups than this do not add projection edges (a popular account would
-/// tie everything together, and its pairs grow quadratically).
-const PROJECTION_MAX_GROUPS: usize = 50;
 
 /// Fraudar blocks peeled per window. Each peel is a pass over every edge (about 2 s at a
 /// million accounts); blocks beyond the first few are small and rarely planted networks.
@@ -105,7 +103,7 @@ impl Graphs {
             .collect();
         // Fraudar's peels and Louvain's local moving are each sequential, and independent of
         // each other: they run side by side (each result is the same as when run alone).
-        let ((lockstep, fraudar), communities) = rayon::join(
+        let ((lockstep, fraudar), (projection, communities)) = rayon::join(
             || {
                 let t = std::time::Instant::now();
                 let joins = lockstep::Joins::from_triples(ng, joins);
@@ -118,56 +116,54 @@ impl Graphs {
             },
             || {
                 let t = std::time::Instant::now();
-                let projection = group_projection(&members, &forwarding);
-                tracing::debug!(seconds = t.elapsed().as_secs_f64(), edges = projection.n_edges(), "group projection");
+                let projection = group_projection(w, st, &members, &forwarding);
+                tracing::debug!(seconds = t.elapsed().as_secs_f64(), edges = projection.ties.n_edges(), "group projection");
                 let t = std::time::Instant::now();
-                let communities = louvain::louvain(&projection, &louvain::LouvainParams::default());
+                let communities = louvain::louvain(&projection.ties, &louvain::LouvainParams::default());
                 tracing::debug!(seconds = t.elapsed().as_secs_f64(), "louvain");
-                communities
+                (projection, communities)
             },
         );
-        Graphs { members, groups_members, forwarding, lockstep, fraudar, communities }
+        Graphs { members, groups_members, forwarding, projection, lockstep, fraudar, communities }
     }
 }
 
-/// Undirected group graph: each account in k groups adds 1/(k-1) to each pair of them; each
-/// forward row between two groups adds 1.
-pub fn group_projection(members: &Csr, forwarding: &Csr) -> Csr {
-    let ng = members.n_cols;
-    let mut edges: Vec<(u32, u32, f32)> = (0..members.n_rows())
-        .into_par_iter()
-        .flat_map_iter(|a| {
-            let gs = members.neighbors(a);
-            let k = gs.len();
-            let mut out = Vec::new();
-            if (2..=PROJECTION_MAX_GROUPS).contains(&k) {
-                let wgt = 1.0 / (k - 1) as f32;
-                for i in 0..k {
-                    for j in i + 1..k {
-                        out.push((gs[i], gs[j], wgt));
-                        out.push((gs[j], gs[i], wgt));
-                    }
-                }
-            }
-            out
-        })
+/// The window's group projection ([`projection`]): members from the membership matrix,
+/// admins (current admins and the creator), invite-link creators, media objects forwarded
+/// from or into groups in the window, and group-to-group forwarding.
+pub fn group_projection(w: &Window, st: &MembershipState, members: &Csr, forwarding: &Csr) -> projection::Projection {
+    let ng = w.groups.ids.len();
+    let mut admins: Vec<(u32, u32)> = (0..ng).flat_map(|g| st.of(g).iter().filter(|m| m.admin).map(move |m| (m.account, g as u32))).collect();
+    admins.extend((0..ng).filter(|&g| w.groups.creator[g] != NONE).map(|g| (w.groups.creator[g], g as u32)));
+    let link_creators: Vec<(u32, u32)> = w.links.iter().filter(|l| l.created_by != NONE && l.group != NONE).map(|l| (l.created_by, l.group)).collect();
+    let media: Vec<(u64, u32)> = w
+        .forwards
+        .iter()
+        .filter_map(|f| f.media_fp.map(|fp| (fp, f)))
+        .flat_map(|(fp, f)| [f.src_group, f.dst_group].into_iter().filter(|&g| g != NONE).map(move |g| (fp, g)))
         .collect();
-    for (s, d, wgt) in forwarding.edges() {
-        edges.push((s, d, wgt));
-        edges.push((d, s, wgt));
-    }
-    Csr::from_edges(ng, ng, edges)
+    projection::project(
+        members,
+        &projection::connectors_from_pairs(admins),
+        &projection::connectors_from_pairs(link_creators),
+        &projection::connectors_from_pairs(media),
+        forwarding,
+    )
 }
 
 /// The graph features of each entity kind (structural and seed-based): what a
 /// "tabular-only" model leaves out to show the lift the graph brings.
 pub const GROUP_GRAPH_FEATURES: &[&str] = &[
-    "max_jaccard_any_group", "community_size", "lockstep_member_share", "dense_block_score", "ppr_membership",
-    "ppr_forwarding", "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
-    "link_creators_shared_with_violating", "community_violating_share",
+    "max_jaccard_any_group", "community_size", "lockstep_member_share", "dense_block_score", "tie_strength", "tie_members_max",
+    "tie_admins_max", "tie_link_creators_max", "tie_media_max", "tie_forwarding_max", "ppr_membership", "ppr_forwarding",
+    "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
+    "link_creators_shared_with_violating", "community_violating_share", "nb_score_mean", "nb_score_max",
+    "community_score_mean", "member_score_mean", "member_score_top", "nb_seed_share", "ppr_ties",
 ];
-pub const ACCOUNT_GRAPH_FEATURES: &[&str] =
-    &["lockstep_max_shared_groups", "lockstep_partners", "dense_block_score", "ppr_membership", "violating_groups_now"];
+pub const ACCOUNT_GRAPH_FEATURES: &[&str] = &[
+    "lockstep_max_shared_groups", "lockstep_partners", "dense_block_score", "ppr_membership", "violating_groups_now",
+    "groups_score_max", "groups_score_mean", "admin_groups_score_max",
+];
 
 /// Seed-based and graph features, as (group columns, account columns) of
 /// `(name, values by dense index)`.
@@ -178,7 +174,7 @@ pub fn structural(w: &Window, _st: &MembershipState, g: &Graphs) -> (Columns, Co
     let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
     let comm = &g.communities;
     // Largest member overlap with any other group: sister groups of one network share their
-    // cohorts. Accounts in more than PROJECTION_MAX_GROUPS groups are skipped (as in the
+    // cohorts. Accounts in more than MAX_GROUPS_PER_CONNECTOR groups are skipped (as in the
     // projection), so a few hyperactive accounts cannot make every pair overlap.
     let max_jaccard: Vec<Option<f64>> = (0..ng)
         .into_par_iter()
@@ -190,7 +186,7 @@ pub fn structural(w: &Window, _st: &MembershipState, g: &Graphs) -> (Columns, Co
             let mut others: Vec<u32> = members
                 .iter()
                 .map(|&a| g.members.neighbors(a as usize))
-                .filter(|gs| gs.len() <= PROJECTION_MAX_GROUPS)
+                .filter(|gs| gs.len() <= projection::MAX_GROUPS_PER_CONNECTOR)
                 .flat_map(|gs| gs.iter().copied().filter(|&h| h as usize != i))
                 .collect();
             others.sort_unstable();
@@ -216,6 +212,12 @@ pub fn structural(w: &Window, _st: &MembershipState, g: &Graphs) -> (Columns, Co
                 (!m.is_empty()).then(|| hit as f64 / m.len() as f64)
             })),
             ("dense_block_score", per(&|i| Some(g.fraudar.group_score[i]))),
+            ("tie_strength", per(&|i| Some(g.projection.ties.strength(i)))),
+            ("tie_members_max", per(&|i| Some(f64::from(g.projection.strongest[0][i])))),
+            ("tie_admins_max", per(&|i| Some(f64::from(g.projection.strongest[1][i])))),
+            ("tie_link_creators_max", per(&|i| Some(f64::from(g.projection.strongest[2][i])))),
+            ("tie_media_max", per(&|i| Some(f64::from(g.projection.strongest[3][i])))),
+            ("tie_forwarding_max", per(&|i| Some(f64::from(g.projection.strongest[4][i])))),
         ]
     };
     let account_cols: Columns = {

@@ -15,6 +15,7 @@
 pub mod account;
 pub mod graph;
 pub mod group;
+pub mod network;
 pub mod pdq;
 pub mod text;
 
@@ -264,23 +265,13 @@ impl Context {
     }
 }
 
-/// Group and account feature tables for a window, with every label decided before as-of
-/// (and every hash-bank match) visible as a seed: the tables an investigator or a scorer
-/// reads. Trainers hide labels with [`Seeds::visible`](graph::Seeds::visible) and
-/// [`seeded`].
-pub fn compute(w: &Window, st: &MembershipState, cfg: &FeatureConfig) -> (FeatureTable, FeatureTable) {
-    let ctx = Context::build(w, st, cfg);
-    let seeds = graph::Seeds::visible(w, &ctx, w.now_ms, &[], &[]);
-    compute_with_seeds(w, st, &ctx, &seeds)
-}
+/// Cross-fitting folds: everything learned from labels is computed per fold with that
+/// fold's labels hidden (see [`crate::model::train`]).
+pub const FOLDS: u8 = 5;
 
-/// As [`compute`], with the context built once by the caller and the seed set given.
-pub fn compute_with_seeds(w: &Window, st: &MembershipState, ctx: &Context, seeds: &graph::Seeds) -> (FeatureTable, FeatureTable) {
-    let (mut groups, mut accounts) = tabular(w, st, ctx);
-    let (gcols, acols) = seeded(w, st, ctx, seeds);
-    append(w, &mut groups, "group", gcols);
-    append(w, &mut accounts, "account", acols);
-    (groups, accounts)
+/// An entity's fold, from a hash of its id: stable across runs and nights.
+pub fn fold_of(id: u64) -> u8 {
+    (crate::synth::mix64(id ^ 0x7e57_f01d) % u64::from(FOLDS)) as u8
 }
 
 /// The features that do not depend on labels or seeds: tabular and structural graph ones.
@@ -294,37 +285,37 @@ pub fn tabular(w: &Window, st: &MembershipState, ctx: &Context) -> (FeatureTable
     let t = std::time::Instant::now();
     let (gcols, acols) = graph::structural(w, st, &ctx.graphs);
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "structural graph features");
-    append(w, &mut groups, "group", gcols);
-    append(w, &mut accounts, "account", acols);
+    append(w, &mut groups, "group", gcols, (false, false));
+    append(w, &mut accounts, "account", acols, (false, false));
     (groups, accounts)
 }
 
-/// The seed-based and label-trained features (graph propagation, neighbourhood, text
-/// scores) for the given visible seeds, as (group, account) columns by dense index.
-pub fn seeded(w: &Window, st: &MembershipState, ctx: &Context, seeds: &graph::Seeds) -> (graph::Columns, graph::Columns) {
-    let clock = std::time::Instant::now();
-    let (mut gcols, mut acols) = graph::seeded(w, st, &ctx.graphs, seeds);
-    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "seeded graph features");
+/// Text scores of both kinds (groups, accounts) by dense index, learned from the visible
+/// labels. The text model cross-fits over [`FOLDS`] by [`fold_of`], so each entity's score
+/// comes from a model fitted without its fold's labels.
+pub fn text_scores(w: &Window, ctx: &Context, seeds: &graph::Seeds) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
     let clock = std::time::Instant::now();
     let none = |n: usize| vec![None; n];
-    let gkey = &w.groups.ids;
-    let akey = &w.accounts.ids;
     let cached = |kind, vectors, labels: &[(u32, bool)], key: &[u64]| {
         let s = ctx.text_cache.get_or_fit(kind, labels, || text::cross_fitted_scores(vectors, labels, key));
         s.as_ref().clone().unwrap_or_else(|| none(key.len()))
     };
-    let g = cached("group", &ctx.group_text, &seeds.labelled_groups, gkey);
-    let a = cached("account", &ctx.account_text, &seeds.labelled_accounts, akey);
+    let g = cached("group", &ctx.group_text, &seeds.labelled_groups, &w.groups.ids);
+    let a = cached("account", &ctx.account_text, &seeds.labelled_accounts, &w.accounts.ids);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "text scores");
-    gcols.push(("text_score", g));
-    acols.push(("text_score", a));
-    (gcols, acols)
+    (g, a)
+}
+
+/// Whether a feature of `entity` is computed from labels or hash matches.
+pub fn is_seed_based(entity: &str, name: &str) -> bool {
+    catalog_entry(entity, name).is_some_and(|e| e.seed_based)
 }
 
 /// Appends graph columns (by dense index) to a table, nulling those whose inputs are absent.
 /// A seed-based feature needs something to seed from (labels or a hash bank); a text score
-/// needs labels, and is unavailable when too few violating labels are visible to train on.
-pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::Columns) {
+/// needs labels, and is unavailable when too few violating labels are visible to train on; a
+/// network feature needs the first-stage scores it reads (`first`: groups', accounts').
+pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::Columns, first: (bool, bool)) {
     let seeded = w.has_table("labels") || w.has_table("hash_bank");
     let entries = catalog_entries();
     for (name, values) in cols {
@@ -333,7 +324,8 @@ pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::C
         // A text score that could not be trained (too few visible violating texts) is null
         // for everyone: unavailable, not zero.
         let untrained = name == "text_score" && values.iter().all(Option::is_none);
-        let available = (seeded || !entry.seed_based) && entry.needs.iter().all(|t| w.has_table(t)) && !untrained;
+        let reads_first = entry.first_stage.iter().all(|k| if k == "group" { first.0 } else { first.1 });
+        let available = (seeded || !entry.seed_based) && entry.needs.iter().all(|t| w.has_table(t)) && !untrained && reads_first;
         if !available {
             table.unavailable.push(name);
         }
@@ -360,6 +352,9 @@ pub struct CatalogEntry {
     pub needs: Vec<String>,
     #[serde(default)]
     pub seed_based: bool,
+    /// Network features: the kinds whose first-stage scores the feature reads.
+    #[serde(default)]
+    pub first_stage: Vec<String>,
     pub description: String,
     /// A short phrase for investigators with `{value}` where the formatted value goes,
     /// e.g. "{value} of members joined through an invite link".
@@ -377,7 +372,7 @@ impl CatalogEntry {
             "0/1" => if v >= 0.5 { "yes" } else { "no" }.into(),
             "days" | "hours" | "ratio" | "blocks per member" | "reports per member" => format!("{v:.1}"),
             "x uniform" => format!("{v:.1}x"),
-            "score 0..1" | "density" => format!("{v:.2}"),
+            "score 0..1" | "density" | "cosine" | "tie weight" => format!("{v:.2}"),
             _ if v.fract() == 0.0 => format!("{v:.0}"),
             _ => format!("{v:.2}"),
         }

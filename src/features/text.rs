@@ -23,8 +23,6 @@ use crate::synth::mix64;
 /// Hash buckets (2^10). Small enough for dense training matrices, large enough for the
 /// few hundred distinctive words a surface vocabulary has.
 pub const DIMS: usize = 1 << 10;
-/// Cross-fitting folds.
-const FOLDS: u64 = 5;
 /// Training rows per fold: all visible positives plus negatives, at most this many per
 /// positive and never more than [`MAX_NEGATIVES`] (the matrix is dense: rows × 1,024).
 const NEGATIVES_PER_POSITIVE: usize = 20;
@@ -171,13 +169,15 @@ pub fn cross_fitted_scores(vectors: &[Option<Vec<(u32, f64)>>], labels: &[(u32, 
     for &(e, v) in labels {
         label[e as usize] = Some(v);
     }
-    let fold = |e: usize| mix64(key[e] ^ 0x7e57_f01d) % FOLDS;
+    // The pipeline's folds, so each entity's score comes from a model fitted without its
+    // fold's labels whether or not the caller hid them.
+    let fold = |e: usize| super::fold_of(key[e]);
     let with_text: Vec<usize> = (0..n).filter(|&e| vectors[e].is_some()).collect();
     let positives = with_text.iter().filter(|&&e| label[e] == Some(true)).count();
     if positives < MIN_POSITIVES {
         return None;
     }
-    let models: Vec<Option<TextModel>> = (0..FOLDS)
+    let models: Vec<Option<TextModel>> = (0..super::FOLDS)
         .into_par_iter()
         .map(|k| {
             let mut pos: Vec<(u32, bool)> = Vec::new();

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`pagerank`] | risk propagated from known-violating seeds (personalized PageRank) | membership graph, forwarding graph |
 //! | [`components`] | pieces of the graph nothing ties together | any undirected graph, membership graph |
+//! | [`projection`] | groups tied by shared members, admins, link creators, media and forwards | membership, links, forwards |
 //! | [`louvain`] | communities (and their modularity) | group projection, any weighted undirected graph |
 //! | [`fraudar`] | dense account × group blocks that survive camouflage | membership graph |
 //! | [`lockstep`] | accounts joining the same groups at the same times | join events per group |
@@ -34,5 +35,6 @@ pub mod fraudar;
 pub mod lockstep;
 pub mod louvain;
 pub mod pagerank;
+pub mod projection;
 
 pub use csr::Csr;

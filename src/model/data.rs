@@ -1,5 +1,5 @@
-//! From feature tables to model inputs: labels as of a date, time-ordered folds, feature
-//! matrices and the preprocessing a model file carries.
+//! From feature tables to model inputs: feature matrices and the preprocessing a model file
+//! carries.
 //!
 //! Preprocessing is deliberately simple and fixed, so that it transfers to data nobody tuned
 //! it on: every feature goes through a signed `ln(1 + |x|)` (counts are heavy-tailed; shares
@@ -9,68 +9,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureTable;
-use crate::ingest::Window;
-
-/// The latest label decided before `cutoff_ms` per entity: (violating, decision time).
-/// An upheld appeal is a later benign label, so it wins.
-pub fn latest_labels_with_time(w: &Window, cutoff_ms: i64) -> (Vec<Option<(bool, i64)>>, Vec<Option<(bool, i64)>>) {
-    let mut acc = vec![None; w.accounts.ids.len()];
-    let mut grp = vec![None; w.groups.ids.len()];
-    for l in w.labels.iter().filter(|l| l.ts < cutoff_ms) {
-        let slot = if l.on_group { &mut grp[l.entity as usize] } else { &mut acc[l.entity as usize] };
-        *slot = Some((l.violating, l.ts));
-    }
-    (acc, grp)
-}
-
-/// Forward-chaining folds over label time: labelled entities (both kinds together) sorted by
-/// decision time and cut into `chunks` equal chunks; fold `k` (1..chunks) trains on chunks
-/// before `k` and tests on chunk `k`. Chunk 0 only ever trains.
-#[derive(Debug, Clone)]
-pub struct TimeFolds {
-    /// Per account / group dense index: its chunk, or None if unlabelled.
-    pub account_chunk: Vec<Option<u8>>,
-    pub group_chunk: Vec<Option<u8>>,
-    /// First decision time of each chunk (labels at or after a fold's cutoff are invisible
-    /// while training that fold).
-    pub chunk_start_ms: Vec<i64>,
-    pub chunks: usize,
-}
-
-impl TimeFolds {
-    pub fn new(acc: &[Option<(bool, i64)>], grp: &[Option<(bool, i64)>], chunks: usize) -> TimeFolds {
-        let mut all: Vec<(i64, bool, u32)> = Vec::new();
-        all.extend(acc.iter().enumerate().filter_map(|(i, l)| l.map(|(_, ts)| (ts, false, i as u32))));
-        all.extend(grp.iter().enumerate().filter_map(|(i, l)| l.map(|(_, ts)| (ts, true, i as u32))));
-        all.sort_unstable();
-        let mut account_chunk = vec![None; acc.len()];
-        let mut group_chunk = vec![None; grp.len()];
-        let mut chunk_start_ms = vec![i64::MAX; chunks];
-        let n = all.len().max(1);
-        for (r, &(ts, on_group, i)) in all.iter().enumerate() {
-            let c = (r * chunks / n) as u8;
-            chunk_start_ms[c as usize] = chunk_start_ms[c as usize].min(ts);
-            if on_group {
-                group_chunk[i as usize] = Some(c);
-            } else {
-                account_chunk[i as usize] = Some(c);
-            }
-        }
-        TimeFolds { account_chunk, group_chunk, chunk_start_ms, chunks }
-    }
-
-    /// Entities of chunks `k..` (hidden while fold `k` trains), sorted.
-    pub fn hidden_from(&self, k: usize) -> (Vec<u32>, Vec<u32>) {
-        let pick = |v: &[Option<u8>]| (0..v.len() as u32).filter(|&i| v[i as usize].is_some_and(|c| c as usize >= k)).collect();
-        (pick(&self.account_chunk), pick(&self.group_chunk))
-    }
-
-    /// Entities of chunk `k` only, sorted.
-    pub fn chunk(&self, k: usize) -> (Vec<u32>, Vec<u32>) {
-        let pick = |v: &[Option<u8>]| (0..v.len() as u32).filter(|&i| v[i as usize] == Some(k as u8)).collect();
-        (pick(&self.account_chunk), pick(&self.group_chunk))
-    }
-}
 
 /// Column-major feature values of some entities (NaN = null), named.
 #[derive(Debug, Clone)]
@@ -180,19 +118,5 @@ mod tests {
         assert!(mean.abs() < 1e-12);
         // The null takes the median of ln(1+x) over {0, ln 2, ln 4}: ln 2.
         assert!((m[[2, 0]] - m[[1, 0]]).abs() < 1e-12);
-    }
-
-    #[test]
-    fn folds_follow_time() {
-        let acc: Vec<Option<(bool, i64)>> = (0..10).map(|i| Some((i % 2 == 0, 100 - i as i64))).collect();
-        let grp = vec![None, Some((true, 0))];
-        let f = TimeFolds::new(&acc, &grp, 5);
-        // The group's label is the oldest: chunk 0. Account 9 (ts 91) is next.
-        assert_eq!(f.group_chunk, vec![None, Some(0)]);
-        assert_eq!(f.account_chunk[9], Some(0));
-        assert_eq!(f.account_chunk[0], Some(4));
-        let (a, g) = f.hidden_from(4);
-        assert_eq!((a, g), (vec![0, 1], vec![]));
-        assert!(f.chunk_start_ms.windows(2).all(|w| w[0] <= w[1]));
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! | module | role |
 //! |---|---|
-//! | [`data`] | labels as of a date, time-ordered folds, feature matrices, preprocessing |
-//! | [`learners`] | logistic regression and random forest (linfa), stored as plain data |
-//! | [`train`] | cross-validated selection, leakage control, calibration, evaluation |
+//! | [`data`] | feature matrices, preprocessing |
+//! | [`learners`] | logistic regression, random forest and gradient-boosted trees, stored as plain data |
+//! | [`train`] | folds, positive–unlabelled targets, candidate selection, calibration, evaluation |
+//! | [`crossfit`] | the fold passes training and scoring share: both stages, fold-masked features |
 //! | [`metrics`] | PR-AUC, ROC-AUC, precision at capacity, reliability (checked against scikit-learn) |
 //! | [`calibration`] | Platt and isotonic maps from raw scores to probabilities |
 //! | [`score`] | scoring a window with a model file: probabilities and their reasons |
@@ -14,6 +15,7 @@
 //! evaluation figures. Loading one whose features are absent from the data is an error.
 
 pub mod calibration;
+pub mod crossfit;
 pub mod data;
 pub mod learners;
 pub mod metrics;
@@ -45,7 +47,7 @@ pub mod nan_as_null {
 }
 
 /// Format version of model files this build reads and writes.
-pub const MODEL_FORMAT: u32 = 1;
+pub const MODEL_FORMAT: u32 = 2;
 
 /// Everything needed to score a window and to know what the scores are worth.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,13 +113,19 @@ impl ModelFile {
     }
 }
 
+/// Oldest and newest label decision of the window, epoch ms.
+pub fn label_range_ms(w: &crate::ingest::Window) -> Option<(i64, i64)> {
+    let ts = w.labels.iter().filter(|l| l.ts < w.now_ms).map(|l| l.ts);
+    ts.clone().min().zip(ts.max())
+}
+
 impl ModelFile {
-    /// Builds a model file from a training run.
-    pub fn new(trained: train::Trained, as_of: chrono::NaiveDate, window_days: u32, config: TrainConfig) -> ModelFile {
+    /// Builds a model file from a training run's results per kind.
+    pub fn new(group: Result<KindModel, Skipped>, account: Result<KindModel, Skipped>, label_range_ms: Option<(i64, i64)>, as_of: chrono::NaiveDate, window_days: u32, config: TrainConfig) -> ModelFile {
         let mut skipped = Vec::new();
         let mut keep = |r: Result<KindModel, Skipped>| r.map_err(|s| skipped.push(s)).ok();
-        let group = keep(trained.group);
-        let account = keep(trained.account);
+        let group = keep(group);
+        let account = keep(account);
         ModelFile {
             format: MODEL_FORMAT,
             code_version: env!("CARGO_PKG_VERSION").into(),
@@ -125,7 +133,7 @@ impl ModelFile {
             schema_versions: crate::schema::Contract::get().versions(),
             trained_as_of: as_of.to_string(),
             window_days,
-            label_range_ms: trained.label_range_ms,
+            label_range_ms,
             config,
             group,
             account,
@@ -145,10 +153,10 @@ impl ModelFile {
         crate::io::frame(vec![
             col::static_strs("kind", rows.iter().map(|r| r.0).collect()),
             col::u64s("entity_id", rows.iter().map(|r| r.1.entity_id).collect()),
-            col::u8s("fold", rows.iter().map(|r| r.1.chunk).collect()),
+            col::u8s("fold", rows.iter().map(|r| r.1.fold).collect()),
             col::static_strs("label", rows.iter().map(|r| if r.1.violating { "violating" } else { "benign" }).collect()),
-            polars::prelude::Column::new("raw_score".into(), rows.iter().map(|r| r.1.raw_score).collect::<Vec<_>>()),
-            polars::prelude::Column::new("score".into(), rows.iter().map(|r| r.1.score).collect::<Vec<_>>()),
+            col::f64s("raw_score", rows.iter().map(|r| r.1.raw_score).collect()),
+            col::f64s("score", rows.iter().map(|r| r.1.score).collect()),
         ])
     }
 
@@ -160,37 +168,42 @@ impl ModelFile {
         let _ = writeln!(s, "Trained as of {} on a {}-day window; feature catalog v{}.", self.trained_as_of, self.window_days, self.feature_catalog_version);
         let _ = writeln!(
             s,
-            "Folds: {} forward-chaining folds over label time; seed-based features recomputed per fold with the test labels hidden. \
-             Evaluated on labelled entities only; precision at capacity = in the top {} of the pooled out-of-fold scores.\n",
-            self.config.chunks - 1,
+            "Folds: {} cross-fitting folds by id hash; every entity's seed-based and network features are computed with its fold's labels hidden, \
+             and it is scored by the models fitted without its fold. PR-AUC and ROC-AUC: labelled violating against every other entity, per fold; \
+             labelled PR-AUC: violating against benign labels; precision at capacity: labelled violators in the top {} (a lower bound).\n",
+            crate::features::FOLDS,
             self.config.capacity
         );
         for k in [&self.group, &self.account].into_iter().flatten() {
             let _ = writeln!(s, "## {} model\n", k.entity);
             let _ = writeln!(
                 s,
-                "Labels: {} violating, {} benign; {} unlabelled {}s sampled as presumed benign. Chosen: {}; calibration: {}.\n",
+                "Labels: {} violating, {} benign; {} unlabelled {}s. First stage: {}; second stage: {}; calibration: {} (label frequency {:.3}, estimated prevalence among the unlabelled {:.4}).\n",
                 k.labels_violating,
                 k.labels_benign,
-                k.unlabelled_sampled,
+                k.unlabelled,
                 k.entity,
-                k.learner.describe(),
-                k.calibration.name()
+                k.first.as_ref().map_or("none".to_string(), |f| f.learner.describe()),
+                k.second.learner.describe(),
+                k.calibration.name(),
+                k.calibration.label_frequency,
+                k.estimated_prevalence,
             );
-            let _ = writeln!(s, "| variant | candidate | PR-AUC (95 % CI) | ROC-AUC | precision@capacity | recall@precision 0.9 |");
-            let _ = writeln!(s, "|---|---|---|---|---|---|");
+            let _ = writeln!(s, "| variant | candidate | PR-AUC (95 % CI) | ROC-AUC | labelled PR-AUC | precision@capacity | recall@precision 0.9 |");
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|");
             for (variant, e) in [("all features", Some(&k.evaluation)), ("tabular only", k.tabular_only.as_ref())] {
                 let Some(e) = e else { continue };
                 for (i, c) in e.candidates.iter().enumerate() {
                     let mark = if i == e.chosen { " **(chosen)**" } else { "" };
                     let _ = writeln!(
                         s,
-                        "| {variant} | {}{mark} | {:.3} ({:.3}–{:.3}) | {:.3} | {} | {:.3} |",
+                        "| {variant} | {}{mark} | {:.3} ({:.3}–{:.3}) | {:.3} | {} | {} | {:.3} |",
                         c.description,
                         c.pr_auc.mean,
                         c.pr_auc.lo,
                         c.pr_auc.hi,
                         c.roc_auc.mean,
+                        c.labelled_pr_auc.map_or("–".into(), |p| format!("{p:.3}")),
                         c.precision_at_capacity.map_or("–".into(), |p| format!("{p:.3}")),
                         c.recall_at_precision_90
                     );
@@ -199,7 +212,7 @@ impl ModelFile {
             let e = &k.evaluation;
             let _ = writeln!(
                 s,
-                "\nOut-of-fold rows: {} ({} violating). Brier {}, ECE {}.\n",
+                "\nOut-of-fold rows: {} ({} labelled violating). On labelled entities: Brier {}, ECE {}.\n",
                 e.evaluated,
                 e.evaluated_positive,
                 e.brier.map_or("–".into(), |b| format!("{b:.4}")),

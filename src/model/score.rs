@@ -12,8 +12,8 @@ use rayon::prelude::*;
 
 use crate::features::{catalog_entry, FeatureTable};
 
+use super::crossfit::KindResult;
 use super::data::select;
-use super::{KindModel, ModelError};
 
 /// One reason: a feature (an index into [`Scores::features`]), its value and how much it
 /// moved the score. Ten million entities with five reasons each hold fifty million of these,
@@ -65,38 +65,37 @@ impl Scores {
     }
 }
 
-/// Scores `table` with `model`, keeping the `top` reasons per entity.
-pub fn score(model: &KindModel, table: &FeatureTable, top: usize, data_catalog: u32, model_catalog: u32) -> Result<Scores, ModelError> {
-    let cols = select(table, &model.features).map_err(|missing| ModelError::Features {
-        entity: model.entity.clone(),
-        missing,
-        model_catalog,
-        data_catalog,
-    })?;
-    let n = cols.rows();
-    let entity = model.entity.as_str();
-    let out: Vec<(f64, Vec<Reason>)> = (0..n)
+/// Scores of one kind from the cross-fitted passes: each entity's calibrated probability and
+/// its `top` reasons, from the contributions of the second-stage model that scored it (its
+/// fold's). None when the kind has no model.
+pub fn from_crossfit(table: &FeatureTable, result: &KindResult, top: usize) -> Option<Scores> {
+    let model = result.model.as_ref().ok()?;
+    let d = result.design.as_ref()?;
+    let cols = select(table, model.features()).ok()?;
+    let reasons: Vec<Vec<Reason>> = (0..cols.rows())
         .into_par_iter()
         .map(|r| {
-            let row: Vec<f64> = (0..cols.values.len()).map(|j| model.prep.apply(j, cols.values[j][r])).collect();
-            let view = ndarray::ArrayView1::from(&row[..]);
-            let p = model.calibration.apply(model.fitted.raw(view));
-            let (_, contrib) = model.fitted.contributions(view);
+            let (_, contrib) = model.second.folds[result.fold[r] as usize].contributions(d.x.row(r));
             let mut order: Vec<usize> = (0..contrib.len()).filter(|&j| contrib[j] > 0.0).collect();
             order.sort_by(|&a, &b| contrib[b].total_cmp(&contrib[a]).then(a.cmp(&b)));
-            let reasons = order
+            order
                 .into_iter()
                 .take(top)
                 .map(|j| {
                     let v = cols.values[j][r];
                     Reason::new(j, (!v.is_nan()).then_some(v), contrib[j])
                 })
-                .collect();
-            (p, reasons)
+                .collect()
         })
         .collect();
-    let (score, reasons) = out.into_iter().unzip();
-    Ok(Scores { features: model.features.clone(), entity: entity.into(), method: "model".into(), ids: table.ids.clone(), score, reasons })
+    Some(Scores {
+        features: model.features().to_vec(),
+        entity: model.entity.clone(),
+        method: "model".into(),
+        ids: table.ids.clone(),
+        score: result.probability.clone(),
+        reasons,
+    })
 }
 
 /// Features the unlabelled fallback ranks by, per kind.

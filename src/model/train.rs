@@ -1,42 +1,54 @@
-//! Training with honest evaluation.
+//! Training and scoring with honest cross-fitting, in two stages.
 //!
-//! **Labels.** The latest label per entity decided before as-of wins (an upheld appeal is a
-//! later benign label). Labelled violating entities are positives; labelled benign ones and
-//! a deterministic sample of never-labelled entities are negatives. Unlabelled entities are
-//! *presumed* benign for training only (positive–unlabelled: a few of them are undiscovered
-//! violators, which biases scores down a little but does not reorder them much); they are never
-//! used for evaluation, which runs on labelled entities alone.
+//! **Folds.** Every entity belongs to one of [`FOLDS`](crate::features::FOLDS) folds by a
+//! hash of its id ([`crate::features::fold_of`]), stable across nights. Everything learned
+//! from labels is computed once per fold with that fold's labels hidden (a *pass*): the
+//! seed-based features of the fold's entities (propagation, neighbourhood of known
+//! violators, text scores), the first-stage scores their network features read, and the
+//! models that score them. So no entity is ever scored by a model fitted on it, no feature of
+//! an entity is computed from its own label, and — the trap of training on one feature
+//! definition and scoring on another — every row a model is trained on and every row it
+//! scores has its seed-based features computed the same way: with its own fold hidden.
 //!
-//! **Imbalance.** Positive rows are replicated until they make up about a quarter of the
-//! training rows (linfa has no sample weights); metrics are PR-AUC, precision at the review
-//! capacity and recall at precision 0.9, never accuracy.
+//! **Labels, positive–unlabelled.** The latest label per entity decided before as-of wins (an
+//! upheld appeal is a later benign label). Models learn *labelled violating* against
+//! *everything else* (labelled benign and unlabelled entities alike): the non-traditional
+//! classifier of Elkan & Noto (2008). When labelled violators are a random sample of all
+//! violators its score is proportional to the probability of violating, whatever the
+//! prevalence among the unlabelled — unlike a model that takes a sample of unlabelled rows as
+//! known benign, which learns that closeness to known violators is benign when the
+//! unlabelled rows near them are violators too. The constant is the *label frequency*
+//! `c = P(labelled | violating)`, estimated as the mean calibrated score of the labelled
+//! violators (Elkan & Noto's e1); probabilities are the calibrated score over `c`, so the
+//! estimated share of violators among the unlabelled is reported with every model. Benign
+//! labels are not needed to train; they enter the evaluation beside the PU figures.
 //!
-//! **Leakage.** Folds are forward-chaining over label time: fold `k` trains on the decisions of
-//! chunks `0..k` and tests on chunk `k`. The seed-based and label-trained features of every
-//! fold are recomputed with the seeds that were visible before the test chunk began, with the
-//! test entities hidden, so no test entity's label (or a later one) reaches its features. The
-//! final model is trained on rows whose seed-based features were computed the same way (each
-//! labelled entity's features come from the fold that hid it), because that is how an
-//! unlabelled entity's features look when it is scored.
+//! **Two stages.** The first stage scores every entity from its label-free features
+//! (behaviour and structure, [`crate::features::tabular`]). The second stage adds the
+//! seed-based features and the [network features](crate::features::network), which read the
+//! first-stage scores of the entity's neighbours, members and groups: a learned score
+//! smoothing that lifts the quiet groups of a loud network and leaves a loud group tied to
+//! nothing suspicious alone. In pass `k` the first-stage scores come from the fold-`k` models,
+//! which never saw fold `k`'s labels.
 //!
-//! **Selection and calibration.** Candidates (logistic regression at three L2 strengths, a
-//! random forest) are compared by mean out-of-fold PR-AUC; the winner's out-of-fold scores fit
-//! the calibrator (isotonic when there are enough of them, Platt otherwise). The reliability
-//! table comes from calibrators fitted on the other folds only.
+//! **Imbalance and size.** Negatives beyond `max_negatives` per fit are sampled by id hash;
+//! positives are weighted (or, for the linear model, replicated) to about a quarter of the
+//! training weight. Metrics are PR-AUC, precision at the review capacity and recall at
+//! precision 0.9, never accuracy.
+//!
+//! **Selection and calibration.** Candidates are compared by the mean per-fold PR-AUC of their
+//! out-of-fold scores (labelled violating against everything else). The winner's out-of-fold
+//! scores fit a Platt map on their log-odds (strictly monotone, so the ranking keeps every
+//! distinction the model makes), divided by the label frequency.
 
-use std::collections::BTreeMap;
-
-use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::features::{self, graph::Seeds, Context, FeatureTable};
-use crate::ingest::Window;
-use crate::replay::MembershipState;
+use crate::features::{self, fold_of, FeatureTable, FOLDS};
 use crate::synth::mix64;
 
-use super::calibration::{Isotonic, Platt};
-use super::data::{feature_names, latest_labels_with_time, select, Columns, Prep, TimeFolds};
+use super::calibration::Platt;
+use super::data::{select, Columns, Prep};
 use super::learners::{fit, Fitted, Learner};
 use super::metrics;
 
@@ -45,63 +57,80 @@ use super::metrics;
 pub struct TrainConfig {
     /// Reviews per day: precision is reported in the top this many.
     pub capacity: usize,
-    /// Label-time chunks (folds = chunks - 1).
-    pub chunks: usize,
     pub seed: u64,
     /// Fewer labelled violating entities of a kind than this and no model is trained for it.
     pub min_positives: usize,
-    /// Presumed-benign unlabelled rows per labelled row in training (capped).
-    pub unlabelled_per_labelled: usize,
-    pub max_unlabelled: usize,
+    /// Negative (not labelled violating) rows per fit; more are sampled by id hash.
+    pub max_negatives: usize,
     /// Train on the tabular features only (no graph features): the baseline that shows the
-    /// lift the graph brings when both models score data they did not see.
+    /// lift the graph brings.
     #[serde(default)]
     pub tabular_only: bool,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { capacity: 200, chunks: 5, seed: 1, min_positives: 20, unlabelled_per_labelled: 5, max_unlabelled: 20_000, tabular_only: false }
+        TrainConfig { capacity: 200, seed: 1, min_positives: 20, max_negatives: 200_000, tabular_only: false }
     }
 }
 
+/// The second stage's candidates.
 pub fn candidates() -> Vec<Learner> {
-    vec![
-        Learner::Logistic { alpha: 1.0 },
-        Learner::Logistic { alpha: 10.0 },
-        Learner::Logistic { alpha: 100.0 },
-        Learner::Forest { trees: 40, max_depth: 8, feature_proportion: 0.5 },
-    ]
+    vec![Learner::Logistic { alpha: 1.0 }, Learner::Logistic { alpha: 10.0 }, Learner::Forest { trees: 40, max_depth: 8, feature_proportion: 0.5 }]
 }
 
-/// A calibrator from raw scores to probabilities.
+/// The first stage's learner: label-free features only, so one flexible learner.
+pub fn first_stage_learner() -> Learner {
+    Learner::Forest { trees: 40, max_depth: 8, feature_proportion: 0.5 }
+}
+
+/// Raw scores to probabilities: a Platt map on the log-odds of the raw score, fitted to
+/// "labelled violating" on out-of-fold scores, over the label frequency `c`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Calibration {
-    Platt(Platt),
-    Isotonic(Isotonic),
+pub struct Calibration {
+    pub platt: Platt,
+    /// Estimated `P(labelled | violating)`; 1 means every violator is labelled.
+    pub label_frequency: f64,
+}
+
+/// Calibrated probabilities above this are compressed towards 1 rather than clipped, so the
+/// highest scores keep their order.
+const COMPRESS_ABOVE: f64 = 0.95;
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
 }
 
 impl Calibration {
-    /// Isotonic needs enough out-of-fold scores to be stable; Platt's two parameters do not.
-    pub fn fit(scores: &[f64], labels: &[bool]) -> Calibration {
-        let pos = labels.iter().filter(|&&l| l).count();
-        if scores.len() >= 500 && pos >= 50 {
-            Calibration::Isotonic(Isotonic::fit(scores, labels))
+    /// Fits on out-of-fold raw scores and the "labelled violating" target.
+    pub fn fit(raw: &[f64], target: &[bool]) -> Calibration {
+        let z: Vec<f64> = raw.iter().map(|&r| logit(r)).collect();
+        let platt = Platt::fit(&z, target);
+        let pos: Vec<f64> = z.iter().zip(target).filter(|(_, &t)| t).map(|(&z, _)| platt.predict(z)).collect();
+        let c = if pos.is_empty() { 1.0 } else { (pos.iter().sum::<f64>() / pos.len() as f64).clamp(1e-6, 1.0) };
+        Calibration { platt, label_frequency: c }
+    }
+
+    /// `P(labelled violating | raw)`.
+    pub fn labelled_probability(&self, raw: f64) -> f64 {
+        self.platt.predict(logit(raw))
+    }
+
+    /// `P(violating | raw)`: the labelled probability over the label frequency, compressed
+    /// smoothly above [`COMPRESS_ABOVE`] (strictly increasing, below 1).
+    pub fn apply(&self, raw: f64) -> f64 {
+        let t = self.labelled_probability(raw) / self.label_frequency;
+        if t <= COMPRESS_ABOVE {
+            t
         } else {
-            Calibration::Platt(Platt::fit(scores, labels))
+            let d = 1.0 - COMPRESS_ABOVE;
+            1.0 - d / (1.0 + (t - COMPRESS_ABOVE) / d)
         }
     }
-    pub fn apply(&self, s: f64) -> f64 {
-        match self {
-            Calibration::Platt(p) => p.predict(s),
-            Calibration::Isotonic(i) => i.predict(s),
-        }
-    }
+
     pub fn name(&self) -> &'static str {
-        match self {
-            Calibration::Platt(_) => "platt",
-            Calibration::Isotonic(_) => "isotonic",
-        }
+        "platt on log-odds, positive-unlabelled"
     }
 }
 
@@ -120,10 +149,8 @@ pub struct Estimate {
 impl Estimate {
     fn of(per_fold: Vec<Option<f64>>) -> Estimate {
         let v: Vec<f64> = per_fold.iter().flatten().copied().collect();
-        // Both metrics live in 0..1; so does their interval.
         let (mean, lo, hi) = if v.is_empty() { (f64::NAN, f64::NAN, f64::NAN) } else { metrics::mean_and_interval(&v) };
-        let (lo, hi) = (lo.max(0.0), hi.min(1.0));
-        Estimate { mean, lo, hi, per_fold }
+        Estimate { mean, lo: lo.max(0.0), hi: hi.min(1.0), per_fold }
     }
 }
 
@@ -132,9 +159,13 @@ impl Estimate {
 pub struct CandidateEvaluation {
     pub learner: Learner,
     pub description: String,
+    /// Labelled violating against everything else, per fold.
     pub pr_auc: Estimate,
     pub roc_auc: Estimate,
-    /// On the pooled out-of-fold scores.
+    /// Labelled violating against labelled benign only (pooled), when both exist.
+    pub labelled_pr_auc: Option<f64>,
+    /// Share of labelled violators in the top `capacity` of the pooled out-of-fold scores: a
+    /// lower bound on precision (an unlabelled violator there counts as a miss).
     pub precision_at_capacity: Option<f64>,
     pub recall_at_precision_90: f64,
 }
@@ -147,49 +178,67 @@ pub struct VariantEvaluation {
     /// Index of the winner in `candidates`.
     pub chosen: usize,
     pub calibration: String,
+    /// Calibrated out-of-fold probabilities against the labels, on labelled entities.
     pub reliability: Vec<metrics::ReliabilityBin>,
     pub brier: Option<f64>,
     pub ece: Option<f64>,
-    /// Out-of-fold rows evaluated (labelled only) and positives among them.
+    /// Rows evaluated and labelled violating among them.
     pub evaluated: usize,
     pub evaluated_positive: usize,
+}
+
+/// One stage of one kind: a model per fold over the same features and preprocessing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageModel {
+    pub features: Vec<String>,
+    pub prep: Prep,
+    pub learner: Learner,
+    /// `folds[k]` was fitted without fold `k` and scores it.
+    pub folds: Vec<Fitted>,
 }
 
 /// A trained model for one entity kind.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KindModel {
     pub entity: String,
-    pub features: Vec<String>,
-    pub prep: Prep,
-    pub learner: Learner,
-    pub fitted: Fitted,
+    /// Label-free features; its scores feed the second stage's network features. Absent
+    /// for a tabular-only model.
+    pub first: Option<StageModel>,
+    pub second: StageModel,
     pub calibration: Calibration,
-    /// Labels as of training: violating, benign; unlabelled rows sampled as presumed benign.
+    /// Labels as of training.
     pub labels_violating: usize,
     pub labels_benign: usize,
-    pub unlabelled_sampled: usize,
-    /// Features by importance in the final model, most important first.
+    /// Entities without a label (treated as unlabelled, not as benign).
+    pub unlabelled: usize,
+    /// Estimated share of violators among the unlabelled entities.
+    pub estimated_prevalence: f64,
+    /// Second-stage features by importance, most important first.
     pub importance: Vec<(String, f64)>,
     pub evaluation: VariantEvaluation,
     /// The same pipeline without graph features: the lift the graph brings.
     pub tabular_only: Option<VariantEvaluation>,
-    /// Every labelled entity's fold and out-of-fold scores (all features, chosen candidate),
-    /// for evaluation outside groupwatch; not stored in model files.
+    /// Every labelled entity's fold and out-of-fold scores, for evaluation outside
+    /// groupwatch; not stored in model files.
     #[serde(skip)]
     pub oof: Vec<OofRow>,
 }
 
-/// One labelled entity in the cross-validation: its label-time chunk (fold `k` trains on
-/// chunks before `k` and tests on chunk `k`; chunk 0 only trains) and, when tested, the
-/// chosen candidate's raw out-of-fold score and that score calibrated by a calibrator fitted
-/// on the other folds' out-of-fold scores.
+impl KindModel {
+    /// The features the model reads: the second stage's (which include the first stage's).
+    pub fn features(&self) -> &[String] {
+        &self.second.features
+    }
+}
+
+/// One labelled entity's fold and out-of-fold scores (raw and calibrated).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OofRow {
     pub entity_id: u64,
-    pub chunk: u8,
+    pub fold: u8,
     pub violating: bool,
-    pub raw_score: Option<f64>,
-    pub score: Option<f64>,
+    pub raw_score: f64,
+    pub score: f64,
 }
 
 /// Why a kind has no model.
@@ -201,410 +250,260 @@ pub struct Skipped {
     pub labels_benign: usize,
 }
 
-/// Training output for both kinds.
-pub struct Trained {
-    pub group: Result<KindModel, Skipped>,
-    pub account: Result<KindModel, Skipped>,
-    pub label_range_ms: Option<(i64, i64)>,
+/// Each table row's fold.
+pub fn row_folds(table: &FeatureTable) -> Vec<u8> {
+    table.ids.iter().map(|&id| fold_of(id)).collect()
 }
 
-/// Per fold, the seed-based columns each kind gets (by dense index).
-struct FoldFeatures {
-    group: features::graph::Columns,
-    account: features::graph::Columns,
+/// The label of each table row (from labels by dense index).
+pub fn row_labels(table: &FeatureTable, labels: &[Option<bool>]) -> Vec<Option<bool>> {
+    table.rows.iter().map(|&i| labels[i as usize]).collect()
 }
 
-/// Row subset of a table with the fold's seed-based columns appended.
-fn fold_table(w: &Window, base: &FeatureTable, rows: &[usize], entity: &str, seeded: &features::graph::Columns) -> FeatureTable {
-    let mut t = FeatureTable {
-        key: base.key,
-        ids: rows.iter().map(|&r| base.ids[r]).collect(),
-        rows: rows.iter().map(|&r| base.rows[r]).collect(),
-        columns: base
-            .columns
-            .iter()
-            .map(|c| features::FeatureColumn::new(c.name, rows.iter().map(|&r| c.get(r))))
-            .collect(),
-        unavailable: base.unavailable.clone(),
-    };
-    features::append(w, &mut t, entity, seeded.clone());
-    t
-}
-
-/// Trains the group and account models on the window's labels.
-pub fn train(w: &Window, st: &MembershipState, ctx: &Context, cfg: &TrainConfig) -> Trained {
-    let (acc_labels, grp_labels) = latest_labels_with_time(w, w.now_ms);
-    let folds = TimeFolds::new(&acc_labels, &grp_labels, cfg.chunks);
-    let label_range_ms = {
-        let ts: Vec<i64> = acc_labels.iter().chain(&grp_labels).flatten().map(|l| l.1).collect();
-        ts.iter().min().zip(ts.iter().max()).map(|(a, b)| (*a, *b))
-    };
-    // Kinds with too few labels are skipped before any fold is computed.
-    let enough = |v: &[Option<(bool, i64)>]| {
-        let pos = v.iter().flatten().filter(|l| l.0).count();
-        pos >= cfg.min_positives && v.iter().flatten().any(|l| !l.0)
-    };
-    if !enough(&acc_labels) && !enough(&grp_labels) {
-        let skip = |entity: &str, v: &[Option<(bool, i64)>]| {
-            let pos = v.iter().flatten().filter(|l| l.0).count();
-            let neg = v.iter().flatten().count() - pos;
-            Err(Skipped {
-                entity: entity.into(),
-                reason: format!("{pos} violating and {neg} benign {entity} labels; training needs at least {} violating and 1 benign", cfg.min_positives),
-                labels_violating: pos,
-                labels_benign: neg,
-            })
-        };
-        return Trained { group: skip("group", &grp_labels), account: skip("account", &acc_labels), label_range_ms };
-    }
-    let clock = std::time::Instant::now();
-    let (gtab, atab) = features::tabular(w, st, ctx);
-    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "training: tabular features");
-
-    // Seed-based columns: per test chunk k (1..chunks) with chunks k.. hidden and the cutoff at
-    // chunk k's start; for chunk 0 with chunk 0 hidden and every other label visible; and with
-    // everything visible (how unlabelled entities are scored).
-    let seeded_for = |cutoff: i64, hidden: (Vec<u32>, Vec<u32>)| {
-        let seeds = Seeds::visible(w, ctx, cutoff, &hidden.0, &hidden.1);
-        let (group, account) = features::seeded(w, st, ctx, &seeds);
-        FoldFeatures { group, account }
-    };
-    // Everything visible first: the feature stage usually asked for that label set already,
-    // and its text scores are still cached.
-    let all_visible = seeded_for(w.now_ms, (Vec::new(), Vec::new()));
-    let mut per_chunk: Vec<FoldFeatures> = Vec::new();
-    for k in 0..cfg.chunks {
-        let clock = std::time::Instant::now();
-        per_chunk.push(if k == 0 {
-            seeded_for(w.now_ms, folds.chunk(0))
-        } else {
-            seeded_for(folds.chunk_start_ms[k], folds.hidden_from(k))
-        });
-        tracing::debug!(chunk = k, seconds = clock.elapsed().as_secs_f64(), "training: seed-based features");
-    }
-
-    let group = train_kind(w, "group", &gtab, &grp_labels, &folds.group_chunk, &per_chunk, &all_visible, cfg);
-    let account = train_kind(w, "account", &atab, &acc_labels, &folds.account_chunk, &per_chunk, &all_visible, cfg);
-    Trained { group, account, label_range_ms }
-}
-
-fn pick<'a>(f: &'a FoldFeatures, entity: &str) -> &'a features::graph::Columns {
-    if entity == "group" {
-        &f.group
-    } else {
-        &f.account
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn train_kind(
-    w: &Window,
-    entity: &str,
-    table: &FeatureTable,
-    labels: &[Option<(bool, i64)>],
-    chunk_of: &[Option<u8>],
-    per_chunk: &[FoldFeatures],
-    all_visible: &FoldFeatures,
-    cfg: &TrainConfig,
-) -> Result<KindModel, Skipped> {
-    // Table rows by role.
-    let label_of = |r: usize| labels[table.rows[r] as usize].map(|l| l.0);
-    let chunk = |r: usize| chunk_of[table.rows[r] as usize];
-    let labelled: Vec<usize> = (0..table.rows.len()).filter(|&r| label_of(r).is_some()).collect();
-    let violating = labelled.iter().filter(|&&r| label_of(r) == Some(true)).count();
-    let benign = labelled.len() - violating;
-    if violating < cfg.min_positives || benign == 0 {
+/// Why a kind cannot be trained, if it cannot.
+pub fn check_labels(entity: &str, labels: &[Option<bool>], cfg: &TrainConfig) -> Result<(), Skipped> {
+    let violating = labels.iter().filter(|l| **l == Some(true)).count();
+    let benign = labels.iter().filter(|l| **l == Some(false)).count();
+    if violating < cfg.min_positives {
         return Err(Skipped {
             entity: entity.into(),
-            reason: format!(
-                "{violating} violating and {benign} benign {entity} labels; training needs at least {} violating and 1 benign",
-                cfg.min_positives
-            ),
+            reason: format!("{violating} violating {entity} labels; training needs at least {}", cfg.min_positives),
             labels_violating: violating,
             labels_benign: benign,
         });
     }
-    // Presumed-benign sample of never-labelled rows, by a hash of the id (stable across runs).
-    let mut unlabelled: Vec<(u64, usize)> =
-        (0..table.rows.len()).filter(|&r| label_of(r).is_none()).map(|r| (mix64(table.ids[r] ^ cfg.seed), r)).collect();
-    unlabelled.sort_unstable();
-    unlabelled.truncate((labelled.len() * cfg.unlabelled_per_labelled).clamp(2_000, cfg.max_unlabelled.max(2_000)));
-    let mut unlabelled: Vec<usize> = unlabelled.into_iter().map(|e| e.1).collect();
-    unlabelled.sort_unstable();
-
-    let full = feature_names(table, false).into_iter().filter(|n| !table.unavailable.contains(&n.as_str())).collect::<Vec<_>>();
-    // Seeded feature names come from the fold columns: find them on a one-row fold table.
-    let probe = fold_table(w, table, &labelled[..1], entity, pick(all_visible, entity));
-    let mut names: Vec<String> = full;
-    for c in &probe.columns {
-        if !names.iter().any(|n| n == c.name) && !probe.unavailable.contains(&c.name) {
-            names.push(c.name.to_string());
-        }
-    }
-    let graph = features::graph_feature_names(entity);
-    let tabular: Vec<String> = names.iter().filter(|n| !graph.contains(&n.as_str())).cloned().collect();
-    if cfg.tabular_only {
-        names.clone_from(&tabular);
-    }
-
-    // Columns of the rows each fold trains and tests on, and of the final training rows.
-    let fold_cols = |rows: &[usize], seeded: &features::graph::Columns, names: &[String]| -> Columns {
-        select(&fold_table(w, table, rows, entity, seeded), names).expect("fold tables hold every feature")
-    };
-    // Per fold k: training rows (labelled in chunks < k, plus the unlabelled sample) with the
-    // fold's features, and its test rows (chunk k).
-    let evaluate = |names: &[String]| -> (VariantEvaluation, Vec<(usize, f64, bool, usize)>) {
-        let folds: Vec<usize> = (1..cfg.chunks).collect();
-        let cands = candidates();
-        // results[fold][candidate] = test scores
-        let per_fold: Vec<(Vec<usize>, Vec<Vec<f64>>)> = folds
-            .par_iter()
-            .map(|&k| {
-                let seeded = pick(&per_chunk[k], entity);
-                let mut train_rows: Vec<usize> = labelled.iter().copied().filter(|&r| chunk(r).is_some_and(|c| (c as usize) < k)).collect();
-                train_rows.extend(&unlabelled);
-                let test_rows: Vec<usize> = labelled.iter().copied().filter(|&r| chunk(r) == Some(k as u8)).collect();
-                let y: Vec<bool> = train_rows.iter().map(|&r| label_of(r) == Some(true)).collect();
-                if !y.iter().any(|&b| b) || test_rows.is_empty() {
-                    return (test_rows, Vec::new());
-                }
-                let tr = fold_cols(&train_rows, seeded, names);
-                let te = fold_cols(&test_rows, seeded, names);
-                let all: Vec<usize> = (0..tr.rows()).collect();
-                let prep = Prep::fit(&tr, &all);
-                let (x, y) = balanced(prep.matrix(&tr, &all), &y);
-                let xt = prep.matrix(&te, &(0..te.rows()).collect::<Vec<_>>());
-                let scores = cands
-                    .iter()
-                    .map(|c| match fit(c, &x, &y, cfg.seed ^ k as u64) {
-                        Ok(m) => xt.rows().into_iter().map(|row| m.raw(row)).collect(),
-                        Err(e) => {
-                            tracing::warn!(entity, fold = k, error = %e, "candidate failed to fit");
-                            vec![f64::NAN; xt.nrows()]
-                        }
-                    })
-                    .collect();
-                (test_rows, scores)
-            })
-            .collect();
-        let mut evals = Vec::new();
-        for (ci, c) in cands.iter().enumerate() {
-            let (mut pr, mut roc) = (Vec::new(), Vec::new());
-            let (mut pooled_s, mut pooled_y) = (Vec::new(), Vec::new());
-            for (rows, scores) in &per_fold {
-                if scores.is_empty() {
-                    pr.push(None);
-                    roc.push(None);
-                    continue;
-                }
-                let s = &scores[ci];
-                let y: Vec<bool> = rows.iter().map(|&r| label_of(r) == Some(true)).collect();
-                let ok = s.iter().all(|v| v.is_finite());
-                pr.push(ok.then(|| metrics::average_precision(s, &y)).flatten());
-                roc.push(ok.then(|| metrics::roc_auc(s, &y)).flatten());
-                pooled_s.extend(s.iter().map(|v| if v.is_finite() { *v } else { 0.0 }));
-                pooled_y.extend(y);
-            }
-            evals.push(CandidateEvaluation {
-                learner: c.clone(),
-                description: c.describe(),
-                pr_auc: Estimate::of(pr),
-                roc_auc: Estimate::of(roc),
-                precision_at_capacity: metrics::precision_at_k(&pooled_s, &pooled_y, cfg.capacity.min(pooled_s.len())),
-                recall_at_precision_90: metrics::recall_at_precision(&pooled_s, &pooled_y, 0.9),
-            });
-        }
-        let chosen = (0..evals.len())
-            .max_by(|&a, &b| {
-                let (x, y) = (evals[a].pr_auc.mean, evals[b].pr_auc.mean);
-                x.partial_cmp(&y).unwrap_or_else(|| x.is_nan().cmp(&y.is_nan()).reverse()).then(b.cmp(&a))
-            })
-            .unwrap_or(0);
-        // Out-of-fold scores of the winner: (row, score, label, fold).
-        let mut oof = Vec::new();
-        for (fi, (rows, scores)) in per_fold.iter().enumerate() {
-            if let Some(s) = scores.get(chosen) {
-                for (&r, &v) in rows.iter().zip(s) {
-                    oof.push((r, if v.is_finite() { v } else { 0.0 }, label_of(r) == Some(true), fi));
-                }
-            }
-        }
-        // Reliability from calibrators fitted on the other folds.
-        let (probs, ys): (Vec<f64>, Vec<bool>) =
-            oof.iter().zip(calibrated_by_other_folds(&oof)).filter_map(|(o, p)| p.map(|p| (p, o.2))).unzip();
-        let (s, y): (Vec<f64>, Vec<bool>) = oof.iter().map(|o| (o.1, o.2)).unzip();
-        let eval = VariantEvaluation {
-            features: names.len(),
-            candidates: evals,
-            chosen,
-            calibration: Calibration::fit(&s, &y).name().into(),
-            reliability: metrics::reliability_table(&probs, &ys, 10),
-            brier: metrics::brier_score(&probs, &ys),
-            ece: metrics::ece(&probs, &ys, 10),
-            evaluated: y.len(),
-            evaluated_positive: y.iter().filter(|&&b| b).count(),
-        };
-        (eval, oof)
-    };
-
-    let clock = std::time::Instant::now();
-    let (evaluation, oof) = evaluate(&names);
-    let tabular_only = (tabular.len() < names.len()).then(|| evaluate(&tabular).0);
-    tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "training: cross-validation");
-
-    // Final model: labelled rows with the features of the chunk that hid them, unlabelled
-    // rows with everything visible.
-    let mut parts: Vec<Columns> = Vec::new();
-    let mut y: Vec<bool> = Vec::new();
-    let mut final_rows: Vec<usize> = Vec::new();
-    for k in 0..cfg.chunks {
-        let rows: Vec<usize> = labelled.iter().copied().filter(|&r| chunk(r) == Some(k as u8)).collect();
-        if !rows.is_empty() {
-            parts.push(fold_cols(&rows, pick(&per_chunk[k], entity), &names));
-            y.extend(rows.iter().map(|&r| label_of(r) == Some(true)));
-            final_rows.extend(&rows);
-        }
-    }
-    parts.push(fold_cols(&unlabelled, pick(all_visible, entity), &names));
-    y.extend(std::iter::repeat_n(false, unlabelled.len()));
-    final_rows.extend(&unlabelled);
-    let cols = Columns {
-        names: names.clone(),
-        values: (0..names.len()).map(|j| parts.iter().flat_map(|p| p.values[j].iter().copied()).collect()).collect(),
-    };
-    let all: Vec<usize> = (0..cols.rows()).collect();
-    let prep = Prep::fit(&cols, &all);
-    let x = prep.matrix(&cols, &all);
-    let learner = evaluation.candidates[evaluation.chosen].learner.clone();
-    let (xb, yb) = balanced(x.clone(), &y);
-    let fitted = fit(&learner, &xb, &yb, cfg.seed).map_err(|e| Skipped {
-        entity: entity.into(),
-        reason: format!("final fit failed: {e}"),
-        labels_violating: violating,
-        labels_benign: benign,
-    })?;
-    // Calibration needs scores on the scale of *this* learner on *these* features (the time
-    // folds' models saw fewer seeds and fewer rows, so their scores run lower): cross-fitted
-    // scores of the chosen learner over the final rows, 5 folds by id hash.
-    let cf = |i: usize| (mix64(table.ids[final_rows[i]] ^ 0xca1b) % 5) as usize;
-    let raw_cf: Vec<Vec<(usize, f64)>> = (0..5)
-        .into_par_iter()
-        .map(|j| {
-            let tr: Vec<usize> = (0..final_rows.len()).filter(|&i| cf(i) != j).collect();
-            let te: Vec<usize> = (0..final_rows.len()).filter(|&i| cf(i) == j).collect();
-            let ytr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-            let (xb, yb) = balanced(x.select(ndarray::Axis(0), &tr), &ytr);
-            match fit(&learner, &xb, &yb, cfg.seed ^ 0xca1b ^ j as u64) {
-                Ok(m) => te.iter().map(|&i| (i, m.raw(x.row(i)))).collect(),
-                Err(_) => Vec::new(),
-            }
-        })
-        .collect();
-    // Calibrated on labelled rows only: the probability means "a reviewer would confirm it",
-    // as past decisions estimate it. The reliability table uses calibrators fitted on the
-    // other cross-fit folds.
-    let yref = &y;
-    let lab: Vec<(usize, f64, bool)> = raw_cf
-        .iter()
-        .enumerate()
-        .flat_map(|(j, v)| v.iter().filter(|(i, _)| label_of(final_rows[*i]).is_some()).map(move |&(i, s)| (j, s, yref[i])))
-        .collect();
-    let (s, l): (Vec<f64>, Vec<bool>) = lab.iter().map(|o| (o.1, o.2)).unzip();
-    let calibration = if l.iter().any(|&b| b) && !l.iter().all(|&b| b) {
-        Calibration::fit(&s, &l)
-    } else {
-        let raw: Vec<f64> = x.rows().into_iter().map(|r| fitted.raw(r)).collect();
-        Calibration::fit(&raw, &y)
-    };
-    let mut evaluation = evaluation;
-    {
-        let (mut probs, mut ys) = (Vec::new(), Vec::new());
-        for j in 0..5 {
-            let (os, ol): (Vec<f64>, Vec<bool>) = lab.iter().filter(|o| o.0 != j).map(|o| (o.1, o.2)).unzip();
-            if !ol.iter().any(|&b| b) || ol.iter().all(|&b| b) {
-                continue;
-            }
-            let cal = Calibration::fit(&os, &ol);
-            for o in lab.iter().filter(|o| o.0 == j) {
-                probs.push(cal.apply(o.1));
-                ys.push(o.2);
-            }
-        }
-        evaluation.calibration = calibration.name().into();
-        evaluation.reliability = metrics::reliability_table(&probs, &ys, 10);
-        evaluation.brier = metrics::brier_score(&probs, &ys);
-        evaluation.ece = metrics::ece(&probs, &ys, 10);
-    }
-    let mut oof_rows: Vec<OofRow> = labelled
-        .iter()
-        .map(|&r| OofRow { entity_id: table.ids[r], chunk: chunk(r).expect("labelled rows have a chunk"), violating: label_of(r) == Some(true), raw_score: None, score: None })
-        .collect();
-    for (o, p) in oof.iter().zip(calibrated_by_other_folds(&oof)) {
-        let i = labelled.binary_search(&o.0).expect("out-of-fold rows are labelled");
-        oof_rows[i].raw_score = Some(o.1);
-        oof_rows[i].score = p;
-    }
-    let mut importance: Vec<(String, f64)> = names.iter().cloned().zip(fitted.importance(&x)).collect();
-    importance.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(KindModel {
-        entity: entity.into(),
-        features: names,
-        prep,
-        learner,
-        fitted,
-        calibration,
-        labels_violating: violating,
-        labels_benign: benign,
-        unlabelled_sampled: unlabelled.len(),
-        importance,
-        evaluation,
-        tabular_only,
-        oof: oof_rows,
-    })
+    Ok(())
 }
 
-/// For each out-of-fold entry `(row, score, label, fold)`, its score calibrated by a
-/// calibrator fitted on the other folds' entries; None when those lack a class.
-fn calibrated_by_other_folds(oof: &[(usize, f64, bool, usize)]) -> Vec<Option<f64>> {
-    let mut folds: Vec<usize> = oof.iter().map(|o| o.3).collect();
-    folds.sort_unstable();
-    folds.dedup();
-    let mut out = vec![None; oof.len()];
-    for fi in folds {
-        let (s, y): (Vec<f64>, Vec<bool>) = oof.iter().filter(|o| o.3 != fi).map(|o| (o.1, o.2)).unzip();
-        if !y.iter().any(|&b| b) || y.iter().all(|&b| b) {
-            continue;
-        }
-        let cal = Calibration::fit(&s, &y);
-        for (slot, o) in out.iter_mut().zip(oof).filter(|(_, o)| o.3 == fi) {
-            *slot = Some(cal.apply(o.1));
+/// Design matrix of a stage: the preprocessing fitted on every row (it uses no label) and
+/// the transformed rows.
+pub struct Design {
+    pub names: Vec<String>,
+    pub prep: Prep,
+    pub x: ndarray::Array2<f64>,
+}
+
+impl Design {
+    pub fn fit(cols: &Columns) -> Design {
+        let all: Vec<usize> = (0..cols.rows()).collect();
+        let prep = Prep::fit(cols, &all);
+        let x = prep.matrix(cols, &all);
+        Design { names: cols.names.clone(), prep, x }
+    }
+
+    /// With a stored preprocessing (scoring with a model file).
+    pub fn with_prep(cols: &Columns, prep: &Prep) -> Design {
+        let all: Vec<usize> = (0..cols.rows()).collect();
+        Design { names: cols.names.clone(), prep: prep.clone(), x: prep.matrix(cols, &all) }
+    }
+}
+
+/// Training rows of fold `k`'s model: every row outside fold `k` that is labelled violating,
+/// and the others up to `max_negatives`, sampled by id hash (deterministic).
+fn training_rows(ids: &[u64], fold: &[u8], target: &[bool], k: u8, max_negatives: usize, seed: u64) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..ids.len()).filter(|&r| fold[r] != k && target[r]).collect();
+    let mut neg: Vec<(u64, usize)> = (0..ids.len()).filter(|&r| fold[r] != k && !target[r]).map(|r| (mix64(ids[r] ^ seed ^ 0x6e67), r)).collect();
+    if neg.len() > max_negatives {
+        neg.select_nth_unstable(max_negatives);
+        neg.truncate(max_negatives);
+    }
+    rows.extend(neg.into_iter().map(|e| e.1));
+    rows.sort_unstable();
+    rows
+}
+
+/// Fits one model per fold (in parallel); `None` for a fold whose training rows hold no
+/// positive.
+pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target: &[bool], cfg: &TrainConfig) -> Result<Vec<Fitted>, String> {
+    (0..FOLDS)
+        .into_par_iter()
+        .map(|k| {
+            let rows = training_rows(ids, fold, target, k, cfg.max_negatives, cfg.seed);
+            let y: Vec<bool> = rows.iter().map(|&r| target[r]).collect();
+            if !y.iter().any(|&b| b) {
+                return Err(format!("fold {k} has no labelled violating entity to train on"));
+            }
+            let x = d.x.select(ndarray::Axis(0), &rows);
+            fit(learner, &x, &y, cfg.seed ^ u64::from(k))
+        })
+        .collect()
+}
+
+/// Out-of-fold raw scores: each row by its fold's model.
+pub fn out_of_fold(models: &[Fitted], d: &Design, fold: &[u8]) -> Vec<f64> {
+    (0..d.x.nrows()).into_par_iter().map(|r| models[fold[r] as usize].raw(d.x.row(r))).collect()
+}
+
+/// Every row scored by fold `k`'s model, for each `k`: `[k][row]`.
+pub fn every_fold(models: &[Fitted], d: &Design) -> Vec<Vec<f64>> {
+    models.iter().map(|m| (0..d.x.nrows()).into_par_iter().map(|r| m.raw(d.x.row(r))).collect()).collect()
+}
+
+/// Out-of-fold figures of one candidate's scores.
+pub fn evaluate_candidate(learner: &Learner, oof: &[f64], target: &[bool], fold: &[u8], labels: &[Option<bool>], capacity: usize) -> CandidateEvaluation {
+    let (mut pr, mut roc) = (Vec::new(), Vec::new());
+    for k in 0..FOLDS {
+        let (s, y): (Vec<f64>, Vec<bool>) = (0..oof.len()).filter(|&r| fold[r] == k).map(|r| (oof[r], target[r])).unzip();
+        pr.push(metrics::average_precision(&s, &y));
+        roc.push(metrics::roc_auc(&s, &y));
+    }
+    let (ls, ly): (Vec<f64>, Vec<bool>) = (0..oof.len()).filter_map(|r| labels[r].map(|l| (oof[r], l))).unzip();
+    let labelled_pr_auc = (ly.iter().any(|&b| b) && ly.iter().any(|&b| !b)).then(|| metrics::average_precision(&ls, &ly)).flatten();
+    CandidateEvaluation {
+        learner: learner.clone(),
+        description: learner.describe(),
+        pr_auc: Estimate::of(pr),
+        roc_auc: Estimate::of(roc),
+        labelled_pr_auc,
+        precision_at_capacity: metrics::precision_at_k(oof, target, capacity.min(oof.len())),
+        recall_at_precision_90: metrics::recall_at_precision(oof, target, 0.9),
+    }
+}
+
+/// Index of the best candidate by mean per-fold PR-AUC (a NaN loses; ties go to the earlier,
+/// simpler candidate).
+pub fn choose(evals: &[CandidateEvaluation]) -> usize {
+    let key = |i: usize| if evals[i].pr_auc.mean.is_nan() { f64::NEG_INFINITY } else { evals[i].pr_auc.mean };
+    (0..evals.len()).fold(0, |best, i| if key(i) > key(best) { i } else { best })
+}
+
+/// A fitted stage with its out-of-fold scores and every candidate's evaluation.
+pub struct FittedStage {
+    pub model: StageModel,
+    pub oof: Vec<f64>,
+    pub evaluation: Vec<CandidateEvaluation>,
+    pub chosen: usize,
+}
+
+/// Fits every candidate on every fold, keeps the best by out-of-fold PR-AUC.
+pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig) -> Result<FittedStage, String> {
+    let mut fitted: Vec<(Vec<Fitted>, Vec<f64>)> = Vec::new();
+    let mut evaluation = Vec::new();
+    let mut last_err = String::new();
+    for c in cands {
+        match fit_folds(c, &d, ids, fold, target, cfg) {
+            Ok(models) => {
+                let oof = out_of_fold(&models, &d, fold);
+                evaluation.push(evaluate_candidate(c, &oof, target, fold, labels, cfg.capacity));
+                fitted.push((models, oof));
+            }
+            Err(e) => {
+                tracing::warn!(learner = %c.describe(), error = %e, "candidate failed to fit");
+                last_err = e;
+            }
         }
     }
+    if fitted.is_empty() {
+        return Err(last_err);
+    }
+    let chosen = choose(&evaluation);
+    let (folds, oof) = fitted.swap_remove(chosen);
+    let learner = evaluation[chosen].learner.clone();
+    Ok(FittedStage { model: StageModel { features: d.names, prep: d.prep, learner, folds }, oof, evaluation, chosen })
+}
+
+/// Calibration and its evaluation on labelled rows, from a stage's out-of-fold scores.
+pub fn calibrate(stage: &FittedStage, target: &[bool], labels: &[Option<bool>], fold: &[u8]) -> (Calibration, VariantEvaluation) {
+    let calibration = Calibration::fit(&stage.oof, target);
+    // Reliability from calibrators fitted on the other folds' scores.
+    let (mut probs, mut ys) = (Vec::new(), Vec::new());
+    for k in 0..FOLDS {
+        let (s, t): (Vec<f64>, Vec<bool>) = (0..stage.oof.len()).filter(|&r| fold[r] != k).map(|r| (stage.oof[r], target[r])).unzip();
+        if !t.iter().any(|&b| b) {
+            continue;
+        }
+        let cal = Calibration::fit(&s, &t);
+        for r in (0..stage.oof.len()).filter(|&r| fold[r] == k) {
+            if let Some(l) = labels[r] {
+                probs.push(cal.apply(stage.oof[r]));
+                ys.push(l);
+            }
+        }
+    }
+    let eval = VariantEvaluation {
+        features: stage.model.features.len(),
+        candidates: stage.evaluation.clone(),
+        chosen: stage.chosen,
+        calibration: calibration.name().into(),
+        reliability: metrics::reliability_table(&probs, &ys, 10),
+        brier: metrics::brier_score(&probs, &ys),
+        ece: metrics::ece(&probs, &ys, 10),
+        evaluated: target.len(),
+        evaluated_positive: target.iter().filter(|&&b| b).count(),
+    };
+    (calibration, eval)
+}
+
+/// Columns of `table` named `names` (every one must exist).
+pub fn columns(table: &FeatureTable, names: &[String]) -> Columns {
+    select(table, names).expect("the table holds the stage's features")
+}
+
+/// Features a stage may use: the table's available columns, minus graph features for
+/// tabular-only models.
+pub fn usable_features(table: &FeatureTable, entity: &str, tabular_only: bool) -> Vec<String> {
+    let graph = features::graph_feature_names(entity);
+    table
+        .columns
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| !table.unavailable.contains(n))
+        .filter(|n| !tabular_only || !graph.contains(n))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Global importance of the second stage: mean over folds.
+pub fn importance(stage: &StageModel, d: &Design) -> Vec<(String, f64)> {
+    // A sample of rows is enough for the forest's path-based importance.
+    let step = (d.x.nrows() / 5_000).max(1);
+    let rows: Vec<usize> = (0..d.x.nrows()).step_by(step).collect();
+    let x = d.x.select(ndarray::Axis(0), &rows);
+    let mut imp = vec![0.0; stage.features.len()];
+    for m in &stage.folds {
+        for (j, v) in m.importance(&x).into_iter().enumerate() {
+            imp[j] += v / stage.folds.len() as f64;
+        }
+    }
+    let mut out: Vec<(String, f64)> = stage.features.iter().cloned().zip(imp).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out
 }
 
-/// Replicates positive rows until they are about a quarter of the rows.
-fn balanced(x: Array2<f64>, y: &[bool]) -> (Array2<f64>, Vec<bool>) {
-    let pos: Vec<usize> = (0..y.len()).filter(|&i| y[i]).collect();
-    let neg = y.len() - pos.len();
-    if pos.is_empty() {
-        return (x, y.to_vec());
-    }
-    let copies = (neg / (3 * pos.len())).clamp(1, 50);
-    if copies == 1 {
-        return (x, y.to_vec());
-    }
-    let extra: Vec<usize> = pos.iter().flat_map(|&i| std::iter::repeat_n(i, copies - 1)).collect();
-    let mut rows: Vec<usize> = (0..y.len()).collect();
-    rows.extend(&extra);
-    let xb = x.select(ndarray::Axis(0), &rows);
-    let yb = rows.iter().map(|&i| y[i]).collect();
-    (xb, yb)
+/// Label counts by kind, for reports.
+pub fn label_counts(w: &crate::ingest::Window) -> std::collections::BTreeMap<String, (usize, usize)> {
+    let (a, g) = w.latest_labels(w.now_ms);
+    let count = |v: &[Option<bool>]| (v.iter().filter(|l| **l == Some(true)).count(), v.iter().filter(|l| **l == Some(false)).count());
+    std::collections::BTreeMap::from([("account".to_string(), count(&a)), ("group".to_string(), count(&g))])
 }
 
-/// Label counts by kind, for reports.
-pub fn label_counts(w: &Window) -> BTreeMap<String, (usize, usize)> {
-    let (a, g) = latest_labels_with_time(w, w.now_ms);
-    let count = |v: &[Option<(bool, i64)>]| (v.iter().flatten().filter(|l| l.0).count(), v.iter().flatten().filter(|l| !l.0).count());
-    BTreeMap::from([("account".to_string(), count(&a)), ("group".to_string(), count(&g))])
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_is_strictly_increasing_and_below_one() {
+        let raw: Vec<f64> = (1..1000).map(|i| i as f64 / 1000.0).collect();
+        let target: Vec<bool> = (1..1000).map(|i| i > 900 && i % 2 == 0).collect();
+        let c = Calibration::fit(&raw, &target);
+        assert!(c.label_frequency > 0.0 && c.label_frequency <= 1.0);
+        let p: Vec<f64> = raw.iter().map(|&r| c.apply(r)).collect();
+        assert!(p.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        assert!(p.iter().all(|&v| v > 0.0 && v < 1.0));
+    }
+
+    #[test]
+    fn training_rows_hide_the_fold_and_cap_negatives() {
+        let ids: Vec<u64> = (0..1000).collect();
+        let fold: Vec<u8> = ids.iter().map(|&i| (i % 5) as u8).collect();
+        let target: Vec<bool> = ids.iter().map(|&i| i % 50 == 1).collect();
+        let rows = training_rows(&ids, &fold, &target, 1, 100, 7);
+        assert!(rows.iter().all(|&r| fold[r] != 1));
+        // Positives all sit in fold 1 here (i % 50 == 1 means i % 5 == 1): none to train on.
+        assert!(rows.iter().all(|&r| !target[r]));
+        assert_eq!(rows.len(), 100);
+        let rows = training_rows(&ids, &fold, &target, 0, 100, 7);
+        assert_eq!(rows.iter().filter(|&&r| target[r]).count(), 20);
+        assert_eq!(rows, training_rows(&ids, &fold, &target, 0, 100, 7));
+    }
 }

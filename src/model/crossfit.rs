@@ -1,0 +1,298 @@
+//! The fold passes, shared by training and scoring.
+//!
+//! Training ([`Mode::Train`]) and scoring with a model file ([`Mode::Apply`]) run the same
+//! steps, so a model sees at scoring time exactly the feature definitions it was trained on:
+//!
+//! 1. label-free features of every entity ([`features::tabular`]);
+//! 2. the first stage per kind: fold `k`'s model scores *every* entity, so that in pass `k`
+//!    neighbours are read through a model that never saw fold `k`'s labels;
+//! 3. one pass per fold `k`, with fold `k`'s labels hidden: the seed-based features and the
+//!    network features of fold `k`'s entities;
+//! 4. the second stage per kind: each entity scored by its fold's model, calibrated.
+//!
+//! Text scores are the one seed-based feature computed once: the text model cross-fits over
+//! the same folds, so each entity's text score already comes from a model fitted without its
+//! fold (see [`crate::features::text`]).
+
+use rayon::prelude::*;
+
+use crate::features::graph::Seeds;
+use crate::features::network::{self, FirstStage};
+use crate::features::{self, Context, FeatureTable, FOLDS};
+use crate::ingest::Window;
+use crate::replay::MembershipState;
+
+use super::train::{self, Calibration, Design, FittedStage, KindModel, Skipped, StageModel, TrainConfig};
+use super::{ModelError, ModelFile};
+
+/// What the passes do with models.
+pub enum Mode<'a> {
+    /// Fit both stages on the window's labels.
+    Train(&'a TrainConfig),
+    /// Score with a model file's stages.
+    Apply(&'a ModelFile),
+    /// Features only (`groupwatch features`): the seed-based features fold-masked as
+    /// everywhere, no model, so no network features.
+    Features,
+}
+
+/// The outcome for one entity kind.
+pub struct KindResult {
+    /// The model: trained here, or the file's.
+    pub model: Result<KindModel, Skipped>,
+    /// Out-of-fold raw second-stage scores and calibrated probabilities, in table row order
+    /// (empty without a model).
+    pub raw: Vec<f64>,
+    pub probability: Vec<f64>,
+    /// The second stage's design matrix (for reasons), without a model: None.
+    pub design: Option<Design>,
+    /// Each row's fold.
+    pub fold: Vec<u8>,
+}
+
+/// Both kinds' complete feature tables (seed-based and network features fold-masked) and
+/// results.
+pub struct Outcome {
+    pub groups: FeatureTable,
+    pub accounts: FeatureTable,
+    pub group: KindResult,
+    pub account: KindResult,
+}
+
+/// Per kind, what the passes need from its first stage.
+struct First {
+    /// Fitted here (training) or the file's.
+    stage: Option<StageModel>,
+    fitted: Option<FittedStage>,
+    /// `[k][dense index]`: fold `k`'s model's probability (NaN where not scored).
+    dense: Vec<Vec<f64>>,
+}
+
+fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, target: &[bool], labels: &[Option<bool>], fold: &[u8], trainable: bool) -> Result<First, ModelError> {
+    let empty = || First { stage: None, fitted: None, dense: Vec::new() };
+    let (fitted, stage, d) = match mode {
+        Mode::Train(cfg) => {
+            if !trainable || cfg.tabular_only {
+                return Ok(empty());
+            }
+            let names = train::usable_features(table, entity, true);
+            let names: Vec<String> = names.into_iter().filter(|n| !features::is_seed_based(entity, n)).collect();
+            let d = Design::fit(&train::columns(table, &names));
+            match train::fit_stage(&[train::first_stage_learner()], d, &table.ids, fold, target, labels, cfg) {
+                Ok(f) => {
+                    let d = Design::with_prep(&train::columns(table, &f.model.features), &f.model.prep);
+                    (Some(f), None, d)
+                }
+                Err(e) => {
+                    tracing::warn!(entity, error = %e, "first stage not trained");
+                    return Ok(empty());
+                }
+            }
+        }
+        Mode::Features => return Ok(empty()),
+        Mode::Apply(file) => match file.kind(entity).and_then(|k| k.first.clone()) {
+            Some(stage) => {
+                let cols = crate::model::data::select(table, &stage.features).map_err(|missing| ModelError::Features {
+                    entity: entity.into(),
+                    missing,
+                    model_catalog: file.feature_catalog_version,
+                    data_catalog: features::catalog().0,
+                })?;
+                let d = Design::with_prep(&cols, &stage.prep);
+                (None, Some(stage), d)
+            }
+            None => return Ok(empty()),
+        },
+    };
+    let folds = &fitted.as_ref().map(|f| &f.model).or(stage.as_ref()).expect("one is set").folds;
+    let per_fold = train::every_fold(folds, &d);
+    let dense = per_fold
+        .into_iter()
+        .map(|scores| {
+            let mut v = vec![f64::NAN; n_dense];
+            for (r, &i) in table.rows.iter().enumerate() {
+                v[i as usize] = scores[r];
+            }
+            v
+        })
+        .collect();
+    Ok(First { stage, fitted, dense })
+}
+
+/// Labelled entities (dense indices, sorted) whose id falls in fold `k`.
+fn labelled_in_fold(labels: &[Option<bool>], ids: &[u64], k: u8) -> Vec<u32> {
+    (0..labels.len()).filter(|&i| labels[i].is_some() && features::fold_of(ids[i]) == k).map(|i| i as u32).collect()
+}
+
+/// Runs the passes: complete tables and, per kind with a model, out-of-fold scores. `lap` is
+/// told when each step ends ("features", "first_stage", "seeded_features", "second_stage").
+pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mut dyn FnMut(&'static str)) -> Result<Outcome, ModelError> {
+    let (mut gtab, mut atab) = features::tabular(w, st, ctx);
+    lap("features");
+    let (acc_labels, grp_labels) = w.latest_labels(w.now_ms);
+    let (gfold, afold) = (train::row_folds(&gtab), train::row_folds(&atab));
+    let (glab, alab) = (train::row_labels(&gtab, &grp_labels), train::row_labels(&atab, &acc_labels));
+    let target = |l: &[Option<bool>]| l.iter().map(|v| *v == Some(true)).collect::<Vec<bool>>();
+    let (gtarget, atarget) = (target(&glab), target(&alab));
+    let trainable = |entity: &str, l: &[Option<bool>]| match &mode {
+        Mode::Train(cfg) => train::check_labels(entity, l, cfg),
+        Mode::Features => Err(skipped(entity, l, "features only".into())),
+        Mode::Apply(file) => file.kind(entity).map(|_| ()).ok_or_else(|| {
+            file.skipped.iter().find(|s| s.entity == entity).cloned().unwrap_or_else(|| Skipped {
+                entity: entity.into(),
+                reason: "the model file has no model for this kind".into(),
+                labels_violating: 0,
+                labels_benign: 0,
+            })
+        }),
+    };
+    let (gok, aok) = (trainable("group", &glab), trainable("account", &alab));
+
+    // First stage.
+    let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
+    let gfirst = first_stage("group", &gtab, ng, &mode, &gtarget, &glab, &gfold, gok.is_ok())?;
+    let afirst = first_stage("account", &atab, na, &mode, &atarget, &alab, &afold, aok.is_ok())?;
+    lap("first_stage");
+
+    // Passes: seed-based and network features of each fold's entities with its labels hidden.
+    let any_labels = grp_labels.iter().chain(&acc_labels).any(Option::is_some);
+    let passes = if any_labels { FOLDS } else { 1 };
+    let all_visible = Seeds::visible(w, ctx, w.now_ms, &[], &[]);
+    let (gtext, atext) = features::text_scores(w, ctx, &all_visible);
+    let mut gcols: Vec<(&'static str, Vec<Option<f64>>)> = Vec::new();
+    let mut acols: Vec<(&'static str, Vec<Option<f64>>)> = Vec::new();
+    let nan = vec![f64::NAN; ng.max(na)];
+    for k in 0..passes as u8 {
+        let seeds = if passes == 1 {
+            all_visible.clone()
+        } else {
+            Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))
+        };
+        let (mut g, mut a) = features::graph::seeded(w, st, &ctx.graphs, &seeds);
+        let first = FirstStage {
+            group: gfirst.dense.get(k as usize).map_or(&nan[..ng], |v| &v[..]),
+            account: afirst.dense.get(k as usize).map_or(&nan[..na], |v| &v[..]),
+        };
+        let (gn, an) = network::network(w, st, &ctx.graphs, first, &seeds);
+        g.extend(gn);
+        a.extend(an);
+        let keep = |cols: &mut Vec<(&'static str, Vec<Option<f64>>)>, new: Vec<(&'static str, Vec<Option<f64>>)>, ids: &[u64]| {
+            if cols.is_empty() {
+                *cols = new;
+                return;
+            }
+            for ((_, acc), (_, v)) in cols.iter_mut().zip(new) {
+                acc.par_iter_mut().zip(v).enumerate().for_each(|(i, (slot, v))| {
+                    if features::fold_of(ids[i]) == k {
+                        *slot = v;
+                    }
+                });
+            }
+        };
+        // Pass 0 fills every slot; each later pass overwrites its own fold's.
+        keep(&mut gcols, g, &w.groups.ids);
+        keep(&mut acols, a, &w.accounts.ids);
+    }
+    gcols.push(("text_score", gtext));
+    acols.push(("text_score", atext));
+    let first_available = (gfirst.dense.len() == FOLDS as usize, afirst.dense.len() == FOLDS as usize);
+    features::append(w, &mut gtab, "group", gcols, first_available);
+    features::append(w, &mut atab, "account", acols, first_available);
+    tracing::debug!(passes, "seed-based and network features");
+    lap("seeded_features");
+
+    // Second stage.
+    let group = second_stage("group", &gtab, &mode, gok, gfirst, &gtarget, &glab, gfold)?;
+    let account = second_stage("account", &atab, &mode, aok, afirst, &atarget, &alab, afold)?;
+    lap("second_stage");
+    Ok(Outcome { groups: gtab, accounts: atab, group, account })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), Skipped>, first: First, target: &[bool], labels: &[Option<bool>], fold: Vec<u8>) -> Result<KindResult, ModelError> {
+    let none = |model: Result<KindModel, Skipped>, fold: Vec<u8>| KindResult { model, raw: Vec::new(), probability: Vec::new(), design: None, fold };
+    if let Err(s) = ok {
+        return Ok(none(Err(s), fold));
+    }
+    match mode {
+        Mode::Train(cfg) => {
+            let names = train::usable_features(table, entity, cfg.tabular_only);
+            let d = Design::fit(&train::columns(table, &names));
+            let stage = match train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg) {
+                Ok(s) => s,
+                Err(e) => return Ok(none(Err(skipped(entity, labels, format!("no candidate could be fitted: {e}"))), fold)),
+            };
+            let (calibration, evaluation) = train::calibrate(&stage, target, labels, &fold);
+            let tabular_only = (!cfg.tabular_only).then(|| {
+                let names = train::usable_features(table, entity, true);
+                let d = Design::fit(&train::columns(table, &names));
+                train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg).ok().map(|s| train::calibrate(&s, target, labels, &fold).1)
+            });
+            let d = Design::with_prep(&train::columns(table, &stage.model.features), &stage.model.prep);
+            let probability: Vec<f64> = stage.oof.iter().map(|&r| calibration.apply(r)).collect();
+            let importance = train::importance(&stage.model, &d);
+            let model = kind_model(entity, first, stage.model, calibration, labels, target, &probability, importance, evaluation, tabular_only.flatten(), table, &fold, &stage.oof);
+            Ok(KindResult { model: Ok(model), raw: stage.oof, probability, design: Some(d), fold })
+        }
+        Mode::Features => Ok(none(Err(skipped(entity, labels, "features only".into())), fold)),
+        Mode::Apply(file) => {
+            let model = file.kind(entity).expect("checked by trainable").clone();
+            let cols = crate::model::data::select(table, model.features()).map_err(|missing| ModelError::Features {
+                entity: entity.into(),
+                missing,
+                model_catalog: file.feature_catalog_version,
+                data_catalog: features::catalog().0,
+            })?;
+            let d = Design::with_prep(&cols, &model.second.prep);
+            let raw = train::out_of_fold(&model.second.folds, &d, &fold);
+            let probability = raw.iter().map(|&r| model.calibration.apply(r)).collect();
+            Ok(KindResult { model: Ok(model), raw, probability, design: Some(d), fold })
+        }
+    }
+}
+
+fn skipped(entity: &str, labels: &[Option<bool>], reason: String) -> Skipped {
+    Skipped {
+        entity: entity.into(),
+        reason,
+        labels_violating: labels.iter().filter(|l| **l == Some(true)).count(),
+        labels_benign: labels.iter().filter(|l| **l == Some(false)).count(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn kind_model(
+    entity: &str,
+    first: First,
+    second: StageModel,
+    calibration: Calibration,
+    labels: &[Option<bool>],
+    target: &[bool],
+    probability: &[f64],
+    importance: Vec<(String, f64)>,
+    evaluation: train::VariantEvaluation,
+    tabular_only: Option<train::VariantEvaluation>,
+    table: &FeatureTable,
+    fold: &[u8],
+    raw: &[f64],
+) -> KindModel {
+    let unlabelled: Vec<usize> = (0..labels.len()).filter(|&r| labels[r].is_none()).collect();
+    let estimated_prevalence = if unlabelled.is_empty() { 0.0 } else { unlabelled.iter().map(|&r| probability[r]).sum::<f64>() / unlabelled.len() as f64 };
+    let oof = (0..labels.len())
+        .filter_map(|r| labels[r].map(|l| train::OofRow { entity_id: table.ids[r], fold: fold[r], violating: l, raw_score: raw[r], score: probability[r] }))
+        .collect();
+    KindModel {
+        entity: entity.into(),
+        first: first.fitted.map(|f| f.model).or(first.stage),
+        second,
+        calibration,
+        labels_violating: target.iter().filter(|&&t| t).count(),
+        labels_benign: labels.iter().filter(|l| **l == Some(false)).count(),
+        unlabelled: unlabelled.len(),
+        estimated_prevalence,
+        importance,
+        evaluation,
+        tabular_only,
+        oof,
+    }
+}
