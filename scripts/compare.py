@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """groupwatch beside the Python baseline on one dataset with known truth, in one sitting.
 
-    python3 scripts/compare.py --dataset DIR [--work DIR] [--gw BIN] [--as-of DATE]
+    python3 scripts/compare.py --dataset DIR [DIR ...] [--work NAME] [--gw BIN] [--as-of DATE]
                                [--baseline ../shared/baselines/peer.py] [--json FILE]
 
 DIR holds `input/` (the data contract's layout) and `truth/` (`groups.parquet` with
@@ -19,7 +19,8 @@ held-out truth:
   highest-scored held-out groups.
 
 PR-AUC is scikit-learn's average precision; ties in scores are as scikit-learn treats them.
-Prints one Markdown table and writes the figures as JSON.
+Prints one Markdown table per dataset and, for several datasets, their mean and standard
+deviation; writes the figures as JSON (DATASET/NAME/compare.json, and --json for all).
 """
 from __future__ import annotations
 
@@ -120,6 +121,22 @@ def read_truth(d: str) -> dict:
             "net_groups": net_groups, "net_accounts": net_accounts, "networks": set(n["network"].to_list())}
 
 
+def folder_layout(inp: str, work: str) -> str:
+    """The baseline reads table folders only: a dataset of `<table>.parquet` files gets a
+    folder of links beside it (`<work>/input/<table>/part-0.parquet`)."""
+    files = [f for f in os.listdir(inp) if f.endswith(".parquet") and not f.startswith(("_", "."))]
+    if not files:
+        return inp
+    out = os.path.join(work, "input")
+    for f in files:
+        d = os.path.join(out, f[: -len(".parquet")])
+        os.makedirs(d, exist_ok=True)
+        link = os.path.join(d, "part-0.parquet")
+        if not os.path.exists(link):
+            os.symlink(os.path.abspath(os.path.join(inp, f)), link)
+    return out
+
+
 def timed(cmd: list[str], log: str) -> float:
     t = time.time()
     with open(log, "w") as f:
@@ -129,25 +146,15 @@ def timed(cmd: list[str], log: str) -> float:
     return time.time() - t
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", required=True)
-    ap.add_argument("--work", help="where runs and scores go (default DATASET/compare)")
-    ap.add_argument("--gw", default=os.environ.get("GW", "groupwatch"), help="groupwatch binary")
-    ap.add_argument("--gw-args", default="", help="extra arguments for groupwatch run")
-    ap.add_argument("--as-of", default="2026-11-24")
-    ap.add_argument("--baseline", default=os.path.join(HERE, "..", "..", "shared", "baselines", "peer.py"))
-    ap.add_argument("--skip-baseline", action="store_true", help="reuse the baseline's scores from an earlier call")
-    ap.add_argument("--skip-gw", action="store_true", help="reuse groupwatch's run from an earlier call")
-    ap.add_argument("--json")
-    a = ap.parse_args(argv)
-    inp = os.path.join(a.dataset, "input")
-    work = a.work or os.path.join(a.dataset, "compare")
+def compare_one(a, dataset: str) -> dict:
+    # `synth` and indgen write DIR/input and DIR/truth; `convert-reddit` writes the tables in DIR
+    # and the truth in DIR/_truth.
+    inp = os.path.join(dataset, "input") if os.path.isdir(os.path.join(dataset, "input")) else dataset
+    work = os.path.join(dataset, ("_" if inp == dataset else "") + a.work)
     os.makedirs(work, exist_ok=True)
-    truth = read_truth(os.path.join(a.dataset, "truth"))
+    truth = read_truth(os.path.join(dataset, "truth") if os.path.isdir(os.path.join(dataset, "truth")) else os.path.join(dataset, "_truth"))
     lab = labelled(inp)
-    out = {"dataset": os.path.abspath(a.dataset), "as_of": a.as_of}
-
+    out = {"dataset": os.path.abspath(dataset), "as_of": a.as_of}
     run_dir = os.path.join(work, "gw")
     if not a.skip_gw:
         subprocess.run(["rm", "-rf", run_dir])
@@ -158,27 +165,75 @@ def main(argv=None):
     if os.path.exists(os.path.join(rd, "group_scores.parquet")):
         gw = evaluate(pl.read_parquet(os.path.join(rd, "group_scores.parquet"), columns=["group_id", "score"]),
                       pl.read_parquet(os.path.join(rd, "account_scores.parquet"), columns=["account_id", "score"]), truth, lab)
-    pg, pa = os.path.join(work, "peer_groups.parquet"), os.path.join(work, "peer_accounts.parquet")
-    if not a.skip_baseline:
-        out["baseline_seconds"] = timed([sys.executable, a.baseline, "--input", inp, "--out", pg, "--account-out", pa],
-                                        os.path.join(work, "peer.log"))
+    # The baseline's scores live beside the dataset whatever the work name, so every variant of
+    # groupwatch is compared with the same baseline run.
+    base_dir = os.path.join(dataset, "_baseline" if inp == dataset else "compare")
+    os.makedirs(base_dir, exist_ok=True)
+    pg, pa = os.path.join(base_dir, "peer_groups.parquet"), os.path.join(base_dir, "peer_accounts.parquet")
+    if not a.skip_baseline or not os.path.exists(pg):
+        out["baseline_seconds"] = timed([sys.executable, a.baseline, "--input", folder_layout(inp, base_dir), "--out", pg,
+                                         "--account-out", pa], os.path.join(base_dir, "peer.log"))
     peer = evaluate(pl.read_parquet(pg), pl.read_parquet(pa), truth, lab)
     out["groupwatch"], out["baseline"] = gw, peer
+    with open(os.path.join(work, "compare.json"), "w") as fh:
+        json.dump(out, fh, indent=1)
+    return out
 
-    f = lambda d, k: "–" if d.get(k) is None else f"{d[k]:.3f}"
-    print(f"dataset {a.dataset}: {peer['networks']} networks, {peer['new_networks']} with no labelled member; "
-          f"held-out groups {peer['groups']['entities']} ({peer['groups']['positives']} violating)")
-    print("| tool | group PR-AUC | group ROC | new-network group PR-AUC | network recall top 100 (new) | account PR-AUC | new-network account PR-AUC | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, r, sec in [("groupwatch", gw, out.get("gw_seconds")), ("baseline", peer, out.get("baseline_seconds"))]:
+
+FIGURES = [("group PR-AUC", lambda r: r["groups"].get("pr_auc")),
+           ("group ROC", lambda r: r["groups"].get("roc_auc")),
+           ("new-network group PR-AUC", lambda r: r["groups_new_networks"].get("pr_auc")),
+           ("network recall top 100", lambda r: r["network_recall"]["recall"]),
+           ("account PR-AUC", lambda r: r["accounts"].get("pr_auc")),
+           ("new-network account PR-AUC", lambda r: r["accounts_new_networks"].get("pr_auc"))]
+
+
+def table(rows: list[tuple[str, dict, float | None]]):
+    f = lambda v: "–" if v is None else f"{v:.3f}"
+    print("| tool | " + " | ".join(n for n, _ in FIGURES) + " | seconds |")
+    print("|---|" + "---|" * (len(FIGURES) + 1))
+    for name, r, sec in rows:
         if r is None:
             continue
         nr = r["network_recall"]
-        print(f"| {name} | {f(r['groups'], 'pr_auc')} | {f(r['groups'], 'roc_auc')} | {f(r['groups_new_networks'], 'pr_auc')} "
-              f"| {nr['found']}/{nr['evaluable']} ({nr['new_found']}/{nr['new_evaluable']}) | {f(r['accounts'], 'pr_auc')} "
-              f"| {f(r['accounts_new_networks'], 'pr_auc')} | {'–' if sec is None else f'{sec:.1f}'} |")
-    with open(a.json or os.path.join(work, "compare.json"), "w") as fh:
-        json.dump(out, fh, indent=1)
+        cells = [f(get(r)) for _, get in FIGURES]
+        cells[3] += f" ({nr['found']}/{nr['evaluable']}; new {nr['new_found']}/{nr['new_evaluable']})"
+        print(f"| {name} | " + " | ".join(cells) + f" | {'–' if sec is None else f'{sec:.1f}'} |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True, nargs="+")
+    ap.add_argument("--work", default="compare", help="sub-folder of each dataset for groupwatch's run (default compare)")
+    ap.add_argument("--gw", default=os.environ.get("GW", "groupwatch"), help="groupwatch binary")
+    ap.add_argument("--gw-args", default="", help="extra arguments for groupwatch run")
+    ap.add_argument("--as-of", default="2026-11-24")
+    ap.add_argument("--baseline", default=os.path.join(HERE, "..", "..", "shared", "baselines", "peer.py"))
+    ap.add_argument("--skip-baseline", action="store_true", help="reuse the baseline's scores from an earlier call")
+    ap.add_argument("--skip-gw", action="store_true", help="reuse groupwatch's run from an earlier call")
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    results = []
+    for d in a.dataset:
+        r = compare_one(a, d)
+        results.append(r)
+        g = r["groupwatch"] or r["baseline"]
+        print(f"\n{d}: {g['networks']} networks, {g['new_networks']} with no labelled member; "
+              f"held-out groups {g['groups']['entities']} ({g['groups']['positives']} violating)")
+        table([("groupwatch", r["groupwatch"], r.get("gw_seconds")), ("baseline", r["baseline"], r.get("baseline_seconds"))])
+    if len(results) > 1:
+        print(f"\nmean ± sd over {len(results)} datasets")
+        print("| tool | " + " | ".join(n for n, _ in FIGURES) + " |")
+        print("|---|" + "---|" * len(FIGURES))
+        for tool in ["groupwatch", "baseline"]:
+            cells = []
+            for _, get in FIGURES:
+                v = [get(r[tool]) for r in results if r[tool] is not None and get(r[tool]) is not None]
+                cells.append(f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "–")
+            print(f"| {tool} | " + " | ".join(cells) + " |")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(results, fh, indent=1)
 
 
 if __name__ == "__main__":

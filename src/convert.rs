@@ -25,8 +25,9 @@
 //!   splits**, and burst, hourly and lockstep features see only noise.
 //! - **labels**: `banned = 1` → `violating`, `banned = 0` → `benign`, both `source =
 //!   enforcement`. The source states the platform's outcome for every user, so the unbanned are
-//!   known negatives, not the presumed-benign unlabelled of the positive–unlabelled setting; with
-//!   them labelled the trainer evaluates on all users, as the benchmark does.
+//!   known negatives. With `reveal` below 1 only that share of users (by a hash of the user
+//!   and the seed) keeps its label, and the rest are measured against `_truth/` (the layout
+//!   `groupwatch synth` writes; the `_` keeps it out of the dataset's tables).
 //!
 //! Bad input (a missing column, a value that is not a non-negative integer, a ban flag other
 //! than 0 or 1, a label for a user with no pair, a user labelled twice) is an error naming the
@@ -91,6 +92,10 @@ pub struct RedditConfig {
     pub as_of: NaiveDate,
     /// Seed of the invented join and label times.
     pub seed: u64,
+    /// Share of users whose label is written to `labels` (chosen by a hash of the user and
+    /// the seed); every user's truth goes to `_truth/` beside the tables, so a detector can be
+    /// measured on the users whose label it did not see. 1 writes every label.
+    pub reveal: f64,
 }
 
 /// Counts of a conversion, written to `_conversion.json` (ignored by the layout rules).
@@ -106,8 +111,10 @@ pub struct Conversion {
     pub duplicate_pairs: usize,
     pub labels_violating: usize,
     pub labels_benign: usize,
-    /// Users with pairs but no label row (left unlabelled).
+    /// Users with pairs but no label written (no label row, or not revealed).
     pub unlabelled_users: usize,
+    /// Share of users whose label was written.
+    pub reveal: f64,
     pub mapping: BTreeMap<&'static str, &'static str>,
 }
 
@@ -231,8 +238,11 @@ pub fn reddit(cfg: &RedditConfig) -> Result<Conversion, ConvertError> {
     // Memberships in event order (time, then group, then account).
     let mut events: Vec<(i64, u64, u64)> = pairs.iter().map(|&(u, s)| (time_in(start, span, cfg.seed, 1, u, s), s, u)).collect();
     events.sort_unstable();
+    let revealed = |u: u64| cfg.reveal >= 1.0 || (mix64(u ^ mix64(cfg.seed ^ 0x5ea1)) % 1_000_000) as f64 / 1e6 < cfg.reveal;
+    let banned: Vec<u64> = users.iter().copied().filter(|u| label_of.get(u).is_some_and(|l| l.0)).collect();
     let mut lab: Vec<(u64, bool, i64)> = users
         .iter()
+        .filter(|&&u| revealed(u))
         .filter_map(|&u| label_of.get(&u).map(|&(v, _)| (u, v, time_in(start, span, cfg.seed, 2, u, 0))))
         .collect();
     lab.sort_unstable();
@@ -281,6 +291,36 @@ pub fn reddit(cfg: &RedditConfig) -> Result<Conversion, ConvertError> {
             col::static_strs("source", vec!["enforcement"; nl]),
         ])?;
         write_parquet_staged(&mut labels, &stage.join("labels.parquet"))?;
+        // The whole truth, in the layout `groupwatch synth` writes (one network: the banned).
+        let truth = stage.join("_truth");
+        std::fs::create_dir_all(&truth)?;
+        let nb = banned.len();
+        let mut t = frame(vec![
+            col::u64s("account_id", banned.clone()),
+            col::u64s("network", vec![0; nb]),
+            col::static_strs("role", vec!["banned"; nb]),
+            col::bools("throwaway", vec![false; nb]),
+            col::bools("camouflaged", vec![false; nb]),
+        ])?;
+        write_parquet_staged(&mut t, &truth.join("accounts.parquet"))?;
+        let mut t = frame(vec![
+            col::u64s("group_id", subs.clone()),
+            col::static_strs("kind", vec!["subreddit"; g]),
+            col::bools("violating", vec![false; g]),
+            col::opt_u64s("network", vec![None; g]),
+            col::bools("camouflaged", vec![false; g]),
+        ])?;
+        write_parquet_staged(&mut t, &truth.join("groups.parquet"))?;
+        let mut t = frame(vec![
+            col::u64s("network", vec![0]),
+            col::f64s("strength", vec![1.0]),
+            col::bools("camouflaged", vec![false]),
+            col::times("start", vec![start])?,
+            col::u64s("n_groups", vec![0]),
+            col::u64s("n_accounts", vec![nb as u64]),
+            col::bools("labelled", vec![lab.iter().any(|l| l.1)]),
+        ])?;
+        write_parquet_staged(&mut t, &truth.join("networks.parquet"))?;
         Ok(())
     };
 
@@ -296,6 +336,7 @@ pub fn reddit(cfg: &RedditConfig) -> Result<Conversion, ConvertError> {
         labels_violating: violating,
         labels_benign: nl - violating,
         unlabelled_users: n - nl,
+        reveal: cfg.reveal,
         mapping: BTreeMap::from([
             ("account", "user id; created_at fixed (365 days before the window)"),
             ("group", "subreddit id; created_at fixed; creator_id = 2^48 (unknown, no accounts row)"),

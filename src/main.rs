@@ -161,9 +161,19 @@ struct ConvertRedditArgs {
     /// The invented times fall in the 30 days ending with this UTC day.
     #[arg(long, default_value = DEFAULT_AS_OF)]
     as_of: NaiveDate,
-    /// Seed of the invented join and label times.
+    /// Seed of the invented join and label times (and of which labels are revealed).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Share of users whose label is written (0..1); all users' truth goes to OUT/_truth/.
+    #[arg(long, default_value_t = 1.0, value_parser = reveal_share)]
+    reveal: f64,
+}
+
+fn reveal_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a share between 0 and 1, got {s}")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -209,6 +219,10 @@ struct RunArgs {
     /// PDQ Hamming distance at or below which a photo matches the hash bank.
     #[arg(long, default_value_t = 31)]
     hamming_threshold: u32,
+    /// Without --model: fewer violating labels of a kind than this and that kind is ranked
+    /// by the unsupervised score instead of a model.
+    #[arg(long, default_value_t = 20)]
+    min_positives: usize,
 }
 
 #[derive(Args, Debug)]
@@ -407,6 +421,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             cfg.policy = a.policy;
             cfg.model = a.model;
             cfg.seed = a.seed;
+            cfg.min_positives = a.min_positives;
             cfg.hamming_threshold = a.hamming_threshold;
             run_cmd(&cfg)
         }
@@ -701,7 +716,7 @@ fn explain_cmd(a: &ExplainArgs) -> anyhow::Result<ExitCode> {
 fn convert_reddit_cmd(a: ConvertRedditArgs) -> anyhow::Result<ExitCode> {
     use groupwatch::convert::{self, RedditConfig};
     use groupwatch::ExitCode as _;
-    let cfg = RedditConfig { edges: a.edges, labels: a.labels, out: a.out, as_of: a.as_of, seed: a.seed };
+    let cfg = RedditConfig { edges: a.edges, labels: a.labels, out: a.out, as_of: a.as_of, seed: a.seed, reveal: a.reveal };
     match convert::reddit(&cfg) {
         Ok(c) => {
             println!(

@@ -55,11 +55,13 @@ pub struct RunConfig {
     pub hamming_threshold: u32,
     /// Reasons kept per scored entity.
     pub top_reasons: usize,
+    /// Training without a model file: labelled violators a kind needs for a model.
+    pub min_positives: usize,
 }
 
 impl RunConfig {
     pub fn new(input: PathBuf, out: PathBuf, as_of: NaiveDate) -> RunConfig {
-        RunConfig { input, out, as_of, window_days: 30, policy: None, model: None, seed: 1, hamming_threshold: 31, top_reasons: 5 }
+        RunConfig { input, out, as_of, window_days: 30, policy: None, model: None, seed: 1, hamming_threshold: 31, top_reasons: 5, min_positives: 20 }
     }
 
     /// The run folder this config writes.
@@ -221,7 +223,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     progress("computing features and scores");
     // Seeds with every label visible: the policy's rules and the clusters read them.
     let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
-    let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, ..Default::default() };
+    let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, min_positives: cfg.min_positives, ..Default::default() };
     let mode = match &given_model {
         Some(m) => crossfit::Mode::Apply(m),
         None => {

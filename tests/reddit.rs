@@ -73,7 +73,7 @@ fn same_seed_gives_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |name: &str, seed: u64| {
         let out = tmp.path().join(name);
-        convert::reddit(&RedditConfig { edges: edges(), labels: labels(), out: out.clone(), as_of: as_of(), seed }).unwrap();
+        convert::reddit(&RedditConfig { edges: edges(), labels: labels(), out: out.clone(), as_of: as_of(), seed, reveal: 1.0 }).unwrap();
         tree_bytes(&out)
     };
     let a = run("a", 1);
@@ -130,7 +130,7 @@ fn bad_csv_exits_2_naming_file_line_and_column() {
 fn trained_on_the_real_data_groupwatch_beats_the_positive_rate() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("input");
-    convert::reddit(&RedditConfig { edges: edges(), labels: labels(), out: input.clone(), as_of: as_of(), seed: 1 }).unwrap();
+    convert::reddit(&RedditConfig { edges: edges(), labels: labels(), out: input.clone(), as_of: as_of(), seed: 1, reveal: 1.0 }).unwrap();
     let feats = tmp.path().join("features");
     let f = groupwatch(&["features", "--input", s(&input), "--out", s(&feats), "--as-of", "2026-11-24"]);
     assert!(f.status.success(), "{}", String::from_utf8_lossy(&f.stderr));

@@ -1,57 +1,56 @@
-//! The two learner families, fitted with linfa and stored in a form of our own (plain
-//! vectors and node arrays) so a model file does not depend on linfa's internal layout:
+//! The two learner families, fitted by their crates and stored in a form of our own (plain
+//! vectors and node arrays), so a model file does not depend on a crate's internal layout and
+//! scoring is the same code whether a model was just trained or read from a file:
 //!
 //! - L2-regularised logistic regression (linfa-logistic) on standardised features. Its
-//!   contributions are exact: `w_j * x_j` in log-odds.
-//! - A random forest of linfa-trees decision trees. The bagging is ours rather than
-//!   linfa-ensemble's: linfa-ensemble drops sample weights when it bootstraps and fits its
-//!   trees one after another, and a linfa tree breaks ties between equally weighted classes
-//!   through a `HashMap`'s random order when it prunes, so two fits with one seed could differ.
-//!   Here each tree gets a seeded bootstrap, its own feature subset and sample weights
-//!   jittered by a seeded ±25 % (which makes exact class-weight ties practically impossible),
-//!   and trees are fitted in parallel. linfa's trees keep only a majority class per leaf, so
-//!   each node's positive share is recomputed by routing the tree's training rows down the
-//!   tree; the forest's score is the mean leaf share (as scikit-learn's `predict_proba`), and
-//!   contributions are the path-based decomposition of Saabas: each split adds (share of the
-//!   child taken − share of the node) to the feature it tests.
-//!
-//! linfa-logistic has no sample weights: class imbalance is handled by the caller
-//! replicating positive rows.
+//!   contributions are exact: `w_j * x_j` in log-odds. linfa-logistic has no sample weights:
+//!   positives are replicated to about a quarter of the rows instead.
+//! - Gradient-boosted trees (hessboost: histogram splits, Newton boosting, deterministic on any
+//!   thread count, on our rayon pool). Positives are weighted to about a quarter of the
+//!   training weight. The trees are copied out node by node (feature, `f32` threshold,
+//!   direction of missing values, leaf margin), so a row is routed exactly as hessboost
+//!   routes it. Contributions are the path decomposition of Saabas in log-odds: each split
+//!   adds (value of the child taken − value of the node) to the feature it tests, a node's
+//!   value being the cover-weighted mean of its leaves.
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use linfa_trees::{DecisionTree, TreeNode};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
-use rand::{Rng, SeedableRng};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of a candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Learner {
     Logistic { alpha: f64 },
-    Forest { trees: usize, max_depth: usize, feature_proportion: f64 },
+    Boosted { rounds: usize, max_depth: usize, eta: f64, subsample: f64, colsample: f64, min_child_weight: f64, lambda: f64 },
 }
 
 impl Learner {
+    /// The boosted trees every stage uses by default: shallow trees, a moderate learning rate
+    /// and row and column subsampling, so that a few dozen positives are not memorised.
+    pub fn boosted_default() -> Learner {
+        Learner::Boosted { rounds: 150, max_depth: 4, eta: 0.08, subsample: 0.8, colsample: 0.8, min_child_weight: 1.0, lambda: 1.0 }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Learner::Logistic { alpha } => format!("logistic regression (L2 alpha {alpha})"),
-            Learner::Forest { trees, max_depth, feature_proportion } => {
-                format!("random forest ({trees} trees, depth {max_depth}, {:.0} % of features per tree)", feature_proportion * 100.0)
-            }
+            Learner::Boosted { rounds, max_depth, eta, .. } => format!("gradient-boosted trees ({rounds} rounds, depth {max_depth}, learning rate {eta})"),
         }
     }
 }
 
-/// One node of a stored tree; leaves have `feature == u32::MAX`.
+/// One node of a stored boosted tree; leaves have `feature == u32::MAX`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     pub feature: u32,
-    pub threshold: f64,
+    /// A row goes left when its value (as `f32`) is below the threshold.
+    pub threshold: f32,
+    /// Where a missing value goes.
+    pub default_left: bool,
     pub left: u32,
     pub right: u32,
-    /// Share of positive training rows reaching the node.
+    /// Margin (log-odds) of a leaf; for an internal node the cover-weighted mean of its leaves.
     pub value: f64,
 }
 
@@ -64,7 +63,7 @@ pub struct Tree {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Fitted {
     Logistic { weights: Vec<f64>, intercept: f64 },
-    Forest { trees: Vec<Tree> },
+    Boosted { base: f64, trees: Vec<Tree> },
 }
 
 const LEAF: u32 = u32::MAX;
@@ -73,12 +72,14 @@ fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// Fits `learner` on rows `x` with labels `y`. `seed` fixes the forest's bootstrap.
+/// Fits `learner` on rows `x` with labels `y`; `seed` fixes the boosted trees' subsampling.
 pub fn fit(learner: &Learner, x: &Array2<f64>, y: &[bool], seed: u64) -> Result<Fitted, String> {
-    let targets: Array1<bool> = y.iter().copied().collect();
     match learner {
         Learner::Logistic { alpha } => {
-            let data = Dataset::new(x.clone(), targets);
+            let (x, y) = thinned(x, y);
+            let (x, y) = balanced(&x, &y);
+            let targets: Array1<bool> = y.iter().copied().collect();
+            let data = Dataset::new(x, targets);
             let m = LogisticRegression::default()
                 .alpha(*alpha)
                 .max_iterations(300)
@@ -89,82 +90,107 @@ pub fn fit(learner: &Learner, x: &Array2<f64>, y: &[bool], seed: u64) -> Result<
             let sign = if m.labels().pos.class { 1.0 } else { -1.0 };
             Ok(Fitted::Logistic { weights: m.params().iter().map(|w| sign * w).collect(), intercept: sign * m.intercept() })
         }
-        Learner::Forest { trees, max_depth, feature_proportion } => {
+        Learner::Boosted { rounds, max_depth, eta, subsample, colsample, min_child_weight, lambda } => {
+            use hessboost::prelude::*;
             let (n, p) = x.dim();
-            let n_feat = ((p as f64 * feature_proportion).ceil() as usize).clamp(1, p.max(1));
-            let fitted: Result<Vec<Tree>, String> = (0..*trees)
-                .into_par_iter()
-                .map(|t| {
-                    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(crate::synth::mix64(seed ^ (t as u64) << 32));
-                    let rows: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
-                    let feats = rand::seq::index::sample(&mut rng, p, n_feat).into_vec();
-                    let mut feats = feats;
-                    feats.sort_unstable();
-                    let xs = x.select(Axis(0), &rows).select(Axis(1), &feats);
-                    let ys: Array1<bool> = rows.iter().map(|&r| y[r]).collect();
-                    let w: Array1<f32> = rows.iter().map(|_| 0.75 + 0.5 * rng.gen::<f32>()).collect();
-                    let data = Dataset::new(xs, ys).with_weights(w);
-                    let tree = DecisionTree::params()
-                        .max_depth(Some(*max_depth))
-                        .min_weight_leaf(2.0)
-                        .fit(&data)
-                        .map_err(|e| format!("decision tree: {e}"))?;
-                    let xr = x.select(Axis(0), &rows);
-                    let yr: Vec<bool> = rows.iter().map(|&r| y[r]).collect();
-                    Ok(convert(tree.root_node(), &feats, &xr, &yr))
-                })
-                .collect();
-            Ok(Fitted::Forest { trees: fitted? })
+            let pos = y.iter().filter(|&&b| b).count();
+            if pos == 0 {
+                return Err("no positive row".into());
+            }
+            let w_pos = ((n - pos) as f64 / (3.0 * pos as f64)).max(1.0) as f32;
+            let values: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let labels: Vec<f32> = y.iter().map(|&b| f32::from(u8::from(b))).collect();
+            let weights: Vec<f32> = y.iter().map(|&b| if b { w_pos } else { 1.0 }).collect();
+            let err = |e: HessboostError| format!("boosted trees: {e}");
+            let data = DMatrix::from_dense(&values, n, p).and_then(|d| d.with_labels(&labels)).and_then(|d| d.with_weights(&weights)).map_err(err)?;
+            let params = TrainingParams::builder()
+                .objective(Objective::BinaryLogistic(RegLoss::default()))
+                .tree_method(TreeMethod::Hist)
+                .max_depth(*max_depth)
+                .eta(*eta)
+                .subsample(*subsample)
+                .colsample_bytree(*colsample)
+                .min_child_weight(*min_child_weight)
+                .lambda(*lambda)
+                .max_bin(64)
+                .seed(seed)
+                .build()
+                .map_err(err)?;
+            let model = train(&params, &data, *rounds).map_err(err)?;
+            Ok(from_hessboost(&model))
         }
     }
 }
 
-/// Flattens a linfa tree (whose split indices refer to the tree's feature subset) into
-/// nodes over all features, with positive shares from routing every training row.
-fn convert(root: &TreeNode<f64, bool>, feats: &[usize], x: &Array2<f64>, y: &[bool]) -> Tree {
-    let mut nodes = Vec::new();
-    fn walk(n: &TreeNode<f64, bool>, feats: &[usize], nodes: &mut Vec<Node>) -> u32 {
-        let id = nodes.len() as u32;
-        nodes.push(Node { feature: LEAF, threshold: 0.0, left: LEAF, right: LEAF, value: 0.0 });
-        if !n.is_leaf() {
-            let (f, thr, _) = n.split();
-            let kids = n.children();
-            let (Some(l), Some(r)) = (kids[0].as_deref(), kids[1].as_deref()) else { return id };
-            let left = walk(l, feats, nodes);
-            let right = walk(r, feats, nodes);
-            nodes[id as usize] = Node { feature: feats[f] as u32, threshold: thr, left, right, value: 0.0 };
-        }
-        id
-    }
-    walk(root, feats, &mut nodes);
-    let mut pos = vec![0u64; nodes.len()];
-    let mut all = vec![0u64; nodes.len()];
-    for (r, row) in x.rows().into_iter().enumerate() {
-        let mut k = 0usize;
-        loop {
-            all[k] += 1;
-            pos[k] += u64::from(y[r]);
-            let n = &nodes[k];
-            if n.feature == LEAF {
-                break;
+/// Copies a hessboost model's trees into stored nodes, each tree's weight folded into its
+/// leaves, and fills internal nodes' values for the contributions.
+fn from_hessboost(model: &hessboost::prelude::BoostedModel) -> Fitted {
+    let trees = model
+        .trees()
+        .iter()
+        .zip(model.tree_weights())
+        .map(|(t, w)| {
+            let src = t.nodes();
+            let mut nodes: Vec<Node> = src
+                .iter()
+                .map(|n| {
+                    if n.is_leaf() {
+                        Node { feature: LEAF, threshold: 0.0, default_left: true, left: LEAF, right: LEAF, value: f64::from(w) * f64::from(n.leaf_value) }
+                    } else {
+                        Node { feature: n.split_feature, threshold: n.split_cond, default_left: n.default_left, left: n.left as u32, right: n.right as u32, value: 0.0 }
+                    }
+                })
+                .collect();
+            // Children come after their parent: fill values bottom-up, by cover.
+            for k in (0..nodes.len()).rev() {
+                if nodes[k].feature != LEAF {
+                    let (l, r) = (nodes[k].left as usize, nodes[k].right as usize);
+                    let (cl, cr) = (f64::from(src[l].sum_hess), f64::from(src[r].sum_hess));
+                    nodes[k].value = if cl + cr > 0.0 { (cl * nodes[l].value + cr * nodes[r].value) / (cl + cr) } else { 0.5 * (nodes[l].value + nodes[r].value) };
+                }
             }
-            k = if row[n.feature as usize] < n.threshold { n.left } else { n.right } as usize;
-        }
+            Tree { nodes }
+        })
+        .collect();
+    Fitted::Boosted { base: f64::from(model.base_score()), trees }
+}
+
+/// Negative rows the linear model fits on: more add time (linfa's solver is dense and
+/// single-threaded) but not information to its few coefficients.
+const LOGISTIC_MAX_NEGATIVES: usize = 5_000;
+
+/// Rows kept for the linear model: every positive, negatives thinned to an even stride.
+fn kept_rows(y: &[bool]) -> Vec<usize> {
+    let neg = y.iter().filter(|&&b| !b).count();
+    let stride = neg.div_ceil(LOGISTIC_MAX_NEGATIVES).max(1);
+    let mut seen = 0usize;
+    (0..y.len())
+        .filter(|&i| {
+            if y[i] {
+                return true;
+            }
+            seen += 1;
+            (seen - 1) % stride == 0
+        })
+        .collect()
+}
+
+fn thinned(x: &Array2<f64>, y: &[bool]) -> (Array2<f64>, Vec<bool>) {
+    let rows = kept_rows(y);
+    (x.select(Axis(0), &rows), rows.iter().map(|&i| y[i]).collect())
+}
+
+/// Replicates positive rows until they are about a quarter of the rows.
+fn balanced(x: &Array2<f64>, y: &[bool]) -> (Array2<f64>, Vec<bool>) {
+    let pos: Vec<usize> = (0..y.len()).filter(|&i| y[i]).collect();
+    let neg = y.len() - pos.len();
+    let copies = if pos.is_empty() { 1 } else { (neg / (3 * pos.len())).clamp(1, 50) };
+    if copies == 1 {
+        return (x.clone(), y.to_vec());
     }
-    // A node no training row reaches takes its parent's share (set top-down).
-    let mut value = vec![f64::NAN; nodes.len()];
-    let mut stack = vec![(0usize, 0.0f64)];
-    while let Some((k, parent)) = stack.pop() {
-        value[k] = if all[k] > 0 { pos[k] as f64 / all[k] as f64 } else { parent };
-        if nodes[k].feature != LEAF {
-            stack.push((nodes[k].left as usize, value[k]));
-            stack.push((nodes[k].right as usize, value[k]));
-        }
-    }
-    for (n, v) in nodes.iter_mut().zip(value) {
-        n.value = v;
-    }
-    Tree { nodes }
+    let mut rows: Vec<usize> = (0..y.len()).collect();
+    rows.extend(pos.iter().flat_map(|&i| std::iter::repeat_n(i, copies - 1)));
+    (x.select(Axis(0), &rows), rows.iter().map(|&i| y[i]).collect())
 }
 
 impl Fitted {
@@ -173,40 +199,38 @@ impl Fitted {
     pub fn raw(&self, row: ArrayView1<f64>) -> f64 {
         match self {
             Fitted::Logistic { weights, intercept } => sigmoid(intercept + weights.iter().zip(row).map(|(w, x)| w * x).sum::<f64>()),
-            Fitted::Forest { trees } => trees.iter().map(|t| t.nodes[leaf(t, row)].value).sum::<f64>() / trees.len().max(1) as f64,
+            Fitted::Boosted { base, trees } => sigmoid(base + trees.iter().map(|t| t.nodes[leaf(t, row)].value).sum::<f64>()),
         }
     }
 
-    /// Per-feature contributions to the raw score of `row`, with the base value they add
-    /// to: log-odds for the linear model, positive share for the forest.
+    /// Per-feature contributions to the log-odds of `row`, with the base value they add to.
     pub fn contributions(&self, row: ArrayView1<f64>) -> (f64, Vec<f64>) {
         match self {
             Fitted::Logistic { weights, intercept } => (*intercept, weights.iter().zip(row).map(|(w, x)| w * x).collect()),
-            Fitted::Forest { trees } => {
+            Fitted::Boosted { base, trees } => {
                 let mut c = vec![0.0; row.len()];
-                let mut base = 0.0;
+                let mut b = *base;
                 for t in trees {
-                    base += t.nodes[0].value;
+                    b += t.nodes[0].value;
                     let mut k = 0usize;
                     while t.nodes[k].feature != LEAF {
                         let n = &t.nodes[k];
-                        let next = if row[n.feature as usize] < n.threshold { n.left } else { n.right } as usize;
+                        let next = step(n, row);
                         c[n.feature as usize] += t.nodes[next].value - n.value;
                         k = next;
                     }
                 }
-                let n = trees.len().max(1) as f64;
-                (base / n, c.into_iter().map(|v| v / n).collect())
+                (b, c)
             }
         }
     }
 
-    /// Global importance per feature: |weight| for the linear model, for the forest the
-    /// mean absolute change in positive share its splits make over the training rows.
+    /// Global importance per feature: |weight| for the linear model, for the trees the mean
+    /// absolute contribution over the given rows.
     pub fn importance(&self, x: &Array2<f64>) -> Vec<f64> {
         match self {
             Fitted::Logistic { weights, .. } => weights.iter().map(|w| w.abs()).collect(),
-            Fitted::Forest { .. } => {
+            Fitted::Boosted { .. } => {
                 let mut imp = vec![0.0; x.ncols()];
                 for row in x.rows() {
                     for (j, c) in self.contributions(row).1.into_iter().enumerate() {
@@ -219,11 +243,18 @@ impl Fitted {
     }
 }
 
+/// The child a row takes at an internal node (as hessboost routes it: the value as `f32`
+/// against the threshold, a missing value the stored way).
+fn step(n: &Node, row: ArrayView1<f64>) -> usize {
+    let v = row[n.feature as usize];
+    let left = if v.is_nan() { n.default_left } else { (v as f32) < n.threshold };
+    if left { n.left } else { n.right }.try_into().expect("node index fits usize")
+}
+
 fn leaf(t: &Tree, row: ArrayView1<f64>) -> usize {
     let mut k = 0usize;
     while t.nodes[k].feature != LEAF {
-        let n = &t.nodes[k];
-        k = if row[n.feature as usize] < n.threshold { n.left } else { n.right } as usize;
+        k = step(&t.nodes[k], row);
     }
     k
 }
@@ -265,16 +296,49 @@ mod tests {
     }
 
     #[test]
-    fn forest_contributions_add_up_and_rank_the_signal() {
+    fn boosted_trees_route_as_hessboost_and_contributions_add_up() {
+        use hessboost::prelude::*;
         let (x, y) = data();
-        let m = fit(&Learner::Forest { trees: 20, max_depth: 6, feature_proportion: 1.0 }, &x, &y, 3).unwrap();
+        let learner = Learner::boosted_default();
+        let m = fit(&learner, &x, &y, 3).unwrap();
         for r in [0, 150, 399] {
             let (base, c) = m.contributions(x.row(r));
-            assert!((base + c.iter().sum::<f64>() - m.raw(x.row(r))).abs() < 1e-9);
+            let p = m.raw(x.row(r));
+            assert!((base + c.iter().sum::<f64>() - (p / (1.0 - p)).ln()).abs() < 1e-9);
         }
         let imp = m.importance(&x);
         assert!(imp[0] > imp[2] && imp[1] > imp[2], "{imp:?}");
         // Deterministic for a seed.
-        assert_eq!(m, fit(&Learner::Forest { trees: 20, max_depth: 6, feature_proportion: 1.0 }, &x, &y, 3).unwrap());
+        assert_eq!(m, fit(&learner, &x, &y, 3).unwrap());
+        // The stored trees give hessboost's own margins (up to its f32 sums).
+        let (n, p) = x.dim();
+        let values: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let labels: Vec<f32> = y.iter().map(|&b| f32::from(u8::from(b))).collect();
+        let pos = y.iter().filter(|&&b| b).count();
+        let w_pos = ((n - pos) as f64 / (3.0 * pos as f64)).max(1.0) as f32;
+        let weights: Vec<f32> = y.iter().map(|&b| if b { w_pos } else { 1.0 }).collect();
+        let Learner::Boosted { rounds, max_depth, eta, subsample, colsample, min_child_weight, lambda } = learner else { unreachable!() };
+        let d = DMatrix::from_dense(&values, n, p).unwrap().with_labels(&labels).unwrap().with_weights(&weights).unwrap();
+        let params = TrainingParams::builder()
+            .objective(Objective::BinaryLogistic(RegLoss::default()))
+            .tree_method(TreeMethod::Hist)
+            .max_depth(max_depth)
+            .eta(eta)
+            .subsample(subsample)
+            .colsample_bytree(colsample)
+            .min_child_weight(min_child_weight)
+            .lambda(lambda)
+            .max_bin(64)
+            .seed(3)
+            .build()
+            .unwrap();
+        let model = train(&params, &d, rounds).unwrap();
+        let theirs = model.predict_margin(&d, Iterations::Best).unwrap();
+        for r in 0..n {
+            let p = m.raw(x.row(r));
+            let ours = (p / (1.0 - p)).ln();
+            let t = f64::from(*theirs.get(r, 0).unwrap());
+            assert!((ours - t).abs() < 1e-4, "row {r}: {ours} vs hessboost {t}");
+        }
     }
 }

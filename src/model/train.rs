@@ -76,12 +76,12 @@ impl Default for TrainConfig {
 
 /// The second stage's candidates.
 pub fn candidates() -> Vec<Learner> {
-    vec![Learner::Logistic { alpha: 1.0 }, Learner::Logistic { alpha: 10.0 }, Learner::Forest { trees: 40, max_depth: 8, feature_proportion: 0.5 }]
+    vec![Learner::Logistic { alpha: 1.0 }, Learner::Logistic { alpha: 10.0 }, Learner::boosted_default()]
 }
 
 /// The first stage's learner: label-free features only, so one flexible learner.
 pub fn first_stage_learner() -> Learner {
-    Learner::Forest { trees: 40, max_depth: 8, feature_proportion: 0.5 }
+    Learner::boosted_default()
 }
 
 /// Raw scores to probabilities: a Platt map on the log-odds of the raw score, fitted to
@@ -381,9 +381,11 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
     let mut evaluation = Vec::new();
     let mut last_err = String::new();
     for c in cands {
+        let clock = std::time::Instant::now();
         match fit_folds(c, &d, ids, fold, target, cfg) {
             Ok(models) => {
                 let oof = out_of_fold(&models, &d, fold);
+                tracing::debug!(learner = %c.describe(), rows = d.x.nrows(), features = d.x.ncols(), seconds = clock.elapsed().as_secs_f64(), "candidate fitted on every fold");
                 evaluation.push(evaluate_candidate(c, &oof, target, fold, labels, cfg.capacity));
                 fitted.push((models, oof));
             }

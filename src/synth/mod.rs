@@ -261,7 +261,7 @@ fn generate_into(cfg: &SynthConfig, staging: &Path) -> Result<SynthSummary, Synt
     })
 }
 
-pub(crate) fn day_start_ms(d: NaiveDate) -> i64 {
+pub fn day_start_ms(d: NaiveDate) -> i64 {
     d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis()
 }
 
