@@ -56,7 +56,7 @@ impl Kind {
     }
 
     /// (share of groups, median size, log-normal sigma, min size)
-    fn shape(self) -> (f64, f64, f64, usize) {
+    pub(crate) fn shape(self) -> (f64, f64, f64, usize) {
         match self {
             Kind::Family => (0.40, 6.0, 0.45, 3),
             Kind::Friends => (0.28, 8.0, 0.55, 3),
@@ -70,7 +70,7 @@ impl Kind {
     }
 
     /// Probabilities of (invite link, approval | link) for a non-creator join.
-    fn arrival(self) -> (f64, f64) {
+    pub(crate) fn arrival(self) -> (f64, f64) {
         match self {
             Kind::Family => (0.15, 0.0),
             Kind::Friends => (0.5, 0.0),
@@ -84,7 +84,7 @@ impl Kind {
     }
 
     /// (leave probability, mean days to leave, removal probability)
-    fn churn(self) -> (f64, f64, f64) {
+    pub(crate) fn churn(self) -> (f64, f64, f64) {
         match self {
             Kind::Family => (0.03, 200.0, 0.01),
             Kind::Friends => (0.08, 120.0, 0.02),
@@ -98,7 +98,7 @@ impl Kind {
     }
 
     /// Forwards into the group and out of it (to 1:1 chats), per member per 60 days.
-    fn forward_rates(self) -> (f64, f64) {
+    pub(crate) fn forward_rates(self) -> (f64, f64) {
         match self {
             Kind::Family => (0.6, 0.3),
             Kind::Friends => (0.5, 0.3),
@@ -166,14 +166,14 @@ struct Ctx<'a> {
     viral_pool: u64,
 }
 
-const MEDIA_BENIGN: &[(&str, u32)] =
+pub(crate) const MEDIA_BENIGN: &[(&str, u32)] =
     &[("text", 35), ("image", 25), ("video", 12), ("link", 10), ("sticker", 10), ("audio", 5), ("document", 3)];
-const MEDIA_MARKET: &[(&str, u32)] = &[("image", 60), ("text", 20), ("video", 10), ("link", 10)];
-const MEDIA_VIOLATING: &[(&str, u32)] = &[("image", 55), ("video", 35), ("document", 5), ("text", 5)];
+pub(crate) const MEDIA_MARKET: &[(&str, u32)] = &[("image", 60), ("text", 20), ("video", 10), ("link", 10)];
+pub(crate) const MEDIA_VIOLATING: &[(&str, u32)] = &[("image", 55), ("video", 35), ("document", 5), ("text", 5)];
 const MEDIA_CAMO: &[(&str, u32)] =
     &[("image", 30), ("video", 20), ("text", 20), ("sticker", 10), ("document", 10), ("link", 10)];
 
-fn weighted<T: Copy>(rng: &mut impl Rng, items: &[(T, u32)]) -> T {
+pub(crate) fn weighted<T: Copy>(rng: &mut impl Rng, items: &[(T, u32)]) -> T {
     let total: u32 = items.iter().map(|i| i.1).sum();
     let mut x = rng.gen_range(0..total);
     for (t, w) in items {
@@ -185,7 +185,7 @@ fn weighted<T: Copy>(rng: &mut impl Rng, items: &[(T, u32)]) -> T {
     items[0].0
 }
 
-fn carries_object(media: &str) -> bool {
+pub(crate) fn carries_object(media: &str) -> bool {
     media != "text" && media != "link"
 }
 
