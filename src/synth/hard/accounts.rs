@@ -92,7 +92,7 @@ pub(crate) struct LabelSummary {
 
 /// The labels table, as enforcement and review would have revealed the truth.
 ///
-/// - Only networks planned as labelled (about half) carry labels: 45–100 % of their groups
+/// - Only networks planned as labelled (about half) carry labels: 60–100 % of their groups
 ///   (every taken-down group), 10–40 % of their core members and distributors, 2 % of their
 ///   consumers; a few of their groups were reviewed and wrongly found benign. The other
 ///   networks carry no label at all.
@@ -108,7 +108,7 @@ pub(crate) fn write_labels(w: &World, plan: &Plan, stats: &UnitStats, input: &Pa
     let (mut violating_groups, mut violating_accounts) = (0usize, 0usize);
     let between = |rng: &mut ChaCha8Rng, lo: i64, hi: i64| if lo >= hi { hi.min(last) } else { rng.gen_range(lo..hi) };
     for net in plan.networks.iter().filter(|n| n.labelled) {
-        let r_g = rng.gen_range(0.45..1.0);
+        let r_g = rng.gen_range(0.6..1.0);
         let r_a = rng.gen_range(0.1..0.4);
         let mut any = false;
         for g in &net.groups {

@@ -311,16 +311,18 @@ fn flags(rng: &mut impl Rng, n: usize, k: usize) -> Vec<bool> {
 fn plan_networks(seed: u64, n_accounts: usize, n_benign: usize, end_ms: i64, comm: &Communities) -> Vec<Net> {
     let mut rng = rng_for(seed, Stream::HardPlan, 2);
     let n = ((n_benign as f64 / 700.0).round() as usize).max(4);
-    // Fixed counts (shuffled) so every dataset has camouflaged and loud, labelled and new
-    // networks: about a third camouflaged, about half labelled, independently.
+    // Fixed counts (shuffled) so every dataset has camouflaged and loud, labelled and new,
+    // quiet and strong networks: about a third camouflaged, about half labelled, three in ten
+    // very quiet, independently.
     let camo = flags(&mut rng, n, ((n as f64 / 3.0).round() as usize).max(1));
     let labelled = flags(&mut rng, n, ((n as f64 / 2.0).round() as usize).clamp(1, n - 1));
+    // Three in ten networks are very quiet, whatever their kind.
+    let quiet = flags(&mut rng, n, ((n as f64 * 0.3).round() as usize).max(1));
     let mut taken: HashSet<u32> = HashSet::new();
     let mut nets = Vec::with_capacity(n);
     for id in 0..n {
         let camouflaged = camo[id];
-        // Three in ten networks are very quiet, whatever their kind.
-        let strength = if rng.gen_bool(0.3) { rng.gen_range(0.03..0.2) } else { rng.gen_range(0.2..1.0) };
+        let strength = if quiet[id] { rng.gen_range(0.03..0.2) } else { rng.gen_range(0.2..1.0) };
         let start_ms = end_ms - rng.gen_range(20..700) * MS_PER_DAY - rng.gen_range(0..MS_PER_DAY);
         let n_groups = (2 + poisson(&mut rng, 3.5) as usize).min(12);
         let n_core = ((n_groups as f64 * rng.gen_range(0.5..1.0)).round() as usize).max(2);
@@ -391,6 +393,15 @@ fn plan_networks(seed: u64, n_accounts: usize, n_benign: usize, end_ms: i64, com
                 admins_only_add: rng.gen_bool(0.4),
                 taken_down_ms,
             });
+        }
+        // Nobody administers every group of a network: an extra admin who would is dropped.
+        for a in core.iter().chain(&distributors) {
+            let everywhere = groups.iter().all(|g| g.creator == *a || g.admins.contains(a));
+            if everywhere {
+                if let Some(g) = groups.iter_mut().find(|g| g.creator != *a) {
+                    g.admins.retain(|x| x != a);
+                }
+            }
         }
         nets.push(Net {
             id: id as u32,

@@ -498,7 +498,7 @@ fn event_series(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
     chatter(ctx, rng, &written, &c_chat, out);
     let hubs = Hubs {
         accounts: &organisers,
-        per_day: rng.gen_range(1.0..5.0),
+        per_day: rng.gen_range(0.5..2.5),
         media: EVENT_PHOTOS,
         pool: rng.gen_range(30..200),
         viral: 0.05,
@@ -574,7 +574,7 @@ fn publisher(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
     chatter(ctx, rng, &written, &c_chat, out);
     let hubs = Hubs {
         accounts: &admins_all,
-        per_day: rng.gen_range(2.0..8.0),
+        per_day: rng.gen_range(1.0..4.0),
         media: PUBLISHER_MEDIA,
         pool: rng.gen_range(100..500),
         viral: 0.6,
@@ -643,7 +643,7 @@ fn market_ring(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
     chatter(ctx, rng, &written, &c_chat, out);
     let hubs = Hubs {
         accounts: &sellers,
-        per_day: rng.gen_range(1.0..6.0),
+        per_day: rng.gen_range(0.5..3.0),
         media: MEDIA_MARKET,
         pool: rng.gen_range(100..600),
         viral: 0.02,
@@ -718,7 +718,7 @@ fn spam_op(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
     chatter(ctx, rng, &written, &c_chat, out);
     let hubs = Hubs {
         accounts: &spammers,
-        per_day: rng.gen_range(3.0..10.0),
+        per_day: rng.gen_range(1.5..5.0),
         media: SPAM_MEDIA,
         pool: rng.gen_range(5..30),
         viral: 0.0,
