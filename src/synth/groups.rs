@@ -139,13 +139,66 @@ pub fn kind_of(seed: u64, idx: u32) -> Kind {
 
 /// Rows produced for a range of groups.
 #[derive(Default)]
-struct Out {
-    groups: GroupRows,
-    memberships: MembershipRows,
-    links: LinkRows,
-    forwards: ForwardRows,
-    reports: ReportRows,
-    blocks: BlockRows,
+pub(crate) struct Out {
+    pub groups: GroupRows,
+    pub memberships: MembershipRows,
+    pub links: LinkRows,
+    pub forwards: ForwardRows,
+    pub reports: ReportRows,
+    pub blocks: BlockRows,
+}
+
+/// The bounded writers of the group pass's six tables, and its forward-row counts.
+pub(crate) struct GroupSinks {
+    groups: Sink<GroupRows>,
+    memberships: Sink<MembershipRows>,
+    links: Sink<LinkRows>,
+    forwards: Sink<ForwardRows>,
+    reports: Sink<ReportRows>,
+    blocks: Sink<BlockRows>,
+    group_forward_rows: u64,
+    forward_rows: u64,
+}
+
+impl GroupSinks {
+    pub fn new(input: &Path) -> Self {
+        let budget = 4_000_000;
+        GroupSinks {
+            groups: Sink::new(input, "g", Layout::Parts, 1_000_000),
+            // Memberships span two years of days: a larger budget keeps `large` at a few files
+            // a day.
+            memberships: Sink::new(input, "g", Layout::DayPartitions, 3 * budget),
+            links: Sink::new(input, "g", Layout::DayPartitions, budget),
+            forwards: Sink::new(input, "g", Layout::DayPartitions, budget),
+            reports: Sink::new(input, "g", Layout::DayPartitions, budget),
+            blocks: Sink::new(input, "g", Layout::DayPartitions, budget),
+            group_forward_rows: 0,
+            forward_rows: 0,
+        }
+    }
+
+    /// Moves `out`'s rows into the writers.
+    pub fn extend(&mut self, out: &mut Out) -> anyhow::Result<()> {
+        self.forward_rows += out.forwards.dst_group_id.len() as u64;
+        self.group_forward_rows += out.forwards.dst_group_id.iter().filter(|g| g.is_some()).count() as u64;
+        self.groups.extend(&mut out.groups)?;
+        self.memberships.extend(&mut out.memberships)?;
+        self.links.extend(&mut out.links)?;
+        self.forwards.extend(&mut out.forwards)?;
+        self.reports.extend(&mut out.reports)?;
+        self.blocks.extend(&mut out.blocks)
+    }
+
+    /// Flushes every table; returns (forward rows into groups, all forward rows).
+    pub fn finish(self, counts: &mut Counts) -> anyhow::Result<(u64, u64)> {
+        self.groups.finish(counts)?;
+        self.memberships.finish(counts)?;
+        self.links.finish(counts)?;
+        self.forwards.finish(counts)?;
+        self.reports.finish(counts)?;
+        self.blocks.finish(counts)?;
+        Ok((self.group_forward_rows, self.forward_rows))
+    }
 }
 
 struct Member {
@@ -290,26 +343,11 @@ pub(crate) fn write_groups(
         broadcasts: (0..w.n_groups as u32).filter(|&g| kinds[g as usize] == Kind::Broadcast).collect(),
         viral_pool: (w.n_accounts as u64 / 20).max(100),
     };
-    let budget = 4_000_000;
-    let mut groups = Sink::<GroupRows>::new(input, "g", Layout::Parts, 1_000_000);
-    // Memberships span two years of days: a larger budget keeps `large` at a few files a day.
-    let mut memberships = Sink::<MembershipRows>::new(input, "g", Layout::DayPartitions, 3 * budget);
-    let mut links = Sink::<LinkRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut forwards = Sink::<ForwardRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut reports = Sink::<ReportRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut blocks = Sink::<BlockRows>::new(input, "g", Layout::DayPartitions, budget);
+    let mut sinks = GroupSinks::new(input);
     let mut created = Vec::with_capacity(w.n_groups + w.plan.groups.len());
-    let (mut group_forward_rows, mut forward_rows) = (0u64, 0u64);
     let mut sink_all = |out: &mut Out| -> anyhow::Result<()> {
         created.extend(out.groups.created_at.iter().map(|m| m.0));
-        forward_rows += out.forwards.dst_group_id.len() as u64;
-        group_forward_rows += out.forwards.dst_group_id.iter().filter(|g| g.is_some()).count() as u64;
-        groups.extend(&mut out.groups)?;
-        memberships.extend(&mut out.memberships)?;
-        links.extend(&mut out.links)?;
-        forwards.extend(&mut out.forwards)?;
-        reports.extend(&mut out.reports)?;
-        blocks.extend(&mut out.blocks)
+        sinks.extend(out)
     };
 
     // Fixed chunks keep the output independent of the thread count.
@@ -344,12 +382,7 @@ pub(crate) fn write_groups(
     for out in &mut outs {
         sink_all(out)?;
     }
-    groups.finish(counts)?;
-    memberships.finish(counts)?;
-    links.finish(counts)?;
-    forwards.finish(counts)?;
-    reports.finish(counts)?;
-    blocks.finish(counts)?;
+    let (group_forward_rows, forward_rows) = sinks.finish(counts)?;
 
     let mut names: Vec<&'static str> = kinds.iter().map(|k| k.name()).collect();
     names.extend(std::iter::repeat_n("violating", w.plan.groups.len()));

@@ -155,6 +155,22 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// The world of `cfg` with `n_groups` groups (account creation times are filled later).
+    pub fn new(cfg: &SynthConfig, n_groups: usize, plan: NetworkPlan) -> Self {
+        let end_ms = day_start_ms(cfg.as_of) + MS_PER_DAY;
+        World {
+            seed: cfg.seed,
+            n_accounts: cfg.accounts,
+            n_groups,
+            end_ms,
+            window_start_ms: end_ms - cfg.window_days as i64 * MS_PER_DAY,
+            account_created: Vec::new(),
+            account_salt: mix64(cfg.seed ^ 0xA11CE),
+            group_salt: mix64(cfg.seed ^ 0x6_0_0_9),
+            plan,
+        }
+    }
+
     pub fn account_id(&self, idx: u32) -> u64 {
         mix64((idx as u64).wrapping_add(self.account_salt))
     }
@@ -272,17 +288,7 @@ fn generate_into(cfg: &SynthConfig, staging: &Path) -> Result<SynthSummary, Synt
         networks = plan.networks.len(),
         "generating synthetic platform"
     );
-    let mut world = World {
-        seed: cfg.seed,
-        n_accounts,
-        n_groups,
-        end_ms,
-        window_start_ms: end_ms - cfg.window_days as i64 * MS_PER_DAY,
-        account_created: Vec::new(),
-        account_salt: mix64(cfg.seed ^ 0xA11CE),
-        group_salt: mix64(cfg.seed ^ 0x6_0_0_9),
-        plan,
-    };
+    let mut world = World::new(cfg, n_groups, plan);
     let mut counts = sink::Counts::default();
     let bank = activity::write_hash_bank(&world, &input, &mut counts)?;
     activity::write_accounts(&mut world, &bank, &input, &mut counts)?;

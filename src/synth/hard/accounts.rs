@@ -6,47 +6,21 @@ use std::path::Path;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
-use super::super::networks::account_stream;
+use super::super::activity::{creation_times, write_account_table};
+use super::super::networks::{Truth, TruthNetwork};
 use super::super::sink::{AccountRows, Counts, LabelRows, Layout, Ms, Sink};
 use super::super::vocab::{country, mixed_phrase};
 use super::super::{exp, pdq_hex, perturb_pdq, random_pdq, rng_for, Stream, World, MS_PER_DAY, MS_PER_HOUR};
 use super::group::Suspect;
 use super::plan::Plan;
 use super::units::UnitStats;
-use crate::io::{col, frame, write_parquet_staged as write_parquet};
 
 /// Fills `w.account_created` and writes the accounts table.
 pub(crate) fn write_accounts(w: &mut World, plan: &Plan, bank: &[[u8; 32]], input: &Path, counts: &mut Counts) -> anyhow::Result<()> {
-    let (seed, end) = (w.seed, w.end_ms);
-    w.account_created = (0..w.n_accounts as u32)
-        .into_par_iter()
-        .map(|i| match plan.accounts.get(&i).and_then(|a| a.created_ms) {
-            Some(t) => t,
-            None => account_stream(seed, i, end).0,
-        })
-        .collect();
+    w.account_created = creation_times(w, |i| plan.accounts.get(&i).and_then(|a| a.created_ms));
     let w = &*w;
-    let mut sink = Sink::<AccountRows>::new(input, "a", Layout::Parts, 1_000_000);
-    const CHUNK: usize = 50_000;
-    let starts: Vec<usize> = (0..w.n_accounts).step_by(CHUNK).collect();
-    for batch in starts.chunks(20) {
-        let mut outs: Vec<AccountRows> = batch
-            .par_iter()
-            .map(|&s| {
-                let mut rows = AccountRows::default();
-                for i in s..(s + CHUNK).min(w.n_accounts) {
-                    account_row(w, plan, bank, i as u32, &mut rows);
-                }
-                rows
-            })
-            .collect();
-        for rows in &mut outs {
-            sink.extend(rows)?;
-        }
-    }
-    sink.finish(counts)
+    write_account_table(w, input, counts, |i, rows| account_row(w, plan, bank, i, rows))
 }
 
 /// One account. Photos depend on age alone (new accounts often have none, planted or not);
@@ -249,54 +223,32 @@ pub(crate) fn write_labels(w: &World, plan: &Plan, stats: &UnitStats, input: &Pa
 /// Writes the ground truth beside the dataset: every group with its kind, the planted
 /// accounts with their roles, and the networks (with whether labels revealed them).
 pub(crate) fn write_truth(w: &World, plan: &Plan, stats: &UnitStats, labels: &LabelSummary, dir: &Path) -> anyhow::Result<()> {
-    let n = plan.n_slots;
-    let mut network: Vec<Option<u64>> = vec![None; n];
-    let mut camo = vec![false; n];
+    let mut planted: Vec<Option<(u64, bool)>> = vec![None; plan.n_slots];
     for net in &plan.networks {
         for g in &net.groups {
-            network[g.slot as usize] = Some(net.id as u64);
-            camo[g.slot as usize] = net.camouflaged;
+            planted[g.slot as usize] = Some((net.id as u64, net.camouflaged));
         }
     }
-    let mut df = frame(vec![
-        col::u64s("group_id", (0..n as u32).map(|g| w.group_id(g)).collect()),
-        col::static_strs("kind", stats.kinds.clone()),
-        col::bools("violating", network.iter().map(|n| n.is_some()).collect()),
-        col::opt_u64s("network", network),
-        col::bools("camouflaged", camo),
-    ])?;
-    write_parquet(&mut df, &dir.join("groups.parquet"))?;
-
-    let (mut aid, mut net, mut role, mut throwaway, mut acamo) = (vec![], vec![], vec![], vec![], vec![]);
-    for (&idx, p) in &plan.accounts {
-        aid.push(w.account_id(idx));
-        net.push(p.network as u64);
-        role.push(p.role.name());
-        throwaway.push(p.created_ms.is_some());
-        acamo.push(plan.networks[p.network as usize].camouflaged);
+    let mut t = Truth::default();
+    for (slot, p) in planted.into_iter().enumerate() {
+        t.group(w.group_id(slot as u32), stats.kinds[slot], p);
     }
-    let mut df = frame(vec![
-        col::u64s("account_id", aid),
-        col::u64s("network", net),
-        col::static_strs("role", role),
-        col::bools("throwaway", throwaway),
-        col::bools("camouflaged", acamo),
-    ])?;
-    write_parquet(&mut df, &dir.join("accounts.parquet"))?;
-
-    let nets = &plan.networks;
-    let mut df = frame(vec![
-        col::u64s("network", nets.iter().map(|n| n.id as u64).collect()),
-        col::f64s("strength", nets.iter().map(|n| n.strength).collect()),
-        col::bools("camouflaged", nets.iter().map(|n| n.camouflaged).collect()),
-        col::times("start", nets.iter().map(|n| n.start_ms).collect())?,
-        col::u64s("n_groups", nets.iter().map(|n| n.groups.len() as u64).collect()),
-        col::u64s(
-            "n_accounts",
-            nets.iter().map(|n| (n.core.len() + n.distributors.len() + n.consumers.len()) as u64).collect(),
-        ),
-        col::bools("labelled", labels.labelled.clone()),
-    ])?;
-    write_parquet(&mut df, &dir.join("networks.parquet"))?;
-    Ok(())
+    for (&idx, p) in &plan.accounts {
+        let camo = plan.networks[p.network as usize].camouflaged;
+        t.account(w.account_id(idx), p.network as u64, p.role, p.created_ms.is_some(), camo);
+    }
+    t.networks = plan
+        .networks
+        .iter()
+        .map(|n| TruthNetwork {
+            id: n.id as u64,
+            strength: n.strength,
+            camouflaged: n.camouflaged,
+            start_ms: n.start_ms,
+            n_groups: n.groups.len() as u64,
+            n_accounts: (n.core.len() + n.distributors.len() + n.consumers.len()) as u64,
+        })
+        .collect();
+    t.labelled = Some(labels.labelled.clone());
+    t.write(dir)
 }

@@ -12,7 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::super::groups::{carries_object, weighted};
-use super::super::sink::{BlockRows, ForwardRows, GroupRows, LinkRows, MembershipRows, Ms, ReportRows};
+use super::super::sink::Ms;
 use super::super::vocab::mixed_phrase;
 use super::super::{exp, object_id, pdq_hex, perturb_pdq, poisson, random_pdq, MS_PER_DAY, MS_PER_HOUR};
 use super::Ctx;
@@ -35,12 +35,7 @@ pub(crate) enum Suspect {
 /// Rows produced by a run of units.
 #[derive(Default)]
 pub(crate) struct Out {
-    pub groups: GroupRows,
-    pub memberships: MembershipRows,
-    pub links: LinkRows,
-    pub forwards: ForwardRows,
-    pub reports: ReportRows,
-    pub blocks: BlockRows,
+    pub rows: super::super::groups::Out,
     /// Creation time of each group written, in slot order.
     pub created: Vec<i64>,
     pub suspects: Vec<Suspect>,
@@ -150,7 +145,7 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
         Photo::Bank(i, bits) => Some(pdq_hex(&perturb_pdq(&ctx.bank[i % ctx.bank.len()], bits, rng))),
         Photo::Random(p) => rng.gen_bool(p).then(|| pdq_hex(&random_pdq(rng))),
     };
-    out.groups.push(
+    out.rows.groups.push(
         gid,
         Ms(spec.created),
         creator_id,
@@ -176,7 +171,7 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
             (spec.end < w.end_ms).then_some(spec.end),
         );
         let by = *admin_ids.choose(rng).expect("a group has an admin");
-        out.links.push(id, gid, by, Ms(t), revoked.map(Ms));
+        out.rows.links.push(id, gid, by, Ms(t), revoked.map(Ms));
         links.push((id, t, revoked));
     }
     let link_at = |t: i64| {
@@ -185,7 +180,7 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
     };
 
     let mut members = vec![Member { acc: spec.creator, join: spec.created, leave: None }];
-    out.memberships.push(Ms(spec.created), gid, creator_id, "join", Some("creator"), None, None);
+    out.rows.memberships.push(Ms(spec.created), gid, creator_id, "join", Some("creator"), None, None);
     let mut sorted: Vec<(u32, i64)> = joins.to_vec();
     sorted.sort_by_key(|j| j.1);
     let mut seen = std::collections::HashSet::from([spec.creator]);
@@ -198,12 +193,12 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
         match link_at(t).filter(|_| rng.gen_bool(spec.link_share)) {
             Some(link) if spec.join_approval => {
                 let by = *admin_ids.choose(rng).expect("admin");
-                out.memberships.push(Ms(t), gid, acc, "join", Some("approval"), Some(link), Some(by))
+                out.rows.memberships.push(Ms(t), gid, acc, "join", Some("approval"), Some(link), Some(by))
             }
-            Some(link) => out.memberships.push(Ms(t), gid, acc, "join", Some("invite_link"), Some(link), None),
+            Some(link) => out.rows.memberships.push(Ms(t), gid, acc, "join", Some("invite_link"), Some(link), None),
             None => {
                 let by = *admin_ids.choose(rng).expect("admin");
-                out.memberships.push(Ms(t), gid, acc, "join", Some("added"), None, Some(by))
+                out.rows.memberships.push(Ms(t), gid, acc, "join", Some("added"), None, Some(by))
             }
         }
         let mut leave = None;
@@ -213,7 +208,7 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
             if at < spec.end {
                 let removed = rng.gen_bool(remove_p / (leave_p + remove_p));
                 let by = removed.then(|| *admin_ids.choose(rng).expect("admin"));
-                out.memberships.push(Ms(at), gid, acc, if removed { "removed" } else { "leave" }, None, None, by);
+                out.rows.memberships.push(Ms(at), gid, acc, if removed { "removed" } else { "leave" }, None, None, by);
                 leave = Some(at);
             }
         }
@@ -224,18 +219,18 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
         let Some(m) = members.iter().find(|m| m.acc == a).copied() else { continue };
         let t = m.join + exp(rng, 1.5 * MS_PER_DAY as f64) as i64 + 1;
         if t < m.leave.unwrap_or(spec.end).min(spec.end) {
-            out.memberships.push(Ms(t), gid, w.account_id(a), "promote", None, None, Some(creator_id));
+            out.rows.memberships.push(Ms(t), gid, w.account_id(a), "promote", None, None, Some(creator_id));
             if rng.gen_bool(spec.demote_p) {
                 let d = t + exp(rng, 30.0 * MS_PER_DAY as f64) as i64 + 1;
                 if d < spec.end {
-                    out.memberships.push(Ms(d), gid, w.account_id(a), "demote", None, None, Some(creator_id));
+                    out.rows.memberships.push(Ms(d), gid, w.account_id(a), "demote", None, None, Some(creator_id));
                 }
             }
         }
     }
     // Noise the contract tolerates: an exact duplicate row, a leave by a non-member.
     if rng.gen_bool(0.01) {
-        let m = &mut out.memberships;
+        let m = &mut out.rows.memberships;
         let i = m.ts.len() - 1;
         let row = (m.ts[i], m.group_id[i], m.account_id[i], m.event[i], m.method[i], m.invite_link_id[i], m.actor_id[i]);
         m.push(row.0, row.1, row.2, row.3, row.4, row.5, row.6);
@@ -243,7 +238,7 @@ pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joi
     if rng.gen_bool(0.002) {
         let stray = rng.gen_range(0..w.n_accounts as u32);
         if !seen.contains(&stray) {
-            out.memberships.push(Ms(spec.end - rng.gen_range(1..MS_PER_HOUR)), gid, w.account_id(stray), "leave", None, None, None);
+            out.rows.memberships.push(Ms(spec.end - rng.gen_range(1..MS_PER_HOUR)), gid, w.account_id(stray), "leave", None, None, None);
         }
     }
     Written { slot: spec.slot, gid, created: spec.created, end: spec.end, members }
@@ -327,10 +322,10 @@ pub(crate) fn chatter(ctx: &Ctx, rng: &mut ChaCha8Rng, groups: &[Written], c: &C
                 k_action += 1;
                 let sender_id = w.account_id(sender);
                 if dir_in {
-                    out.forwards.push(Ms(ts), sender_id, src, Some(g.gid), None, media, fp, freq, Some(action), batch);
+                    out.rows.forwards.push(Ms(ts), sender_id, src, Some(g.gid), None, media, fp, freq, Some(action), batch);
                 }
                 for to in dsts {
-                    out.forwards.push(Ms(ts), sender_id, src, None, Some(w.account_id(to)), media, fp, freq, Some(action), batch);
+                    out.rows.forwards.push(Ms(ts), sender_id, src, None, Some(w.account_id(to)), media, fp, freq, Some(action), batch);
                 }
             }
         }
@@ -418,10 +413,10 @@ pub(crate) fn hub_forwards(ctx: &Ctx, rng: &mut ChaCha8Rng, unit: u64, groups: &
             k_action += 1;
             let sender_id = w.account_id(sender);
             for g in dst_groups {
-                out.forwards.push(Ms(ts), sender_id, src, Some(g), None, media, fp, freq, Some(action), batch);
+                out.rows.forwards.push(Ms(ts), sender_id, src, Some(g), None, media, fp, freq, Some(action), batch);
             }
             for a in direct {
-                out.forwards.push(Ms(ts), sender_id, src, None, Some(w.account_id(a)), media, fp, freq, Some(action), batch);
+                out.rows.forwards.push(Ms(ts), sender_id, src, None, Some(w.account_id(a)), media, fp, freq, Some(action), batch);
             }
         }
     }
@@ -457,13 +452,13 @@ pub(crate) fn complaints(ctx: &Ctx, rng: &mut ChaCha8Rng, groups: &[Written], c:
         }
         match target {
             Some(a) => {
-                out.reports.push(Ms(ts), w.account_id(reporter), "account", w.account_id(a), reason);
+                out.rows.reports.push(Ms(ts), w.account_id(reporter), "account", w.account_id(a), reason);
                 if benign && reason == "child_safety" {
                     out.suspects.push(Suspect::Account(a, ts));
                 }
             }
             None => {
-                out.reports.push(Ms(ts), w.account_id(reporter), "group", g.gid, reason);
+                out.rows.reports.push(Ms(ts), w.account_id(reporter), "group", g.gid, reason);
                 if benign && reason == "child_safety" {
                     out.suspects.push(Suspect::Group(g.slot, ts));
                 }
@@ -486,7 +481,7 @@ pub(crate) fn complaints(ctx: &Ctx, rng: &mut ChaCha8Rng, groups: &[Written], c:
                 g.members.choose(rng).expect("creator").acc
             };
             if blocker != blocked {
-                out.blocks.push(Ms(ts), w.account_id(blocker), w.account_id(blocked), rng.gen_bool(c.unknown));
+                out.rows.blocks.push(Ms(ts), w.account_id(blocker), w.account_id(blocked), rng.gen_bool(c.unknown));
             }
         }
     }

@@ -47,7 +47,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::networks::NetworkPlan;
-use super::{activity, day_start_ms, mix64, object_id, sink, SynthConfig, SynthError, SynthSummary, World, MS_PER_DAY};
+use super::{activity, day_start_ms, object_id, sink, SynthConfig, SynthError, SynthSummary, World, MS_PER_DAY};
 use plan::Plan;
 
 /// Shared, read-only facts the unit generators need.
@@ -168,17 +168,7 @@ pub(crate) fn generate_into(cfg: &SynthConfig, staging: &Path) -> Result<SynthSu
         networks = plan.networks.len(),
         "generating synthetic platform (hard preset)"
     );
-    let mut world = World {
-        seed: cfg.seed,
-        n_accounts,
-        n_groups: plan.n_slots,
-        end_ms,
-        window_start_ms: end_ms - cfg.window_days as i64 * MS_PER_DAY,
-        account_created: Vec::new(),
-        account_salt: mix64(cfg.seed ^ 0xA11CE),
-        group_salt: mix64(cfg.seed ^ 0x6_0_0_9),
-        plan: NetworkPlan { bank_size: plan.bank_size, ..Default::default() },
-    };
+    let mut world = World::new(cfg, plan.n_slots, NetworkPlan { bank_size: plan.bank_size, ..Default::default() });
     let mut counts = sink::Counts::default();
     let bank = activity::write_hash_bank(&world, &input, &mut counts)?;
     accounts::write_accounts(&mut world, &plan, &bank, &input, &mut counts)?;

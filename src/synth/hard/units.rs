@@ -8,10 +8,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::super::groups::{Kind, MEDIA_BENIGN, MEDIA_MARKET};
-use super::super::sink::{
-    BlockRows, Counts, ForwardRows, GroupRows, Layout, LinkRows, MembershipRows, ReportRows, Sink,
-};
+use super::super::groups::{GroupSinks, Kind, MEDIA_BENIGN, MEDIA_MARKET};
+use super::super::sink::Counts;
 use super::super::{exp, lognormal, poisson, rng_for, Stream, World, MS_PER_DAY, MS_PER_HOUR};
 use super::group::{
     chatter, complaints, hub_forwards, join_at, link_times, write_group, Chatter, Complaints, GroupSpec, Hubs, Out,
@@ -68,13 +66,7 @@ pub(crate) fn write_units(w: &World, plan: &Plan, bank: &[[u8; 32]], input: &Pat
         viral_pool: (w.n_accounts as u64 / 20).max(100),
         throwaway,
     };
-    let budget = 4_000_000;
-    let mut groups = Sink::<GroupRows>::new(input, "g", Layout::Parts, 1_000_000);
-    let mut memberships = Sink::<MembershipRows>::new(input, "g", Layout::DayPartitions, 3 * budget);
-    let mut links = Sink::<LinkRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut forwards = Sink::<ForwardRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut reports = Sink::<ReportRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut blocks = Sink::<BlockRows>::new(input, "g", Layout::DayPartitions, budget);
+    let mut sinks = GroupSinks::new(input);
     let mut stats = UnitStats {
         kinds: plan.units.iter().flat_map(|u| std::iter::repeat_n(u.kind.group_kind(), u.n_groups as usize)).collect(),
         created: Vec::with_capacity(plan.n_slots),
@@ -110,25 +102,15 @@ pub(crate) fn write_units(w: &World, plan: &Plan, bank: &[[u8; 32]], input: &Pat
         for out in &mut outs {
             stats.created.append(&mut out.created);
             stats.suspects.append(&mut out.suspects);
-            stats.forward_rows += out.forwards.dst_group_id.len() as u64;
-            stats.group_forward_rows += out.forwards.dst_group_id.iter().filter(|g| g.is_some()).count() as u64;
             // Rows of a chunk in id order: the position of a row says nothing of its unit.
-            let mut idx: Vec<usize> = (0..out.groups.group_id.len()).collect();
-            idx.sort_by_key(|&i| out.groups.group_id[i]);
-            groups.extend(&mut out.groups.select(&idx))?;
-            memberships.extend(&mut out.memberships)?;
-            links.extend(&mut out.links)?;
-            forwards.extend(&mut out.forwards)?;
-            reports.extend(&mut out.reports)?;
-            blocks.extend(&mut out.blocks)?;
+            let g = &out.rows.groups;
+            let mut idx: Vec<usize> = (0..g.group_id.len()).collect();
+            idx.sort_by_key(|&i| g.group_id[i]);
+            out.rows.groups = g.select(&idx);
+            sinks.extend(&mut out.rows)?;
         }
     }
-    groups.finish(counts)?;
-    memberships.finish(counts)?;
-    links.finish(counts)?;
-    forwards.finish(counts)?;
-    reports.finish(counts)?;
-    blocks.finish(counts)?;
+    (stats.group_forward_rows, stats.forward_rows) = sinks.finish(counts)?;
     Ok(stats)
 }
 
