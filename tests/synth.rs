@@ -21,14 +21,19 @@ fn same_seed_gives_identical_files_whatever_the_thread_count() {
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let (ta, tb) = (tree_bytes(&a.path().join("input")), tree_bytes(&b.path().join("input")));
+    assert_same_dataset(a.path(), b.path());
+}
+
+/// Both folders hold the same partitioned dataset and truth, byte for byte.
+fn assert_same_dataset(a: &std::path::Path, b: &std::path::Path) {
+    let (ta, tb) = (tree_bytes(&a.join("input")), tree_bytes(&b.join("input")));
     assert!(ta.len() > 100, "expected a partitioned dataset, got {} files", ta.len());
     assert_eq!(ta.len(), tb.len());
     for ((pa, ba), (pb, bb)) in ta.iter().zip(&tb) {
         assert_eq!(pa, pb);
         assert!(ba == bb, "{pa} differs between runs");
     }
-    assert_eq!(tree_bytes(&a.path().join("truth")), tree_bytes(&b.path().join("truth")));
+    assert_eq!(tree_bytes(&a.join("truth")), tree_bytes(&b.join("truth")));
 }
 
 #[test]
@@ -99,14 +104,7 @@ fn hard_preset_same_seed_gives_identical_files_whatever_the_thread_count() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("networks carry labels"));
-    let (ta, tb) = (tree_bytes(&a.path().join("input")), tree_bytes(&b.path().join("input")));
-    assert!(ta.len() > 100, "expected a partitioned dataset, got {} files", ta.len());
-    assert_eq!(ta.len(), tb.len());
-    for ((pa, ba), (pb, bb)) in ta.iter().zip(&tb) {
-        assert_eq!(pa, pb);
-        assert!(ba == bb, "{pa} differs between runs");
-    }
-    assert_eq!(tree_bytes(&a.path().join("truth")), tree_bytes(&b.path().join("truth")));
+    assert_same_dataset(a.path(), b.path());
     // A different seed gives different data.
     let c = tempfile::tempdir().unwrap();
     synth_hard(c.path(), Scale::Tiny, Some(2_000), 43);

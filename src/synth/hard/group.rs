@@ -134,6 +134,17 @@ pub(crate) fn join_at(ctx: &Ctx, acc: u32, t: i64, created: i64, end: i64, rng: 
     (j < end).then_some(j)
 }
 
+/// Joins of `admins` soon after the group's creation (mean delay `mean_ms`): its first members.
+pub(crate) fn admin_joins(ctx: &Ctx, rng: &mut impl Rng, admins: &[u32], created: i64, end: i64, mean_ms: f64) -> Vec<(u32, i64)> {
+    let mut joins = Vec::new();
+    for &a in admins {
+        if let Some(t) = join_at(ctx, a, created + exp(rng, mean_ms) as i64, created, end, rng) {
+            joins.push((a, t));
+        }
+    }
+    joins
+}
+
 /// Writes the group row, its links and its membership history.
 pub(crate) fn write_group(ctx: &Ctx, rng: &mut ChaCha8Rng, spec: &GroupSpec, joins: &[(u32, i64)], out: &mut Out) -> Written {
     let w = ctx.w;

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::super::groups::{MEDIA_BENIGN, MEDIA_VIOLATING};
 use super::super::{exp, MS_PER_HOUR};
 use super::group::{
-    chatter, complaints, hub_forwards, join_at, link_times, write_group, Chatter, Complaints, GroupSpec, Hubs, Out,
+    admin_joins, chatter, complaints, hub_forwards, join_at, link_times, write_group, Chatter, Complaints, GroupSpec, Hubs, Out,
     Photo,
 };
 use super::plan::Net;
@@ -38,15 +38,10 @@ pub(crate) fn network(ctx: &Ctx, rng: &mut ChaCha8Rng, net: &Net, out: &mut Out)
         let uniform = |rng: &mut ChaCha8Rng| created + (life * rng.gen::<f64>()) as i64;
         let after_link = |rng: &mut ChaCha8Rng| *links.choose(rng).expect("a first link");
 
-        let mut joins: Vec<(u32, i64)> = Vec::with_capacity(ng.size);
+        let mut joins = admin_joins(ctx, rng, &ng.admins, created, end, 2.0 * MS_PER_HOUR as f64);
+        joins.reserve(ng.size);
         let mut seen = std::collections::HashSet::from([ng.creator]);
-        for &a in &ng.admins {
-            if seen.insert(a) {
-                if let Some(t) = join_at(ctx, a, created + exp(rng, 2.0 * MS_PER_HOUR as f64) as i64, created, end, rng) {
-                    joins.push((a, t));
-                }
-            }
-        }
+        seen.extend(&ng.admins);
         for &a in &net.distributors {
             if rng.gen_bool(net.dist_join) && seen.insert(a) {
                 let at = if rng.gen_bool(0.5) { created + exp(rng, MS_PER_HOUR as f64 * 12.0) as i64 } else { uniform(rng) };

@@ -12,7 +12,7 @@ use super::super::groups::{GroupSinks, Kind, MEDIA_BENIGN, MEDIA_MARKET};
 use super::super::sink::Counts;
 use super::super::{exp, lognormal, poisson, rng_for, Stream, World, MS_PER_DAY, MS_PER_HOUR};
 use super::group::{
-    chatter, complaints, hub_forwards, join_at, link_times, write_group, Chatter, Complaints, GroupSpec, Hubs, Out,
+    admin_joins, chatter, complaints, hub_forwards, join_at, link_times, write_group, Chatter, Complaints, GroupSpec, Hubs, Out,
     Photo, Suspect,
 };
 use super::plan::{OrgKind, Plan, Unit, UnitKind};
@@ -344,12 +344,8 @@ fn org(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, o: OrgKind, out: &mut Out) {
         let p_pool = rng.gen_range(0.6..0.95);
         let lockstep = rng.gen_bool(0.5);
         let life = (w.end_ms - created) as f64;
-        let mut joins: Vec<(u32, i64)> = Vec::with_capacity(size);
-        for &a in &admins {
-            if let Some(t) = join_at(ctx, a, created + exp(rng, MS_PER_HOUR as f64) as i64, created, w.end_ms, rng) {
-                joins.push((a, t));
-            }
-        }
+        let mut joins = admin_joins(ctx, rng, &admins, created, w.end_ms, MS_PER_HOUR as f64);
+        joins.reserve(size);
         let others = size.saturating_sub(1 + admins.len());
         let n_pool = ((others as f64 * p_pool).round() as usize).min(pool.len());
         let mut from_pool: Vec<u32> = pool.choose_multiple(rng, n_pool).copied().collect();
@@ -426,12 +422,8 @@ fn event_series(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
         let event_ms = created + rng.gen_range(0..3 * MS_PER_DAY);
         let size = lognormal(rng, 80.0, 0.7).clamp(15.0, 1024.0) as usize;
         let life = (w.end_ms - created) as f64;
-        let mut joins: Vec<(u32, i64)> = Vec::with_capacity(size);
-        for &a in &admins {
-            if let Some(j) = join_at(ctx, a, created + exp(rng, MS_PER_HOUR as f64) as i64, created, w.end_ms, rng) {
-                joins.push((a, j));
-            }
-        }
+        let mut joins = admin_joins(ctx, rng, &admins, created, w.end_ms, MS_PER_HOUR as f64);
+        joins.reserve(size);
         for _ in 0..size.saturating_sub(1 + admins.len()) {
             let r: f64 = rng.gen();
             let a = if r < 0.3 && !regulars.is_empty() {
@@ -520,12 +512,8 @@ fn publisher(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
         let admins: Vec<u32> = admins_all.iter().copied().filter(|&a| a != creator).collect();
         let size = lognormal(rng, 300.0, 0.7).clamp(50.0, 1024.0) as usize;
         let life = (w.end_ms - created) as f64;
-        let mut joins: Vec<(u32, i64)> = Vec::with_capacity(size);
-        for &a in &admins {
-            if let Some(j) = join_at(ctx, a, created + exp(rng, MS_PER_DAY as f64) as i64, created, w.end_ms, rng) {
-                joins.push((a, j));
-            }
-        }
+        let mut joins = admin_joins(ctx, rng, &admins, created, w.end_ms, MS_PER_DAY as f64);
+        joins.reserve(size);
         for _ in 0..size.saturating_sub(1 + admins.len()) {
             let a = if rng.gen_bool(0.3) { *followers.choose(rng).expect("followers") } else { ctx.draw(rng, c, region) };
             let at = created + (life * rng.gen::<f64>().powf(1.5)) as i64;
@@ -664,12 +652,8 @@ fn spam_op(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
         let size = lognormal(rng, 150.0, 0.6).clamp(30.0, 1024.0) as usize;
         let life = (w.end_ms - created) as f64;
         let sessions: Vec<i64> = (0..rng.gen_range(1..=4)).map(|_| created + (rng.gen::<f64>() * life * 0.5) as i64).collect();
-        let mut joins: Vec<(u32, i64)> = Vec::with_capacity(size);
-        for &a in &admins {
-            if let Some(j) = join_at(ctx, a, created + exp(rng, MS_PER_HOUR as f64) as i64, created, w.end_ms, rng) {
-                joins.push((a, j));
-            }
-        }
+        let mut joins = admin_joins(ctx, rng, &admins, created, w.end_ms, MS_PER_HOUR as f64);
+        joins.reserve(size);
         for _ in 0..size.saturating_sub(1 + admins.len()) {
             let a = ctx.anyone(rng);
             let at = *sessions.choose(rng).expect("sessions") + rng.gen_range(0..20 * 60_000);
