@@ -19,7 +19,8 @@
 //!    their members are ordinary members of their own communities' groups.
 //! 6. **Decoys** are loud and benign: event series (bursts of fresh accounts through links,
 //!    photos forwarded among the events' groups), publishers, marketplace rings whose sellers
-//!    cross-post, spam operations; some draw false child-safety reports and stranger blocks.
+//!    cross-post and rotate links every few days, spam operations; some draw false
+//!    child-safety reports and stranger blocks. Each shares some loud traits with abuse.
 //!
 //! Quirks of the default generator that this preset removes: planted groups were the last
 //! rows of the groups table (units are laid out in a random order and each chunk's rows are

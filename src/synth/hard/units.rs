@@ -600,7 +600,11 @@ fn market_ring(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
             photo: photo_for(rng, ctx, Kind::Marketplace, 0.6),
             admins_only_add: rng.gen_bool(0.5),
             join_approval: rng.gen_bool(0.1),
-            link_times: link_times(rng, created, w.end_ms, 20.0),
+            // Marketplaces reset their links against spam, some every few days.
+            link_times: {
+                let mean_days = rng.gen_range(3.0..30.0);
+                link_times(rng, created, w.end_ms, mean_days)
+            },
             links_close: None,
             link_share: 0.95,
             churn: (0.35, 30.0, 0.05),
@@ -661,7 +665,9 @@ fn spam_op(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
                 joins.push((a, j));
             }
         }
-        let with_link = rng.gen_bool(0.3);
+        // Some spam groups are joined through links that are replaced every few days.
+        let with_link = rng.gen_bool(0.4);
+        let link_days = rng.gen_range(1.0..7.0);
         let spec = GroupSpec {
             slot: u.first_slot + k,
             created,
@@ -672,7 +678,7 @@ fn spam_op(ctx: &Ctx, rng: &mut ChaCha8Rng, u: &Unit, out: &mut Out) {
             photo: Photo::Random(0.5),
             admins_only_add: rng.gen_bool(0.3),
             join_approval: false,
-            link_times: if with_link { link_times(rng, created, w.end_ms, 30.0) } else { Vec::new() },
+            link_times: if with_link { link_times(rng, created, w.end_ms, link_days) } else { Vec::new() },
             links_close: None,
             link_share: 0.3,
             churn: Kind::SpamRing.churn(),
