@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use groupwatch::synth::{self, Scale, SynthConfig};
+use groupwatch::synth::{self, Preset, Scale, SynthConfig};
 use groupwatch::validate::{self, ValidateConfig};
 
 const DEFAULT_AS_OF: &str = "2026-11-24";
@@ -59,7 +59,8 @@ enum Command {
     #[command(after_help = "Example:\n  groupwatch demo\n  groupwatch demo --out /tmp/gw-demo --scale small")]
     Demo(DemoArgs),
     /// Write a synthetic input dataset with planted violating networks and ground truth.
-    #[command(after_help = "Example:\n  groupwatch synth --scale small --seed 7 --out data/small\n\n\
+    #[command(after_help = "Example:\n  groupwatch synth --scale small --seed 7 --out data/small\n  \
+groupwatch synth --preset hard --scale small --seed 1 --out data/hard-small\n\n\
 Writes DIR/input/ (the dataset), DIR/truth/ (ground truth, beside the dataset) and DIR/synth.json.")]
     Synth(SynthArgs),
     /// Check an input dataset against the data contract; set bad rows aside in a quarantine
@@ -306,6 +307,10 @@ struct DemoArgs {
     scale: Scale,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Generator world model: `hard` adds benign multi-group families, loud decoys, quiet
+    /// and unlabelled networks.
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
 }
 
 #[derive(Args, Debug)]
@@ -315,7 +320,12 @@ struct SynthArgs {
     out: PathBuf,
     #[arg(long, value_enum, default_value_t = Scale::Tiny)]
     scale: Scale,
-    /// Override the preset's number of accounts.
+    /// Generator world model: `default`, or `hard` (benign multi-group families with shared
+    /// admins, loud benign decoys, networks with many creators, quiet networks, and labels on
+    /// only about half of the networks).
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// Override the scale's number of accounts.
     #[arg(long)]
     accounts: Option<usize>,
     #[arg(long, default_value_t = 1)]
@@ -395,6 +405,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Synth(a) => {
             let mut cfg = SynthConfig::new(a.scale, a.seed, a.as_of, a.out);
+            cfg.preset = a.preset;
             cfg.window_days = a.window_days;
             if let Some(n) = a.accounts {
                 cfg.accounts = n;
@@ -427,7 +438,8 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(a) => {
             let as_of: NaiveDate = DEFAULT_AS_OF.parse().expect("constant date");
-            let cfg = SynthConfig::new(a.scale, a.seed, as_of, a.out.clone());
+            let mut cfg = SynthConfig::new(a.scale, a.seed, as_of, a.out.clone());
+            cfg.preset = a.preset;
             if a.out.join("synth.json").exists() {
                 println!("reusing the dataset already generated in {}", a.out.display());
             } else {
@@ -481,6 +493,9 @@ fn synth_cmd(cfg: &SynthConfig) -> anyhow::Result<()> {
         summary.seconds,
         cfg.out.display()
     );
+    if let (Some(l), Some(g)) = (summary.labelled_networks, summary.violating_group_labels) {
+        println!("  {l} of {} networks carry labels; {g} violating group labels", summary.networks);
+    }
     for (table, rows) in &summary.rows {
         println!("  {table:<14} {rows:>12} rows in {:>5} file(s)", summary.files.get(table).copied().unwrap_or(0));
     }

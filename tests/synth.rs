@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::{as_of, python_oracle, synth, tree_bytes};
-use groupwatch::synth::Scale;
+use groupwatch::synth::{generate, Preset, Scale, SynthConfig};
 use groupwatch::validate::{validate, ValidateConfig};
 
 #[test]
@@ -21,14 +21,19 @@ fn same_seed_gives_identical_files_whatever_the_thread_count() {
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let (ta, tb) = (tree_bytes(&a.path().join("input")), tree_bytes(&b.path().join("input")));
+    assert_same_dataset(a.path(), b.path());
+}
+
+/// Both folders hold the same partitioned dataset and truth, byte for byte.
+fn assert_same_dataset(a: &std::path::Path, b: &std::path::Path) {
+    let (ta, tb) = (tree_bytes(&a.join("input")), tree_bytes(&b.join("input")));
     assert!(ta.len() > 100, "expected a partitioned dataset, got {} files", ta.len());
     assert_eq!(ta.len(), tb.len());
     for ((pa, ba), (pb, bb)) in ta.iter().zip(&tb) {
         assert_eq!(pa, pb);
         assert!(ba == bb, "{pa} differs between runs");
     }
-    assert_eq!(tree_bytes(&a.path().join("truth")), tree_bytes(&b.path().join("truth")));
+    assert_eq!(tree_bytes(&a.join("truth")), tree_bytes(&b.join("truth")));
 }
 
 #[test]
@@ -73,4 +78,76 @@ fn small_dataset_keeps_its_distributional_claims() {
     assert!(report.is_usable() && report.quarantine.is_empty(), "{report}");
     let out = python_oracle("check_dataset.py", &[d.path().to_str().unwrap(), "--claims"]);
     assert!(out.contains("all dataset checks passed"), "{out}");
+}
+
+// ---------------------------------------------------------------- the hard preset
+
+/// Generates a `hard` dataset into `dir`.
+fn synth_hard(dir: &std::path::Path, scale: Scale, accounts: Option<usize>, seed: u64) -> groupwatch::synth::SynthSummary {
+    let mut cfg = SynthConfig::new(scale, seed, as_of(), dir.to_path_buf());
+    cfg.preset = Preset::Hard;
+    if let Some(n) = accounts {
+        cfg.accounts = n;
+    }
+    generate(&cfg).expect("synth --preset hard")
+}
+
+#[test]
+fn hard_preset_same_seed_gives_identical_files_whatever_the_thread_count() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    synth_hard(a.path(), Scale::Tiny, Some(2_000), 42);
+    let out = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+        .args(["--threads", "1", "synth", "--preset", "hard", "--scale", "tiny", "--accounts", "2000", "--seed", "42", "--out"])
+        .arg(b.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("networks carry labels"));
+    assert_same_dataset(a.path(), b.path());
+    // A different seed gives different data.
+    let c = tempfile::tempdir().unwrap();
+    synth_hard(c.path(), Scale::Tiny, Some(2_000), 43);
+    let f = "input/accounts/part-a00000.parquet";
+    assert_ne!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(c.path().join(f)).unwrap());
+}
+
+#[test]
+fn hard_tiny_dataset_is_valid_and_holds_its_realism_claims() {
+    let d = tempfile::tempdir().unwrap();
+    let summary = synth_hard(d.path(), Scale::Tiny, None, 3);
+    let report = validate(&ValidateConfig::new(d.path().join("input"), as_of())).unwrap();
+    assert!(report.is_usable(), "{report}");
+    assert!(report.quarantine.is_empty(), "{report}");
+    // The CLI's validate passes with exit 0.
+    let out = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+        .args(["validate", "--as-of", "2026-11-24", "--input"])
+        .arg(d.path().join("input"))
+        .arg("--quarantine")
+        .arg(d.path().join("q.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    // Some networks are labelled and some carry no label at all.
+    let labelled = summary.labelled_networks.unwrap();
+    assert!(labelled >= 1 && labelled < summary.networks, "{labelled} of {} networks labelled", summary.networks);
+    let nets = groupwatch::io::read_parquet(&d.path().join("truth/networks.parquet"), None).unwrap();
+    let col = nets.column("labelled").unwrap().bool().unwrap().clone();
+    assert_eq!(col.sum().unwrap() as usize, labelled);
+    // Row counts, types and truth consistency (pyarrow), then each realism item (polars).
+    python_oracle("check_dataset.py", &[d.path().to_str().unwrap()]);
+    let out = python_oracle("check_hard.py", &[d.path().to_str().unwrap()]);
+    assert!(out.contains("all hard-preset checks passed"), "{out}");
+}
+
+#[test]
+fn hard_small_dataset_holds_its_realism_claims() {
+    let d = tempfile::tempdir().unwrap();
+    synth_hard(d.path(), Scale::Small, None, 11);
+    let report = validate(&ValidateConfig::new(d.path().join("input"), as_of())).unwrap();
+    assert!(report.is_usable() && report.quarantine.is_empty(), "{report}");
+    let out = python_oracle("check_dataset.py", &[d.path().to_str().unwrap(), "--claims"]);
+    assert!(out.contains("all dataset checks passed"), "{out}");
+    let out = python_oracle("check_hard.py", &[d.path().to_str().unwrap(), "--small"]);
+    assert!(out.contains("all hard-preset checks passed"), "{out}");
 }

@@ -40,16 +40,27 @@ pub(crate) fn write_hash_bank(w: &World, input: &Path, counts: &mut Counts) -> a
 
 /// Fills `w.account_created` and writes the accounts table.
 pub(crate) fn write_accounts(w: &mut World, bank: &[[u8; 32]], input: &Path, counts: &mut Counts) -> anyhow::Result<()> {
-    let (seed, end) = (w.seed, w.end_ms);
-    let plan = &w.plan;
-    w.account_created = (0..w.n_accounts as u32)
-        .into_par_iter()
-        .map(|i| match plan.accounts.get(&i).and_then(|a| a.created_ms) {
-            Some(t) => t,
-            None => account_stream(seed, i, end).0,
-        })
-        .collect();
+    w.account_created = creation_times(w, |i| w.plan.accounts.get(&i).and_then(|a| a.created_ms));
     let w = &*w;
+    write_account_table(w, input, counts, |i, rows| account_row(w, bank, i, rows))
+}
+
+/// Every account's creation time: the one `planned` gives it, else its base creation time.
+pub(crate) fn creation_times(w: &World, planned: impl Fn(u32) -> Option<i64> + Sync) -> Vec<i64> {
+    (0..w.n_accounts as u32)
+        .into_par_iter()
+        .map(|i| planned(i).unwrap_or_else(|| account_stream(w.seed, i, w.end_ms).0))
+        .collect()
+}
+
+/// Writes the accounts table in fixed chunks (in parallel, in index order), `row` once per
+/// account.
+pub(crate) fn write_account_table(
+    w: &World,
+    input: &Path,
+    counts: &mut Counts,
+    row: impl Fn(u32, &mut AccountRows) + Sync,
+) -> anyhow::Result<()> {
     let mut sink = Sink::<AccountRows>::new(input, "a", Layout::Parts, 1_000_000);
     const CHUNK: usize = 50_000;
     let starts: Vec<usize> = (0..w.n_accounts).step_by(CHUNK).collect();
@@ -59,7 +70,7 @@ pub(crate) fn write_accounts(w: &mut World, bank: &[[u8; 32]], input: &Path, cou
             .map(|&s| {
                 let mut rows = AccountRows::default();
                 for i in s..(s + CHUNK).min(w.n_accounts) {
-                    account_row(w, bank, i as u32, &mut rows);
+                    row(i as u32, &mut rows);
                 }
                 rows
             })

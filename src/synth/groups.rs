@@ -56,7 +56,7 @@ impl Kind {
     }
 
     /// (share of groups, median size, log-normal sigma, min size)
-    fn shape(self) -> (f64, f64, f64, usize) {
+    pub(crate) fn shape(self) -> (f64, f64, f64, usize) {
         match self {
             Kind::Family => (0.40, 6.0, 0.45, 3),
             Kind::Friends => (0.28, 8.0, 0.55, 3),
@@ -70,7 +70,7 @@ impl Kind {
     }
 
     /// Probabilities of (invite link, approval | link) for a non-creator join.
-    fn arrival(self) -> (f64, f64) {
+    pub(crate) fn arrival(self) -> (f64, f64) {
         match self {
             Kind::Family => (0.15, 0.0),
             Kind::Friends => (0.5, 0.0),
@@ -84,7 +84,7 @@ impl Kind {
     }
 
     /// (leave probability, mean days to leave, removal probability)
-    fn churn(self) -> (f64, f64, f64) {
+    pub(crate) fn churn(self) -> (f64, f64, f64) {
         match self {
             Kind::Family => (0.03, 200.0, 0.01),
             Kind::Friends => (0.08, 120.0, 0.02),
@@ -98,7 +98,7 @@ impl Kind {
     }
 
     /// Forwards into the group and out of it (to 1:1 chats), per member per 60 days.
-    fn forward_rates(self) -> (f64, f64) {
+    pub(crate) fn forward_rates(self) -> (f64, f64) {
         match self {
             Kind::Family => (0.6, 0.3),
             Kind::Friends => (0.5, 0.3),
@@ -139,13 +139,66 @@ pub fn kind_of(seed: u64, idx: u32) -> Kind {
 
 /// Rows produced for a range of groups.
 #[derive(Default)]
-struct Out {
-    groups: GroupRows,
-    memberships: MembershipRows,
-    links: LinkRows,
-    forwards: ForwardRows,
-    reports: ReportRows,
-    blocks: BlockRows,
+pub(crate) struct Out {
+    pub groups: GroupRows,
+    pub memberships: MembershipRows,
+    pub links: LinkRows,
+    pub forwards: ForwardRows,
+    pub reports: ReportRows,
+    pub blocks: BlockRows,
+}
+
+/// The bounded writers of the group pass's six tables, and its forward-row counts.
+pub(crate) struct GroupSinks {
+    groups: Sink<GroupRows>,
+    memberships: Sink<MembershipRows>,
+    links: Sink<LinkRows>,
+    forwards: Sink<ForwardRows>,
+    reports: Sink<ReportRows>,
+    blocks: Sink<BlockRows>,
+    group_forward_rows: u64,
+    forward_rows: u64,
+}
+
+impl GroupSinks {
+    pub fn new(input: &Path) -> Self {
+        let budget = 4_000_000;
+        GroupSinks {
+            groups: Sink::new(input, "g", Layout::Parts, 1_000_000),
+            // Memberships span two years of days: a larger budget keeps `large` at a few files
+            // a day.
+            memberships: Sink::new(input, "g", Layout::DayPartitions, 3 * budget),
+            links: Sink::new(input, "g", Layout::DayPartitions, budget),
+            forwards: Sink::new(input, "g", Layout::DayPartitions, budget),
+            reports: Sink::new(input, "g", Layout::DayPartitions, budget),
+            blocks: Sink::new(input, "g", Layout::DayPartitions, budget),
+            group_forward_rows: 0,
+            forward_rows: 0,
+        }
+    }
+
+    /// Moves `out`'s rows into the writers.
+    pub fn extend(&mut self, out: &mut Out) -> anyhow::Result<()> {
+        self.forward_rows += out.forwards.dst_group_id.len() as u64;
+        self.group_forward_rows += out.forwards.dst_group_id.iter().filter(|g| g.is_some()).count() as u64;
+        self.groups.extend(&mut out.groups)?;
+        self.memberships.extend(&mut out.memberships)?;
+        self.links.extend(&mut out.links)?;
+        self.forwards.extend(&mut out.forwards)?;
+        self.reports.extend(&mut out.reports)?;
+        self.blocks.extend(&mut out.blocks)
+    }
+
+    /// Flushes every table; returns (forward rows into groups, all forward rows).
+    pub fn finish(self, counts: &mut Counts) -> anyhow::Result<(u64, u64)> {
+        self.groups.finish(counts)?;
+        self.memberships.finish(counts)?;
+        self.links.finish(counts)?;
+        self.forwards.finish(counts)?;
+        self.reports.finish(counts)?;
+        self.blocks.finish(counts)?;
+        Ok((self.group_forward_rows, self.forward_rows))
+    }
 }
 
 struct Member {
@@ -166,14 +219,14 @@ struct Ctx<'a> {
     viral_pool: u64,
 }
 
-const MEDIA_BENIGN: &[(&str, u32)] =
+pub(crate) const MEDIA_BENIGN: &[(&str, u32)] =
     &[("text", 35), ("image", 25), ("video", 12), ("link", 10), ("sticker", 10), ("audio", 5), ("document", 3)];
-const MEDIA_MARKET: &[(&str, u32)] = &[("image", 60), ("text", 20), ("video", 10), ("link", 10)];
-const MEDIA_VIOLATING: &[(&str, u32)] = &[("image", 55), ("video", 35), ("document", 5), ("text", 5)];
+pub(crate) const MEDIA_MARKET: &[(&str, u32)] = &[("image", 60), ("text", 20), ("video", 10), ("link", 10)];
+pub(crate) const MEDIA_VIOLATING: &[(&str, u32)] = &[("image", 55), ("video", 35), ("document", 5), ("text", 5)];
 const MEDIA_CAMO: &[(&str, u32)] =
     &[("image", 30), ("video", 20), ("text", 20), ("sticker", 10), ("document", 10), ("link", 10)];
 
-fn weighted<T: Copy>(rng: &mut impl Rng, items: &[(T, u32)]) -> T {
+pub(crate) fn weighted<T: Copy>(rng: &mut impl Rng, items: &[(T, u32)]) -> T {
     let total: u32 = items.iter().map(|i| i.1).sum();
     let mut x = rng.gen_range(0..total);
     for (t, w) in items {
@@ -185,7 +238,7 @@ fn weighted<T: Copy>(rng: &mut impl Rng, items: &[(T, u32)]) -> T {
     items[0].0
 }
 
-fn carries_object(media: &str) -> bool {
+pub(crate) fn carries_object(media: &str) -> bool {
     media != "text" && media != "link"
 }
 
@@ -290,26 +343,11 @@ pub(crate) fn write_groups(
         broadcasts: (0..w.n_groups as u32).filter(|&g| kinds[g as usize] == Kind::Broadcast).collect(),
         viral_pool: (w.n_accounts as u64 / 20).max(100),
     };
-    let budget = 4_000_000;
-    let mut groups = Sink::<GroupRows>::new(input, "g", Layout::Parts, 1_000_000);
-    // Memberships span two years of days: a larger budget keeps `large` at a few files a day.
-    let mut memberships = Sink::<MembershipRows>::new(input, "g", Layout::DayPartitions, 3 * budget);
-    let mut links = Sink::<LinkRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut forwards = Sink::<ForwardRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut reports = Sink::<ReportRows>::new(input, "g", Layout::DayPartitions, budget);
-    let mut blocks = Sink::<BlockRows>::new(input, "g", Layout::DayPartitions, budget);
+    let mut sinks = GroupSinks::new(input);
     let mut created = Vec::with_capacity(w.n_groups + w.plan.groups.len());
-    let (mut group_forward_rows, mut forward_rows) = (0u64, 0u64);
     let mut sink_all = |out: &mut Out| -> anyhow::Result<()> {
         created.extend(out.groups.created_at.iter().map(|m| m.0));
-        forward_rows += out.forwards.dst_group_id.len() as u64;
-        group_forward_rows += out.forwards.dst_group_id.iter().filter(|g| g.is_some()).count() as u64;
-        groups.extend(&mut out.groups)?;
-        memberships.extend(&mut out.memberships)?;
-        links.extend(&mut out.links)?;
-        forwards.extend(&mut out.forwards)?;
-        reports.extend(&mut out.reports)?;
-        blocks.extend(&mut out.blocks)
+        sinks.extend(out)
     };
 
     // Fixed chunks keep the output independent of the thread count.
@@ -344,12 +382,7 @@ pub(crate) fn write_groups(
     for out in &mut outs {
         sink_all(out)?;
     }
-    groups.finish(counts)?;
-    memberships.finish(counts)?;
-    links.finish(counts)?;
-    forwards.finish(counts)?;
-    reports.finish(counts)?;
-    blocks.finish(counts)?;
+    let (group_forward_rows, forward_rows) = sinks.finish(counts)?;
 
     let mut names: Vec<&'static str> = kinds.iter().map(|k| k.name()).collect();
     names.extend(std::iter::repeat_n("violating", w.plan.groups.len()));

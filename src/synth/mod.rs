@@ -22,6 +22,7 @@
 
 mod activity;
 mod groups;
+mod hard;
 mod networks;
 mod sink;
 mod vocab;
@@ -62,10 +63,34 @@ impl Scale {
     }
 }
 
+/// Difficulty presets: which world model generates the data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The original generator: look-alikes share single traits with abuse; planted networks
+    /// are run by a few operators who create and administer all their groups.
+    #[default]
+    Default,
+    /// A world built not to be learnable from generator quirks: benign multi-group families
+    /// with shared admins, decoy series (events, publishers, marketplaces, spam operations),
+    /// planted networks with many creators and sparse admin overlap, very quiet networks,
+    /// and labels revealed for only about half of the networks (see `hard`).
+    Hard,
+}
+
+impl Preset {
+    fn is_default(&self) -> bool {
+        *self == Preset::Default
+    }
+}
+
 /// Validated generator settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct SynthConfig {
     pub scale: Scale,
+    /// World model; `default` is left out of `synth.json` so its files stay as they were.
+    #[serde(skip_serializing_if = "Preset::is_default")]
+    pub preset: Preset,
     /// Overrides the preset's account count (tests use odd sizes).
     pub accounts: usize,
     pub seed: u64,
@@ -78,7 +103,7 @@ pub struct SynthConfig {
 
 impl SynthConfig {
     pub fn new(scale: Scale, seed: u64, as_of: NaiveDate, out: PathBuf) -> Self {
-        SynthConfig { scale, accounts: scale.accounts(), seed, as_of, window_days: 60, out }
+        SynthConfig { scale, preset: Preset::Default, accounts: scale.accounts(), seed, as_of, window_days: 60, out }
     }
 }
 
@@ -89,7 +114,13 @@ pub struct SynthSummary {
     pub rows: BTreeMap<String, u64>,
     pub files: BTreeMap<String, u64>,
     pub networks: usize,
+    /// Networks with at least one violating label (written by the `hard` preset only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labelled_networks: Option<usize>,
     pub violating_groups: usize,
+    /// Violating labels on groups (written by the `hard` preset only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violating_group_labels: Option<usize>,
     pub groups: usize,
     pub seconds: f64,
 }
@@ -124,6 +155,22 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// The world of `cfg` with `n_groups` groups (account creation times are filled later).
+    pub fn new(cfg: &SynthConfig, n_groups: usize, plan: NetworkPlan) -> Self {
+        let end_ms = day_start_ms(cfg.as_of) + MS_PER_DAY;
+        World {
+            seed: cfg.seed,
+            n_accounts: cfg.accounts,
+            n_groups,
+            end_ms,
+            window_start_ms: end_ms - cfg.window_days as i64 * MS_PER_DAY,
+            account_created: Vec::new(),
+            account_salt: mix64(cfg.seed ^ 0xA11CE),
+            group_salt: mix64(cfg.seed ^ 0x6_0_0_9),
+            plan,
+        }
+    }
+
     pub fn account_id(&self, idx: u32) -> u64 {
         mix64((idx as u64).wrapping_add(self.account_salt))
     }
@@ -142,6 +189,12 @@ pub(crate) enum Stream {
     Activity = 4,
     HashBank = 5,
     Labels = 6,
+    /// The `hard` preset's plan (communities, units, networks).
+    HardPlan = 7,
+    /// One `hard` unit (a group, a family of groups, a decoy series or a network).
+    HardUnit = 8,
+    /// `hard` account rows (drawn after the creation time of `Account`).
+    HardAccount = 9,
 }
 
 /// SplitMix64's finaliser: a bijection on u64, so distinct inputs give distinct ids.
@@ -195,7 +248,10 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthSummary, SynthError> {
     // Everything is written under a hidden staging folder and renamed at the end, so a
     // killed generator never leaves something that looks like a dataset.
     let staging = cfg.out.join(format!(".synth-staging-{}", std::process::id()));
-    let result = generate_into(cfg, &staging);
+    let result = match cfg.preset {
+        Preset::Default => generate_into(cfg, &staging),
+        Preset::Hard => hard::generate_into(cfg, &staging),
+    };
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -232,17 +288,7 @@ fn generate_into(cfg: &SynthConfig, staging: &Path) -> Result<SynthSummary, Synt
         networks = plan.networks.len(),
         "generating synthetic platform"
     );
-    let mut world = World {
-        seed: cfg.seed,
-        n_accounts,
-        n_groups,
-        end_ms,
-        window_start_ms: end_ms - cfg.window_days as i64 * MS_PER_DAY,
-        account_created: Vec::new(),
-        account_salt: mix64(cfg.seed ^ 0xA11CE),
-        group_salt: mix64(cfg.seed ^ 0x6_0_0_9),
-        plan,
-    };
+    let mut world = World::new(cfg, n_groups, plan);
     let mut counts = sink::Counts::default();
     let bank = activity::write_hash_bank(&world, &input, &mut counts)?;
     activity::write_accounts(&mut world, &bank, &input, &mut counts)?;
@@ -255,7 +301,9 @@ fn generate_into(cfg: &SynthConfig, staging: &Path) -> Result<SynthSummary, Synt
         rows: counts.rows,
         files: counts.files,
         networks: world.plan.networks.len(),
+        labelled_networks: None,
         violating_groups: world.plan.groups.len(),
+        violating_group_labels: None,
         groups: n_groups + world.plan.groups.len(),
         seconds: 0.0,
     })

@@ -202,59 +202,108 @@ pub fn plan(seed: u64, n_accounts: usize, n_groups: usize, end_ms: i64) -> Netwo
 pub(crate) fn write_truth(world: &World, group_kinds: &[&'static str], dir: &Path) -> anyhow::Result<()> {
     let plan = &world.plan;
     let n_total = world.n_groups + plan.groups.len();
-    let mut gid = Vec::with_capacity(n_total);
-    let mut kind = Vec::with_capacity(n_total);
-    let mut violating = Vec::with_capacity(n_total);
-    let mut network = Vec::with_capacity(n_total);
-    let mut camo = Vec::with_capacity(n_total);
+    let mut t = Truth::default();
     for g in 0..n_total {
-        gid.push(world.group_id(g as u32));
-        kind.push(group_kinds[g]);
         let planned = g.checked_sub(world.n_groups).map(|v| &plan.groups[v]);
-        violating.push(planned.is_some());
-        network.push(planned.map(|p| p.network as u64));
-        camo.push(planned.map(|p| plan.network(p).camouflaged).unwrap_or(false));
+        t.group(world.group_id(g as u32), group_kinds[g], planned.map(|p| (p.network as u64, plan.network(p).camouflaged)));
     }
-    let mut df = frame(vec![
-        col::u64s("group_id", gid),
-        col::static_strs("kind", kind),
-        col::bools("violating", violating),
-        col::opt_u64s("network", network),
-        col::bools("camouflaged", camo),
-    ])?;
-    write_parquet(&mut df, &dir.join("groups.parquet"))?;
-
-    let (mut aid, mut net, mut role, mut throwaway, mut acamo) = (vec![], vec![], vec![], vec![], vec![]);
     for (&idx, ap) in &plan.accounts {
-        aid.push(world.account_id(idx));
-        net.push(ap.network as u64);
-        role.push(ap.role.name());
-        throwaway.push(ap.created_ms.is_some());
-        acamo.push(plan.networks[ap.network as usize].camouflaged);
+        let camo = plan.networks[ap.network as usize].camouflaged;
+        t.account(world.account_id(idx), ap.network as u64, ap.role, ap.created_ms.is_some(), camo);
     }
-    let mut df = frame(vec![
-        col::u64s("account_id", aid),
-        col::u64s("network", net),
-        col::static_strs("role", role),
-        col::bools("throwaway", throwaway),
-        col::bools("camouflaged", acamo),
-    ])?;
-    write_parquet(&mut df, &dir.join("accounts.parquet"))?;
+    t.networks = plan
+        .networks
+        .iter()
+        .map(|n| TruthNetwork {
+            id: n.id as u64,
+            strength: n.strength,
+            camouflaged: n.camouflaged,
+            start_ms: n.start_ms,
+            n_groups: n.groups.len() as u64,
+            n_accounts: (n.operators.len() + n.distributors.len() + n.consumers.len()) as u64,
+        })
+        .collect();
+    t.write(dir)
+}
 
-    let nets = &plan.networks;
-    let mut df = frame(vec![
-        col::u64s("network", nets.iter().map(|n| n.id as u64).collect()),
-        col::f64s("strength", nets.iter().map(|n| n.strength).collect()),
-        col::bools("camouflaged", nets.iter().map(|n| n.camouflaged).collect()),
-        col::times("start", nets.iter().map(|n| n.start_ms).collect())?,
-        col::u64s("n_groups", nets.iter().map(|n| n.groups.len() as u64).collect()),
-        col::u64s(
-            "n_accounts",
-            nets.iter()
-                .map(|n| (n.operators.len() + n.distributors.len() + n.consumers.len()) as u64)
-                .collect(),
-        ),
-    ])?;
-    write_parquet(&mut df, &dir.join("networks.parquet"))?;
-    Ok(())
+/// One row of `truth/networks.parquet`.
+pub(crate) struct TruthNetwork {
+    pub id: u64,
+    pub strength: f64,
+    pub camouflaged: bool,
+    pub start_ms: i64,
+    pub n_groups: u64,
+    pub n_accounts: u64,
+}
+
+/// The truth tables' columns, filled by either preset and written by [`Truth::write`].
+#[derive(Default)]
+pub(crate) struct Truth {
+    group_id: Vec<u64>,
+    kind: Vec<&'static str>,
+    network: Vec<Option<u64>>,
+    camouflaged: Vec<bool>,
+    account_id: Vec<u64>,
+    account_network: Vec<u64>,
+    role: Vec<&'static str>,
+    throwaway: Vec<bool>,
+    account_camouflaged: Vec<bool>,
+    pub networks: Vec<TruthNetwork>,
+    /// Whether labels revealed each network: a `labelled` column when given (`hard` preset).
+    pub labelled: Option<Vec<bool>>,
+}
+
+impl Truth {
+    /// A group; `network` is `(network, camouflaged)` for a planted one.
+    pub fn group(&mut self, id: u64, kind: &'static str, network: Option<(u64, bool)>) {
+        self.group_id.push(id);
+        self.kind.push(kind);
+        self.network.push(network.map(|n| n.0));
+        self.camouflaged.push(network.is_some_and(|n| n.1));
+    }
+
+    /// A planted account.
+    pub fn account(&mut self, id: u64, network: u64, role: Role, throwaway: bool, camouflaged: bool) {
+        self.account_id.push(id);
+        self.account_network.push(network);
+        self.role.push(role.name());
+        self.throwaway.push(throwaway);
+        self.account_camouflaged.push(camouflaged);
+    }
+
+    /// Writes `groups.parquet`, `accounts.parquet` and `networks.parquet` into `dir`.
+    pub fn write(self, dir: &Path) -> anyhow::Result<()> {
+        let violating = self.network.iter().map(|n| n.is_some()).collect();
+        let mut df = frame(vec![
+            col::u64s("group_id", self.group_id),
+            col::static_strs("kind", self.kind),
+            col::bools("violating", violating),
+            col::opt_u64s("network", self.network),
+            col::bools("camouflaged", self.camouflaged),
+        ])?;
+        write_parquet(&mut df, &dir.join("groups.parquet"))?;
+        let mut df = frame(vec![
+            col::u64s("account_id", self.account_id),
+            col::u64s("network", self.account_network),
+            col::static_strs("role", self.role),
+            col::bools("throwaway", self.throwaway),
+            col::bools("camouflaged", self.account_camouflaged),
+        ])?;
+        write_parquet(&mut df, &dir.join("accounts.parquet"))?;
+        let nets = &self.networks;
+        let mut columns = vec![
+            col::u64s("network", nets.iter().map(|n| n.id).collect()),
+            col::f64s("strength", nets.iter().map(|n| n.strength).collect()),
+            col::bools("camouflaged", nets.iter().map(|n| n.camouflaged).collect()),
+            col::times("start", nets.iter().map(|n| n.start_ms).collect())?,
+            col::u64s("n_groups", nets.iter().map(|n| n.n_groups).collect()),
+            col::u64s("n_accounts", nets.iter().map(|n| n.n_accounts).collect()),
+        ];
+        if let Some(labelled) = self.labelled {
+            columns.push(col::bools("labelled", labelled));
+        }
+        let mut df = frame(columns)?;
+        write_parquet(&mut df, &dir.join("networks.parquet"))?;
+        Ok(())
+    }
 }

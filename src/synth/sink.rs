@@ -72,6 +72,12 @@ macro_rules! rows {
         impl $name {
             #[allow(clippy::too_many_arguments)]
             pub fn push(&mut self, $($field: $ty),*) { $(self.$field.push($field);)* }
+
+            /// The rows at `idx`, in that order.
+            #[allow(dead_code)]
+            pub fn select(&self, idx: &[usize]) -> Self {
+                $name { $($field: idx.iter().map(|&i| self.$field[i].clone()).collect()),* }
+            }
         }
 
         impl Rows for $name {

@@ -59,6 +59,23 @@ pub fn phrase(rng: &mut impl Rng, reg: Register, lo: usize, hi: usize) -> String
     out
 }
 
+/// A phrase of `lo..=hi` tokens, each drawn from the violating register with probability
+/// `coded` and from the benign one otherwise. The `hard` preset gives every kind of entity a
+/// share (spam, marketplaces and events use the "coded" ranking too), so no token and no
+/// register belongs to violating entities alone.
+pub fn mixed_phrase(rng: &mut impl Rng, coded: f64, lo: usize, hi: usize) -> String {
+    let n = rng.gen_range(lo..=hi);
+    let mut out = String::new();
+    for i in 0..n {
+        if i > 0 {
+            out.push(' ');
+        }
+        let reg = if coded > 0.0 && rng.gen_bool(coded.min(1.0)) { Register::Violating } else { Register::Benign };
+        out.push_str(&draw_token(rng, reg));
+    }
+    out
+}
+
 /// Registration countries (ISO 3166-1 alpha-2) with rough weights.
 const COUNTRIES: &[(&str, u32)] = &[
     ("IN", 30), ("BR", 14), ("ID", 9), ("US", 7), ("MX", 6), ("NG", 5), ("DE", 4),
