@@ -122,18 +122,25 @@ def read_truth(d: str) -> dict:
 
 
 def folder_layout(inp: str, work: str) -> str:
-    """The baseline reads table folders only: a dataset of `<table>.parquet` files gets a
-    folder of links beside it (`<work>/input/<table>/part-0.parquet`)."""
-    files = [f for f in os.listdir(inp) if f.endswith(".parquet") and not f.startswith(("_", "."))]
-    if not files:
+    """The baseline reads table folders only: a dataset with `<table>.parquet` files gets a
+    folder of links beside it (`<work>/input/<table>/part-0.parquet`, folders linked whole)."""
+    entries = [f for f in os.listdir(inp) if not f.startswith(("_", "."))]
+    if not any(f.endswith(".parquet") for f in entries):
         return inp
     out = os.path.join(work, "input")
-    for f in files:
-        d = os.path.join(out, f[: -len(".parquet")])
-        os.makedirs(d, exist_ok=True)
-        link = os.path.join(d, "part-0.parquet")
-        if not os.path.exists(link):
-            os.symlink(os.path.abspath(os.path.join(inp, f)), link)
+    os.makedirs(out, exist_ok=True)
+    for f in entries:
+        src = os.path.abspath(os.path.join(inp, f))
+        if f.endswith(".parquet"):
+            d = os.path.join(out, f[: -len(".parquet")])
+            os.makedirs(d, exist_ok=True)
+            link = os.path.join(d, "part-0.parquet")
+        elif os.path.isdir(src):
+            link = os.path.join(out, f)
+        else:
+            continue
+        if not os.path.lexists(link):
+            os.symlink(src, link)
     return out
 
 
