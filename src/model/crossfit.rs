@@ -13,10 +13,19 @@
 //! Text scores are the one seed-based feature computed once: the text model cross-fits over
 //! the same folds, so each entity's text score already comes from a model fitted without its
 //! fold (see [`crate::features::text`]).
+//!
+//! **Networks nobody has labelled.** With folds by id, a violator in a partly labelled network
+//! still sees most of its network's labels as seeds, so nearly every training positive has
+//! strong seed-based features, and a model learns that an entity without them is benign —
+//! which is what every member of a new network looks like. Training therefore adds a second
+//! copy of every row whose seed-based features are computed with the row's whole community of
+//! the group projection hidden (one more pass per fold of communities): the same entity, as
+//! if its network had never been labelled. Each fold's model learns from both copies;
+//! out-of-fold scores, evaluation and scoring use the real ones.
 
 use rayon::prelude::*;
 
-use crate::features::graph::Seeds;
+use crate::features::graph::{Columns, Seeds};
 use crate::features::network::{self, FirstStage};
 use crate::features::{self, Context, FeatureTable, FOLDS};
 use crate::ingest::Window;
@@ -119,6 +128,22 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
     Ok(First { stage, fitted, dense })
 }
 
+/// Fold `k`'s first-stage scores as the network features may read them: a labelled violator
+/// outside fold `k` was a positive training row of that model, so its score is an in-sample
+/// echo of its label (near 1), which the members of a network nobody has labelled never
+/// have; its label reaches the features through the seed-based ones instead. Its score is
+/// left out (NaN). Every other score is what fold `k`'s model says of an entity it either
+/// never saw or saw as a negative, alike for training rows and for new networks.
+fn masked_first(scores: Option<&Vec<f64>>, labels: &[Option<bool>], ids: &[u64], k: u8) -> Option<Vec<f64>> {
+    let mut v = scores?.clone();
+    for (i, slot) in v.iter_mut().enumerate() {
+        if labels[i] == Some(true) && features::fold_of(ids[i]) != k {
+            *slot = f64::NAN;
+        }
+    }
+    Some(v)
+}
+
 /// Labelled entities (dense indices, sorted) whose id falls in fold `k`.
 fn labelled_in_fold(labels: &[Option<bool>], ids: &[u64], k: u8) -> Vec<u32> {
     (0..labels.len()).filter(|&i| labels[i].is_some() && features::fold_of(ids[i]) == k).map(|i| i as u32).collect()
@@ -169,10 +194,9 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
             Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))
         };
         let (mut g, mut a) = features::graph::seeded(w, st, &ctx.graphs, &seeds);
-        let first = FirstStage {
-            group: gfirst.dense.get(k as usize).map_or(&nan[..ng], |v| &v[..]),
-            account: afirst.dense.get(k as usize).map_or(&nan[..na], |v| &v[..]),
-        };
+        let gs = masked_first(gfirst.dense.get(k as usize), &grp_labels, &w.groups.ids, k);
+        let as_ = masked_first(afirst.dense.get(k as usize), &acc_labels, &w.accounts.ids, k);
+        let first = FirstStage { group: gs.as_deref().unwrap_or(&nan[..ng]), account: as_.as_deref().unwrap_or(&nan[..na]) };
         let (gn, an) = network::network(w, st, &ctx.graphs, first, &seeds);
         g.extend(gn);
         a.extend(an);
@@ -193,6 +217,11 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
         keep(&mut gcols, g, &w.groups.ids);
         keep(&mut acols, a, &w.accounts.ids);
     }
+    // Training only: seed-based features with each entity's community hidden.
+    let unlabelled_network = match &mode {
+        Mode::Train(cfg) if any_labels && !cfg.tabular_only => Some(community_hidden(w, st, ctx, &acc_labels, &grp_labels, &nan[..ng], &nan[..na])),
+        _ => None,
+    };
     gcols.push(("text_score", gtext));
     acols.push(("text_score", atext));
     let first_available = (gfirst.dense.len() == FOLDS as usize, afirst.dense.len() == FOLDS as usize);
@@ -202,14 +231,78 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     lap("seeded_features");
 
     // Second stage.
-    let group = second_stage("group", &gtab, &mode, gok, gfirst, &gtarget, &glab, gfold)?;
-    let account = second_stage("account", &atab, &mode, aok, afirst, &atarget, &alab, afold)?;
+    let (gaug, aaug) = unlabelled_network.unzip();
+    let group = second_stage("group", &gtab, &mode, gok, gfirst, &gtarget, &glab, gfold, gaug)?;
+    let account = second_stage("account", &atab, &mode, aok, afirst, &atarget, &alab, afold, aaug)?;
     lap("second_stage");
     Ok(Outcome { groups: gtab, accounts: atab, group, account })
 }
 
+/// Seed-based columns (by dense index) with every labelled entity of the same community as
+/// the entity hidden: one pass per fold of communities. An account's community is the one most
+/// of its groups belong to.
+fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels: &[Option<bool>], grp_labels: &[Option<bool>], gnan: &[f64], anan: &[f64]) -> (Columns, Columns) {
+    let g = &ctx.graphs;
+    let comm = &g.communities.labels;
+    let cfold = |c: u32| (crate::synth::mix64(u64::from(c) ^ 0xc0_ffee) % u64::from(FOLDS)) as u8;
+    let gfold: Vec<u8> = comm.iter().map(|&c| cfold(c)).collect();
+    let afold: Vec<Option<u8>> = (0..w.accounts.ids.len())
+        .map(|a| {
+            let mut cs: Vec<u32> = g.members.neighbors(a).iter().map(|&h| comm[h as usize]).collect();
+            cs.sort_unstable();
+            let best = cs.chunk_by(|x, y| x == y).max_by(|x, y| x.len().cmp(&y.len()).then(y[0].cmp(&x[0])))?;
+            Some(cfold(best[0]))
+        })
+        .collect();
+    let seed_based = |entity: &str, cols: Columns| -> Columns { cols.into_iter().filter(|(n, _)| features::is_seed_based(entity, n)).collect() };
+    let mut gout: Columns = Vec::new();
+    let mut aout: Columns = Vec::new();
+    for k in 0..FOLDS {
+        let hide = |labels: &[Option<bool>], in_fold: &dyn Fn(usize) -> bool| -> Vec<u32> { (0..labels.len()).filter(|&i| labels[i].is_some() && in_fold(i)).map(|i| i as u32).collect() };
+        let seeds = Seeds::visible(w, ctx, w.now_ms, &hide(acc_labels, &|a| afold[a] == Some(k)), &hide(grp_labels, &|i| gfold[i] == k));
+        let (mut gs, mut as_) = features::graph::seeded(w, st, g, &seeds);
+        let (gn, an) = network::network(w, st, g, FirstStage { group: gnan, account: anan }, &seeds);
+        gs.extend(gn);
+        as_.extend(an);
+        let (gs, as_) = (seed_based("group", gs), seed_based("account", as_));
+        let merge = |out: &mut Columns, new: Columns, in_fold: &(dyn Fn(usize) -> bool + Sync)| {
+            if out.is_empty() {
+                *out = new;
+                return;
+            }
+            for ((_, acc), (_, v)) in out.iter_mut().zip(new) {
+                acc.par_iter_mut().zip(v).enumerate().for_each(|(i, (slot, v))| {
+                    if in_fold(i) {
+                        *slot = v;
+                    }
+                });
+            }
+        };
+        merge(&mut gout, gs, &|i| gfold[i] == k);
+        merge(&mut aout, as_, &|a| afold[a] == Some(k));
+    }
+    (gout, aout)
+}
+
+/// The second-stage design of a training run, with its copy of the rows as if their network
+/// had never been labelled: the table's columns, the seed-based ones replaced.
+fn training_design(table: &FeatureTable, names: &[String], aug: Option<&Columns>) -> Design {
+    let cols = train::columns(table, names);
+    let mut d = Design::fit(&cols);
+    if let Some(aug) = aug {
+        let mut alt = cols;
+        for (name, values) in aug {
+            if let Some(j) = alt.names.iter().position(|n| n == name) {
+                alt.values[j] = table.rows.iter().map(|&i| values[i as usize].unwrap_or(f64::NAN)).collect();
+            }
+        }
+        d.unlabelled_network = Some(Design::with_prep(&alt, &d.prep).x);
+    }
+    d
+}
+
 #[allow(clippy::too_many_arguments)]
-fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), Skipped>, first: First, target: &[bool], labels: &[Option<bool>], fold: Vec<u8>) -> Result<KindResult, ModelError> {
+fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), Skipped>, first: First, target: &[bool], labels: &[Option<bool>], fold: Vec<u8>, aug: Option<Columns>) -> Result<KindResult, ModelError> {
     let none = |model: Result<KindModel, Skipped>, fold: Vec<u8>| KindResult { model, raw: Vec::new(), probability: Vec::new(), design: None, fold };
     if let Err(s) = ok {
         return Ok(none(Err(s), fold));
@@ -217,7 +310,7 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
     match mode {
         Mode::Train(cfg) => {
             let names = train::usable_features(table, entity, cfg.tabular_only);
-            let d = Design::fit(&train::columns(table, &names));
+            let d = training_design(table, &names, aug.as_ref());
             let stage = match train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg) {
                 Ok(s) => s,
                 Err(e) => return Ok(none(Err(skipped(entity, labels, format!("no candidate could be fitted: {e}"))), fold)),

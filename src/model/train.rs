@@ -281,6 +281,11 @@ pub struct Design {
     pub names: Vec<String>,
     pub prep: Prep,
     pub x: ndarray::Array2<f64>,
+    /// Training only: the same rows as if their network had never been labelled (seed-based
+    /// features with the row's whole community hidden). Each fold's model trains on both, so
+    /// it learns to recognise a network none of whose members is known, as well as one whose
+    /// members are (see [`crate::model::crossfit`]).
+    pub unlabelled_network: Option<ndarray::Array2<f64>>,
 }
 
 impl Design {
@@ -288,13 +293,13 @@ impl Design {
         let all: Vec<usize> = (0..cols.rows()).collect();
         let prep = Prep::fit(cols, &all);
         let x = prep.matrix(cols, &all);
-        Design { names: cols.names.clone(), prep, x }
+        Design { names: cols.names.clone(), prep, x, unlabelled_network: None }
     }
 
     /// With a stored preprocessing (scoring with a model file).
     pub fn with_prep(cols: &Columns, prep: &Prep) -> Design {
         let all: Vec<usize> = (0..cols.rows()).collect();
-        Design { names: cols.names.clone(), prep: prep.clone(), x: prep.matrix(cols, &all) }
+        Design { names: cols.names.clone(), prep: prep.clone(), x: prep.matrix(cols, &all), unlabelled_network: None }
     }
 }
 
@@ -324,7 +329,14 @@ pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target
                 return Err(format!("fold {k} has no labelled violating entity to train on"));
             }
             let x = d.x.select(ndarray::Axis(0), &rows);
-            fit(learner, &x, &y, cfg.seed ^ u64::from(k))
+            match &d.unlabelled_network {
+                None => fit(learner, &x, &y, cfg.seed ^ u64::from(k)),
+                Some(aug) => {
+                    let both = ndarray::concatenate(ndarray::Axis(0), &[x.view(), aug.select(ndarray::Axis(0), &rows).view()]).expect("same columns");
+                    let y2: Vec<bool> = y.iter().chain(&y).copied().collect();
+                    fit(learner, &both, &y2, cfg.seed ^ u64::from(k))
+                }
+            }
         })
         .collect()
 }
