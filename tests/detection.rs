@@ -188,7 +188,7 @@ fn presumed_benign_rows_next_to_violators_do_not_invert_the_ranking() {
     );
     assert!(prevalence > 0.4, "the trap needs common unlabelled positives: {prevalence}");
     assert!(trap_roc < 0.75, "the planted trap should defeat the presumed-benign model: {trap_roc}");
-    assert!(honest_roc > 0.85, "the pipeline must rank unlabelled groups by their violating neighbours: {honest_roc}");
+    assert!(honest_roc > 0.8 && honest_roc > trap_roc + 0.1, "the pipeline must rank unlabelled groups by their violating neighbours: {honest_roc} (trap {trap_roc})");
     assert!(model.estimated_prevalence > 0.15, "the prior is estimated, not assumed small: {}", model.estimated_prevalence);
 }
 

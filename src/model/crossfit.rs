@@ -337,7 +337,7 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
                 data_catalog: features::catalog().0,
             })?;
             let d = Design::with_prep(&cols, &model.second.prep);
-            let raw = train::out_of_fold(&model.second.folds, &d, &fold);
+            let raw = train::out_of_fold(&model.second.folds, &d.x, &fold);
             let probability = raw.iter().map(|&r| model.calibration.apply(r)).collect();
             Ok(KindResult { model: Ok(model), raw, probability, design: Some(d), fold })
         }

@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 pub enum Learner {
     Logistic { alpha: f64 },
     Boosted { rounds: usize, max_depth: usize, eta: f64, subsample: f64, colsample: f64, min_child_weight: f64, lambda: f64 },
+    /// The mean log-odds of several learners (fitted each on the same rows).
+    Blend(Vec<Learner>),
 }
 
 impl Learner {
@@ -32,10 +34,19 @@ impl Learner {
         Learner::Boosted { rounds: 150, max_depth: 4, eta: 0.08, subsample: 0.8, colsample: 0.8, min_child_weight: 1.0, lambda: 1.0 }
     }
 
+    /// Shallower, slower-learning trees that see half the features each: less able to
+    /// memorise a few dozen positives.
+    pub fn boosted_regularised() -> Learner {
+        Learner::Boosted { rounds: 300, max_depth: 3, eta: 0.05, subsample: 0.7, colsample: 0.5, min_child_weight: 3.0, lambda: 5.0 }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Learner::Logistic { alpha } => format!("logistic regression (L2 alpha {alpha})"),
-            Learner::Boosted { rounds, max_depth, eta, .. } => format!("gradient-boosted trees ({rounds} rounds, depth {max_depth}, learning rate {eta})"),
+            Learner::Boosted { rounds, max_depth, eta, colsample, .. } => {
+                format!("gradient-boosted trees ({rounds} rounds, depth {max_depth}, learning rate {eta}, {:.0} % of features per tree)", colsample * 100.0)
+            }
+            Learner::Blend(members) => format!("blend of {}", members.iter().map(Learner::describe).collect::<Vec<_>>().join(" and ")),
         }
     }
 }
@@ -64,12 +75,19 @@ pub struct Tree {
 pub enum Fitted {
     Logistic { weights: Vec<f64>, intercept: f64 },
     Boosted { base: f64, trees: Vec<Tree> },
+    Blend(Vec<Fitted>),
 }
 
 const LEAF: u32 = u32::MAX;
 
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
+}
+
+/// Log-odds of a probability, finite at 0 and 1.
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-15, 1.0 - 1e-15);
+    (p / (1.0 - p)).ln()
 }
 
 /// Fits `learner` on rows `x` with labels `y`; `seed` fixes the boosted trees' subsampling.
@@ -119,6 +137,7 @@ pub fn fit(learner: &Learner, x: &Array2<f64>, y: &[bool], seed: u64) -> Result<
             let model = train(&params, &data, *rounds).map_err(err)?;
             Ok(from_hessboost(&model))
         }
+        Learner::Blend(members) => Ok(Fitted::Blend(members.iter().map(|m| fit(m, x, y, seed)).collect::<Result<_, _>>()?)),
     }
 }
 
@@ -200,6 +219,7 @@ impl Fitted {
         match self {
             Fitted::Logistic { weights, intercept } => sigmoid(intercept + weights.iter().zip(row).map(|(w, x)| w * x).sum::<f64>()),
             Fitted::Boosted { base, trees } => sigmoid(base + trees.iter().map(|t| t.nodes[leaf(t, row)].value).sum::<f64>()),
+            Fitted::Blend(members) => sigmoid(members.iter().map(|m| logit(m.raw(row))).sum::<f64>() / members.len() as f64),
         }
     }
 
@@ -222,6 +242,19 @@ impl Fitted {
                 }
                 (b, c)
             }
+            Fitted::Blend(members) => {
+                let n = members.len() as f64;
+                let mut c = vec![0.0; row.len()];
+                let mut b = 0.0;
+                for m in members {
+                    let (mb, mc) = m.contributions(row);
+                    b += mb / n;
+                    for (ci, v) in c.iter_mut().zip(mc) {
+                        *ci += v / n;
+                    }
+                }
+                (b, c)
+            }
         }
     }
 
@@ -230,7 +263,7 @@ impl Fitted {
     pub fn importance(&self, x: &Array2<f64>) -> Vec<f64> {
         match self {
             Fitted::Logistic { weights, .. } => weights.iter().map(|w| w.abs()).collect(),
-            Fitted::Boosted { .. } => {
+            Fitted::Boosted { .. } | Fitted::Blend(_) => {
                 let mut imp = vec![0.0; x.ncols()];
                 for row in x.rows() {
                     for (j, c) in self.contributions(row).1.into_iter().enumerate() {

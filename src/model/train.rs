@@ -76,7 +76,7 @@ impl Default for TrainConfig {
 
 /// The second stage's candidates.
 pub fn candidates() -> Vec<Learner> {
-    vec![Learner::Logistic { alpha: 1.0 }, Learner::Logistic { alpha: 10.0 }, Learner::boosted_default()]
+    vec![Learner::Logistic { alpha: 10.0 }, Learner::boosted_default(), Learner::boosted_regularised()]
 }
 
 /// The first stage's learner: label-free features only, so one flexible learner.
@@ -164,6 +164,11 @@ pub struct CandidateEvaluation {
     pub roc_auc: Estimate,
     /// Labelled violating against labelled benign only (pooled), when both exist.
     pub labelled_pr_auc: Option<f64>,
+    /// As `pr_auc`, every row scored as if its network had never been labelled (its
+    /// community's labels hidden from its seed-based features): how the candidate finds a
+    /// network nobody has labelled yet. Training runs with graph features only.
+    #[serde(default)]
+    pub new_network_pr_auc: Option<Estimate>,
     /// Share of labelled violators in the top `capacity` of the pooled out-of-fold scores: a
     /// lower bound on precision (an unlabelled violator there counts as a miss).
     pub precision_at_capacity: Option<f64>,
@@ -341,9 +346,9 @@ pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target
         .collect()
 }
 
-/// Out-of-fold raw scores: each row by its fold's model.
-pub fn out_of_fold(models: &[Fitted], d: &Design, fold: &[u8]) -> Vec<f64> {
-    (0..d.x.nrows()).into_par_iter().map(|r| models[fold[r] as usize].raw(d.x.row(r))).collect()
+/// Out-of-fold raw scores: each row of `x` by its fold's model.
+pub fn out_of_fold(models: &[Fitted], x: &ndarray::Array2<f64>, fold: &[u8]) -> Vec<f64> {
+    (0..x.nrows()).into_par_iter().map(|r| models[fold[r] as usize].raw(x.row(r))).collect()
 }
 
 /// Every row scored by fold `k`'s model, for each `k`: `[k][row]`.
@@ -351,12 +356,20 @@ pub fn every_fold(models: &[Fitted], d: &Design) -> Vec<Vec<f64>> {
     models.iter().map(|m| (0..d.x.nrows()).into_par_iter().map(|r| m.raw(d.x.row(r))).collect()).collect()
 }
 
-/// Out-of-fold figures of one candidate's scores.
-pub fn evaluate_candidate(learner: &Learner, oof: &[f64], target: &[bool], fold: &[u8], labels: &[Option<bool>], capacity: usize) -> CandidateEvaluation {
-    let (mut pr, mut roc) = (Vec::new(), Vec::new());
+/// Per-fold PR-AUC of out-of-fold scores against the target.
+fn per_fold_pr_auc(oof: &[f64], target: &[bool], fold: &[u8]) -> Estimate {
+    Estimate::of((0..FOLDS).map(|k| {
+        let (s, y): (Vec<f64>, Vec<bool>) = (0..oof.len()).filter(|&r| fold[r] == k).map(|r| (oof[r], target[r])).unzip();
+        metrics::average_precision(&s, &y)
+    }).collect())
+}
+
+/// Out-of-fold figures of one candidate's scores (`oof_new`: the same rows scored as if their
+/// network had never been labelled, when the design has that copy).
+pub fn evaluate_candidate(learner: &Learner, oof: &[f64], oof_new: Option<&[f64]>, target: &[bool], fold: &[u8], labels: &[Option<bool>], capacity: usize) -> CandidateEvaluation {
+    let mut roc = Vec::new();
     for k in 0..FOLDS {
         let (s, y): (Vec<f64>, Vec<bool>) = (0..oof.len()).filter(|&r| fold[r] == k).map(|r| (oof[r], target[r])).unzip();
-        pr.push(metrics::average_precision(&s, &y));
         roc.push(metrics::roc_auc(&s, &y));
     }
     let (ls, ly): (Vec<f64>, Vec<bool>) = (0..oof.len()).filter_map(|r| labels[r].map(|l| (oof[r], l))).unzip();
@@ -364,18 +377,27 @@ pub fn evaluate_candidate(learner: &Learner, oof: &[f64], target: &[bool], fold:
     CandidateEvaluation {
         learner: learner.clone(),
         description: learner.describe(),
-        pr_auc: Estimate::of(pr),
+        pr_auc: per_fold_pr_auc(oof, target, fold),
         roc_auc: Estimate::of(roc),
         labelled_pr_auc,
+        new_network_pr_auc: oof_new.map(|o| per_fold_pr_auc(o, target, fold)),
         precision_at_capacity: metrics::precision_at_k(oof, target, capacity.min(oof.len())),
         recall_at_precision_90: metrics::recall_at_precision(oof, target, 0.9),
     }
 }
 
-/// Index of the best candidate by mean per-fold PR-AUC (a NaN loses; ties go to the earlier,
-/// simpler candidate).
+/// Index of the best candidate by mean per-fold PR-AUC — averaged with the new-network PR-AUC
+/// when there is one, so a model is chosen for both jobs: ranking the rest of a known network
+/// and finding an unknown one (a NaN loses; ties go to the earlier, simpler candidate).
 pub fn choose(evals: &[CandidateEvaluation]) -> usize {
-    let key = |i: usize| if evals[i].pr_auc.mean.is_nan() { f64::NEG_INFINITY } else { evals[i].pr_auc.mean };
+    let key = |i: usize| {
+        let e = &evals[i];
+        let v = match &e.new_network_pr_auc {
+            Some(n) => (e.pr_auc.mean + n.mean) / 2.0,
+            None => e.pr_auc.mean,
+        };
+        if v.is_nan() { f64::NEG_INFINITY } else { v }
+    };
     (0..evals.len()).fold(0, |best, i| if key(i) > key(best) { i } else { best })
 }
 
@@ -389,17 +411,14 @@ pub struct FittedStage {
 
 /// Fits every candidate on every fold, keeps the best by out-of-fold PR-AUC.
 pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig) -> Result<FittedStage, String> {
-    let mut fitted: Vec<(Vec<Fitted>, Vec<f64>)> = Vec::new();
-    let mut evaluation = Vec::new();
+    let mut fitted: Vec<(Learner, Vec<Fitted>)> = Vec::new();
     let mut last_err = String::new();
     for c in cands {
         let clock = std::time::Instant::now();
         match fit_folds(c, &d, ids, fold, target, cfg) {
             Ok(models) => {
-                let oof = out_of_fold(&models, &d, fold);
                 tracing::debug!(learner = %c.describe(), rows = d.x.nrows(), features = d.x.ncols(), seconds = clock.elapsed().as_secs_f64(), "candidate fitted on every fold");
-                evaluation.push(evaluate_candidate(c, &oof, target, fold, labels, cfg.capacity));
-                fitted.push((models, oof));
+                fitted.push((c.clone(), models));
             }
             Err(e) => {
                 tracing::warn!(learner = %c.describe(), error = %e, "candidate failed to fit");
@@ -410,9 +429,21 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
     if fitted.is_empty() {
         return Err(last_err);
     }
+    // One more candidate at no fitting cost: the blend of every fitted one, fold by fold.
+    if fitted.len() > 1 {
+        let learner = Learner::Blend(fitted.iter().map(|f| f.0.clone()).collect());
+        let folds = (0..FOLDS as usize).map(|k| Fitted::Blend(fitted.iter().map(|f| f.1[k].clone()).collect())).collect();
+        fitted.push((learner, folds));
+    }
+    let scored: Vec<(Vec<f64>, Option<Vec<f64>>)> = fitted
+        .iter()
+        .map(|(_, models)| (out_of_fold(models, &d.x, fold), d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold))))
+        .collect();
+    let evaluation: Vec<CandidateEvaluation> =
+        fitted.iter().zip(&scored).map(|((c, _), (oof, new))| evaluate_candidate(c, oof, new.as_deref(), target, fold, labels, cfg.capacity)).collect();
     let chosen = choose(&evaluation);
-    let (folds, oof) = fitted.swap_remove(chosen);
-    let learner = evaluation[chosen].learner.clone();
+    let (learner, folds) = fitted.swap_remove(chosen);
+    let oof = scored.into_iter().nth(chosen).expect("one per candidate").0;
     Ok(FittedStage { model: StageModel { features: d.names, prep: d.prep, learner, folds }, oof, evaluation, chosen })
 }
 
