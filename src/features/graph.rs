@@ -155,7 +155,8 @@ pub fn group_projection(w: &Window, st: &MembershipState, members: &Csr, forward
 /// "tabular-only" model leaves out to show the lift the graph brings.
 pub const GROUP_GRAPH_FEATURES: &[&str] = &[
     "max_jaccard_any_group", "community_size", "lockstep_member_share", "dense_block_score", "tie_strength", "tie_members_max",
-    "tie_admins_max", "tie_link_creators_max", "tie_media_max", "tie_forwarding_max", "ppr_membership", "ppr_forwarding",
+    "tie_admins_max", "tie_link_creators_max", "tie_media_max", "tie_forwarding_max", "tie_admins_share", "tie_members_share",
+    "tie_media_share", "ppr_membership", "ppr_forwarding",
     "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
     "link_creators_shared_with_violating", "community_violating_share", "nb_score_mean", "nb_score_max",
     "community_score_mean", "member_score_mean", "member_score_top", "nb_seed_share", "ppr_ties",
@@ -218,6 +219,9 @@ pub fn structural(w: &Window, _st: &MembershipState, g: &Graphs) -> (Columns, Co
             ("tie_link_creators_max", per(&|i| Some(f64::from(g.projection.strongest[2][i])))),
             ("tie_media_max", per(&|i| Some(f64::from(g.projection.strongest[3][i])))),
             ("tie_forwarding_max", per(&|i| Some(f64::from(g.projection.strongest[4][i])))),
+            ("tie_admins_share", per(&|i| tie_share(&g.projection, 1, i))),
+            ("tie_members_share", per(&|i| tie_share(&g.projection, 0, i))),
+            ("tie_media_share", per(&|i| tie_share(&g.projection, 3, i))),
         ]
     };
     let account_cols: Columns = {
@@ -229,6 +233,12 @@ pub fn structural(w: &Window, _st: &MembershipState, g: &Graphs) -> (Columns, Co
         ]
     };
     (group_cols, account_cols)
+}
+
+/// Share of group `i`'s total tie weight that relation `r` makes up; None without ties.
+fn tie_share(p: &projection::Projection, r: usize, i: usize) -> Option<f64> {
+    let all: f64 = p.total.iter().map(|t| t[i]).sum();
+    (all > 0.0).then(|| p.total[r][i] / all)
 }
 
 /// Seed-based features: propagation and neighbourhood of the visible seeds.

@@ -33,13 +33,16 @@ pub const MAX_GROUPS_PER_CONNECTOR: usize = 50;
 /// The relations, in the order of [`Projection::strongest`].
 pub const RELATIONS: [&str; 5] = ["members", "admins", "link_creators", "media", "forwarding"];
 
-/// The projection and, per relation, each group's strongest tie.
+/// The projection and, per relation, each group's strongest tie and total tie weight.
 #[derive(Debug, Clone)]
 pub struct Projection {
     /// Symmetric, no self-loops; weight = sum of the normalised relations.
     pub ties: Csr,
     /// `strongest[r][g]`: the largest normalised weight of relation `r` from group `g`.
     pub strongest: Vec<Vec<f32>>,
+    /// `total[r][g]`: the sum of group `g`'s normalised weights in relation `r` (what the
+    /// group's ties are made of: a club's groups share admins, a network's share members).
+    pub total: Vec<Vec<f64>>,
 }
 
 /// Normalised pair weights of one relation from its `n` connectors' group sets (`groups_of(c)`,
@@ -119,19 +122,22 @@ pub fn project(members: &Csr, admins: &[Vec<u32>], link_creators: &[Vec<u32>], m
         sets(media),
         forwarding_pairs(forwarding),
     ];
-    let strongest = relations
+    let (strongest, total) = relations
         .iter()
         .map(|pairs| {
             let mut best = vec![0.0f32; n_groups];
+            let mut sum = vec![0.0f64; n_groups];
             for &(g, h, w) in pairs {
-                best[g as usize] = best[g as usize].max(w);
-                best[h as usize] = best[h as usize].max(w);
+                for x in [g as usize, h as usize] {
+                    best[x] = best[x].max(w);
+                    sum[x] += f64::from(w);
+                }
             }
-            best
+            (best, sum)
         })
-        .collect();
+        .unzip();
     let all: Vec<(u32, u32, f32)> = relations.into_iter().flatten().filter(|e| e.2 > 0.0).collect();
-    Projection { ties: Csr::from_undirected_edges(n_groups, all), strongest }
+    Projection { ties: Csr::from_undirected_edges(n_groups, all), strongest, total }
 }
 
 /// Groups per connector from `(connector, group)` pairs: sorts, deduplicates and groups them
