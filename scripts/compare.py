@@ -101,7 +101,8 @@ def evaluate(groups: pl.DataFrame, accounts: pl.DataFrame, truth: dict, lab: tup
         aheld = np.fromiter((int(i) not in la for i in aid), bool, len(aid))
         res["accounts"] = metrics(aid, ascore, set(ta), aheld)
         new_apos = {a for n in new_nets for a in truth["net_accounts"].get(n, set())}
-        keep = aheld & np.fromiter((int(i) not in (set(ta) - new_apos) for i in aid), bool, len(aid))
+        old_apos = set(ta) - new_apos
+        keep = aheld & np.fromiter((int(i) not in old_apos for i in aid), bool, len(aid))
         res["accounts_new_networks"] = metrics(aid, ascore, new_apos, keep)
     return res
 

@@ -319,7 +319,8 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
             let tabular_only = (!cfg.tabular_only).then(|| {
                 let names = train::usable_features(table, entity, true);
                 let d = Design::fit(&train::columns(table, &names));
-                train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg).ok().map(|s| train::calibrate(&s, target, labels, &fold).1)
+                // The chosen learner alone: the comparison asks what the graph adds to it.
+                train::fit_stage(std::slice::from_ref(&stage.model.learner), d, &table.ids, &fold, target, labels, cfg).ok().map(|s| train::calibrate(&s, target, labels, &fold).1)
             });
             let d = Design::with_prep(&train::columns(table, &stage.model.features), &stage.model.prep);
             let probability: Vec<f64> = stage.oof.iter().map(|&r| calibration.apply(r)).collect();
