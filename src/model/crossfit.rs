@@ -184,8 +184,8 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     let passes = if any_labels { FOLDS } else { 1 };
     let all_visible = Seeds::visible(w, ctx, w.now_ms, &[], &[]);
     let (gtext, atext) = features::text_scores(w, ctx, &all_visible);
-    let mut gcols: Vec<(&'static str, Vec<Option<f64>>)> = Vec::new();
-    let mut acols: Vec<(&'static str, Vec<Option<f64>>)> = Vec::new();
+    let mut gcols: Columns = Vec::new();
+    let mut acols: Columns = Vec::new();
     let nan = vec![f64::NAN; ng.max(na)];
     for k in 0..passes as u8 {
         let seeds = if passes == 1 {
@@ -200,22 +200,9 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
         let (gn, an) = network::network(w, st, &ctx.graphs, first, &seeds);
         g.extend(gn);
         a.extend(an);
-        let keep = |cols: &mut Vec<(&'static str, Vec<Option<f64>>)>, new: Vec<(&'static str, Vec<Option<f64>>)>, ids: &[u64]| {
-            if cols.is_empty() {
-                *cols = new;
-                return;
-            }
-            for ((_, acc), (_, v)) in cols.iter_mut().zip(new) {
-                acc.par_iter_mut().zip(v).enumerate().for_each(|(i, (slot, v))| {
-                    if features::fold_of(ids[i]) == k {
-                        *slot = v;
-                    }
-                });
-            }
-        };
         // Pass 0 fills every slot; each later pass overwrites its own fold's.
-        keep(&mut gcols, g, &w.groups.ids);
-        keep(&mut acols, a, &w.accounts.ids);
+        overwrite(&mut gcols, g, &|i| features::fold_of(w.groups.ids[i]) == k);
+        overwrite(&mut acols, a, &|i| features::fold_of(w.accounts.ids[i]) == k);
     }
     // Training only: seed-based features with each entity's community hidden.
     let unlabelled_network = match &mode {
@@ -236,6 +223,22 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     let account = second_stage("account", &atab, &mode, aok, afirst, &atarget, &alab, afold, aaug)?;
     lap("second_stage");
     Ok(Outcome { groups: gtab, accounts: atab, group, account })
+}
+
+/// Takes `new`'s values into `out` where `take(index)` holds (all of them when `out` is
+/// still empty): how one pass's columns fill the slots of its own fold.
+fn overwrite(out: &mut Columns, new: Columns, take: &(dyn Fn(usize) -> bool + Sync)) {
+    if out.is_empty() {
+        *out = new;
+        return;
+    }
+    for ((_, acc), (_, v)) in out.iter_mut().zip(new) {
+        acc.par_iter_mut().zip(v).enumerate().for_each(|(i, (slot, v))| {
+            if take(i) {
+                *slot = v;
+            }
+        });
+    }
 }
 
 /// Seed-based columns (by dense index) with every labelled entity of the same community as
@@ -265,21 +268,8 @@ fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels:
         gs.extend(gn);
         as_.extend(an);
         let (gs, as_) = (seed_based("group", gs), seed_based("account", as_));
-        let merge = |out: &mut Columns, new: Columns, in_fold: &(dyn Fn(usize) -> bool + Sync)| {
-            if out.is_empty() {
-                *out = new;
-                return;
-            }
-            for ((_, acc), (_, v)) in out.iter_mut().zip(new) {
-                acc.par_iter_mut().zip(v).enumerate().for_each(|(i, (slot, v))| {
-                    if in_fold(i) {
-                        *slot = v;
-                    }
-                });
-            }
-        };
-        merge(&mut gout, gs, &|i| gfold[i] == k);
-        merge(&mut aout, as_, &|a| afold[a] == Some(k));
+        overwrite(&mut gout, gs, &|i| gfold[i] == k);
+        overwrite(&mut aout, as_, &|a| afold[a] == Some(k));
     }
     (gout, aout)
 }

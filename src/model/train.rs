@@ -515,13 +515,6 @@ pub fn importance(stage: &StageModel, d: &Design) -> Vec<(String, f64)> {
     out
 }
 
-/// Label counts by kind, for reports.
-pub fn label_counts(w: &crate::ingest::Window) -> std::collections::BTreeMap<String, (usize, usize)> {
-    let (a, g) = w.latest_labels(w.now_ms);
-    let count = |v: &[Option<bool>]| (v.iter().filter(|l| **l == Some(true)).count(), v.iter().filter(|l| **l == Some(false)).count());
-    std::collections::BTreeMap::from([("account".to_string(), count(&a)), ("group".to_string(), count(&g))])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
