@@ -49,7 +49,7 @@ use crate::synth::mix64;
 
 use super::calibration::Platt;
 use super::data::{select, Columns, Prep};
-use super::learners::{fit, Fitted, Learner};
+use super::learners::{blend_raw, fit, Fitted, Learner};
 use super::metrics;
 
 /// Settings of a training run.
@@ -348,12 +348,20 @@ pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target
 
 /// Out-of-fold raw scores: each row of `x` by its fold's model.
 pub fn out_of_fold(models: &[Fitted], x: &ndarray::Array2<f64>, fold: &[u8]) -> Vec<f64> {
-    (0..x.nrows()).into_par_iter().map(|r| models[fold[r] as usize].raw(x.row(r))).collect()
+    let mut out = vec![f64::NAN; x.nrows()];
+    for (k, m) in models.iter().enumerate() {
+        let rows: Vec<usize> = (0..x.nrows()).filter(|&r| usize::from(fold[r]) == k).collect();
+        for (&r, v) in rows.iter().zip(m.raw_rows(x, &rows)) {
+            out[r] = v;
+        }
+    }
+    out
 }
 
 /// Every row scored by fold `k`'s model, for each `k`: `[k][row]`.
 pub fn every_fold(models: &[Fitted], d: &Design) -> Vec<Vec<f64>> {
-    models.iter().map(|m| (0..d.x.nrows()).into_par_iter().map(|r| m.raw(d.x.row(r))).collect()).collect()
+    let all: Vec<usize> = (0..d.x.nrows()).collect();
+    models.iter().map(|m| m.raw_rows(&d.x, &all)).collect()
 }
 
 /// Per-fold PR-AUC of out-of-fold scores against the target.
@@ -429,16 +437,21 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
     if fitted.is_empty() {
         return Err(last_err);
     }
-    // One more candidate at no fitting cost: the blend of every fitted one, fold by fold.
+    let mut scored: Vec<(Vec<f64>, Option<Vec<f64>>)> = fitted
+        .iter()
+        .map(|(_, models)| (out_of_fold(models, &d.x, fold), d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold))))
+        .collect();
+    // One more candidate at no fitting cost: the blend of every fitted one, fold by fold,
+    // its scores from its members' (the same bits as scoring the blend itself).
     if fitted.len() > 1 {
         let learner = Learner::Blend(fitted.iter().map(|f| f.0.clone()).collect());
         let folds = (0..FOLDS as usize).map(|k| Fitted::Blend(fitted.iter().map(|f| f.1[k].clone()).collect())).collect();
         fitted.push((learner, folds));
+        let blend = |each: Vec<&Vec<f64>>| -> Vec<f64> { (0..each[0].len()).into_par_iter().map(|r| blend_raw(each.iter().map(|v| v[r]), each.len())).collect() };
+        let oof = blend(scored.iter().map(|s| &s.0).collect());
+        let new = d.unlabelled_network.as_ref().map(|_| blend(scored.iter().map(|s| s.1.as_ref().expect("scored with the design's copy")).collect()));
+        scored.push((oof, new));
     }
-    let scored: Vec<(Vec<f64>, Option<Vec<f64>>)> = fitted
-        .iter()
-        .map(|(_, models)| (out_of_fold(models, &d.x, fold), d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold))))
-        .collect();
     let evaluation: Vec<CandidateEvaluation> =
         fitted.iter().zip(&scored).map(|((c, _), (oof, new))| evaluate_candidate(c, oof, new.as_deref(), target, fold, labels, cfg.capacity)).collect();
     let chosen = choose(&evaluation);
