@@ -70,7 +70,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { capacity: 200, seed: 1, min_positives: 20, max_negatives: 200_000, tabular_only: false }
+        TrainConfig { capacity: 200, seed: 1, min_positives: 20, max_negatives: 100_000, tabular_only: false }
     }
 }
 
