@@ -193,11 +193,14 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
         } else {
             Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))
         };
+        let clock = std::time::Instant::now();
         let (mut g, mut a) = features::graph::seeded(w, st, &ctx.graphs, &seeds);
+        tracing::debug!(pass = k, seconds = clock.elapsed().as_secs_f64(), "seed-based features");
         let gs = masked_first(gfirst.dense.get(k as usize), &grp_labels, &w.groups.ids, k);
         let as_ = masked_first(afirst.dense.get(k as usize), &acc_labels, &w.accounts.ids, k);
         let first = FirstStage { group: gs.as_deref().unwrap_or(&nan[..ng]), account: as_.as_deref().unwrap_or(&nan[..na]) };
         let (gn, an) = network::network(w, st, &ctx.graphs, first, &seeds);
+        tracing::debug!(pass = k, seconds = clock.elapsed().as_secs_f64(), "network features");
         g.extend(gn);
         a.extend(an);
         // Pass 0 fills every slot; each later pass overwrites its own fold's.
@@ -300,21 +303,27 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
     match mode {
         Mode::Train(cfg) => {
             let names = train::usable_features(table, entity, cfg.tabular_only);
+            let clock = std::time::Instant::now();
             let d = training_design(table, &names, aug.as_ref());
+            tracing::debug!(entity, rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "training design");
             let stage = match train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg) {
                 Ok(s) => s,
                 Err(e) => return Ok(none(Err(skipped(entity, labels, format!("no candidate could be fitted: {e}"))), fold)),
             };
+            let clock = std::time::Instant::now();
             let (calibration, evaluation) = train::calibrate(&stage, target, labels, &fold);
+            tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "calibrated");
             let tabular_only = (!cfg.tabular_only).then(|| {
                 let names = train::usable_features(table, entity, true);
                 let d = Design::fit(&train::columns(table, &names));
                 // The chosen learner alone: the comparison asks what the graph adds to it.
                 train::fit_stage(std::slice::from_ref(&stage.model.learner), d, &table.ids, &fold, target, labels, cfg).ok().map(|s| train::calibrate(&s, target, labels, &fold).1)
             });
+            tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "tabular-only comparison");
             let d = Design::with_prep(&train::columns(table, &stage.model.features), &stage.model.prep);
             let probability: Vec<f64> = stage.oof.iter().map(|&r| calibration.apply(r)).collect();
             let importance = train::importance(&stage.model, &d);
+            tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "importance");
             let model = kind_model(entity, first, stage.model, calibration, labels, target, &probability, importance, evaluation, tabular_only.flatten(), table, &fold, &stage.oof);
             Ok(KindResult { model: Ok(model), raw: stage.oof, probability, design: Some(d), fold })
         }

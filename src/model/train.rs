@@ -437,6 +437,7 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
     if fitted.is_empty() {
         return Err(last_err);
     }
+    let clock = std::time::Instant::now();
     let mut scored: Vec<(Vec<f64>, Option<Vec<f64>>)> = fitted
         .iter()
         .map(|(_, models)| (out_of_fold(models, &d.x, fold), d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold))))
@@ -454,6 +455,7 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
     }
     let evaluation: Vec<CandidateEvaluation> =
         fitted.iter().zip(&scored).map(|((c, _), (oof, new))| evaluate_candidate(c, oof, new.as_deref(), target, fold, labels, cfg.capacity)).collect();
+    tracing::debug!(candidates = fitted.len(), rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "candidates scored out of fold and evaluated");
     let chosen = choose(&evaluation);
     let (learner, folds) = fitted.swap_remove(chosen);
     let oof = scored.into_iter().nth(chosen).expect("one per candidate").0;
