@@ -332,6 +332,10 @@ impl TableReader<'_> {
                 };
                 exprs.push(e);
             }
+            // The whole physical schema is part of the key, not only the projected columns:
+            // a multi-file scan rejects a file whose columns differ from the first file's, so
+            // a file with an extra column (allowed by the contract) is scanned on its own.
+            key.push_str(&format!("|{:?}", arrow.iter_names().collect::<Vec<_>>()));
             let entry = by_schema.entry(key).or_insert_with(|| (exprs, Vec::new()));
             entry.1.push((f.clone(), rows));
         }

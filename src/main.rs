@@ -373,7 +373,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             let bad_input = e.chain().any(|c| {
                 c.downcast_ref::<validate::ValidateError>().is_some()
                     || matches!(c.downcast_ref::<synth::SynthError>(), Some(synth::SynthError::OutputExists(_) | synth::SynthError::TooSmall(_)))
@@ -381,6 +381,24 @@ fn main() -> ExitCode {
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes on one line, each message once: many errors quote their cause in
+/// their own message and also return it as `source()`, so printing the plain chain (`{:#}`)
+/// would repeat it.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for link in e.chain() {
+        let msg = link.to_string();
+        if msg.is_empty() || out.contains(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
 }
 
 fn init_logging(g: &GlobalArgs) {

@@ -80,7 +80,9 @@ pub enum RunError {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Validate(#[from] validate::ValidateError),
-    #[error("{0:#}")]
+    /// Printed with its causes by the caller (`{:#}` here would repeat a cause that is both
+    /// quoted in a message and returned as its source).
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -387,6 +389,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
                      "accounts_in_clusters": nets.clusters.iter().map(|c| c.accounts.len()).sum::<usize>()},
         "rows": {"group_features": gtab.ids.len(), "account_features": atab.ids.len(), "groups_flagged": gflag, "accounts_flagged": aflag,
                  "quarantine": report.quarantine.len()},
+        // Columns outside the contract, ignored (the validation notes name each file).
+        "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
         "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
         "warnings": warnings,
         "stages": clock.stages,

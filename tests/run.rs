@@ -4,7 +4,9 @@
 //! - the same inputs twice, and with a different `--threads`, give byte-identical tables;
 //! - killed with SIGKILL at 20 points of a run, the previous run folder stays intact and no
 //!   partial run folder is visible; the next run succeeds;
-//! - a bad policy file is bad input (exit 2) and the message names the key.
+//! - a bad policy file is bad input (exit 2) and the message names the key;
+//! - an extra column in one partition file is ignored and listed once in the manifest; an
+//!   internal error names the path and says each message once.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -134,4 +136,63 @@ fn bad_policy_files_are_bad_input_naming_the_key() {
     }
     assert!(!d.path().join("out").join(format!("run={}", as_of())).exists(), "a bad policy must not produce a run");
     let _ = Duration::ZERO;
+}
+
+/// The newest `dt=` folder of a table and its first Parquet file.
+fn newest_partition_file(input: &Path, table: &str) -> PathBuf {
+    let mut days: Vec<PathBuf> = std::fs::read_dir(input.join(table))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("dt="))
+        .collect();
+    days.sort();
+    let day = days.pop().unwrap_or_else(|| panic!("no dt= folder under {table}"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&day).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "parquet")).collect();
+    files.sort();
+    files.remove(0)
+}
+
+/// The `error:` line a failed run printed.
+fn error_line(stderr: &str) -> String {
+    stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("no error line in:\n{stderr}")).to_string()
+}
+
+#[test]
+fn an_extra_column_in_one_partition_file_is_ignored_and_noted_once() {
+    let (d, input) = dataset(34);
+    // One day of forwards carries a column the contract does not know (a newer client).
+    let file = newest_partition_file(&input, "forwards");
+    let mut df = groupwatch::io::read_parquet(&file, None).unwrap();
+    let n = df.height();
+    assert!(n > 0, "{} is empty", file.display());
+    df.with_column(Column::new("client_version".into(), vec!["2.26.1"; n])).unwrap();
+    groupwatch::io::write_parquet(&mut df, &file).unwrap();
+    let run = run_ok(&input, &d.path().join("out"), &[]);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["extra_columns"], serde_json::json!({"forwards": ["client_version"]}));
+    // The file's rows were read, not dropped with the odd file.
+    let (clean, clean_input) = dataset(34);
+    let reference = run_ok(&clean_input, &clean.path().join("out"), &[]);
+    assert_eq!(tables(&run), tables(&reference), "an ignored extra column changed the outputs");
+}
+
+#[test]
+fn an_internal_error_names_the_path_and_says_each_message_once() {
+    let (d, input) = dataset(35);
+    let out = d.path().join("out");
+    // An earlier run folder whose cluster_members is not Parquet: the run reads it for stable
+    // cluster ids and fails (internal, exit 1).
+    let earlier = out.join("run=2026-11-20");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("cluster_members.parquet"), b"not a parquet file").unwrap();
+    let o = groupwatch().args(run_args(&input, &out)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let line = error_line(&stderr);
+    assert!(line.contains(&earlier.join("cluster_members.parquet").display().to_string()), "{line}");
+    let parts: Vec<&str> = line.trim_start_matches("error: ").split(": ").collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(!parts[..i].contains(p), "{p:?} repeated in {line}");
+    }
+    assert!(!out.join(format!("run={}", as_of())).exists());
 }
