@@ -80,6 +80,8 @@ pub enum RunError {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Validate(#[from] validate::ValidateError),
+    #[error(transparent)]
+    Ingest(#[from] ingest::IngestError),
     /// Printed with its causes by the caller (`{:#}` here would repeat a cause that is both
     /// quoted in a message and returned as its source).
     #[error(transparent)]
@@ -88,7 +90,11 @@ pub enum RunError {
 
 impl crate::ExitCode for RunError {
     fn is_bad_input(&self) -> bool {
-        !matches!(self, RunError::Internal(_))
+        match self {
+            RunError::Ingest(e) => crate::ExitCode::is_bad_input(e),
+            RunError::Internal(_) => false,
+            _ => true,
+        }
     }
 }
 
@@ -193,7 +199,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     clock.lap("validate");
 
     progress("ingesting the window");
-    let mut w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }).map_err(anyhow::Error::from)?;
+    let mut w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days })?;
     // The previous run's clusters: stable cluster ids, and the groups a cluster decision names.
     let previous_run = clusters::previous_run(&cfg.out, cfg.as_of);
     let previous = match &previous_run {

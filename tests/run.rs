@@ -6,7 +6,8 @@
 //!   partial run folder is visible; the next run succeeds;
 //! - a bad policy file is bad input (exit 2) and the message names the key;
 //! - an extra column in one partition file is ignored and listed once in the manifest; an
-//!   internal error names the path and says each message once.
+//!   internal error names the path and says each message once;
+//! - a required table with no row in the window is bad input and nothing is published.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,13 @@ fn run_ok(input: &Path, out: &Path, extra: &[&str]) -> PathBuf {
 /// Tables of a run folder (everything but the manifest, which records wall times).
 fn tables(run: &Path) -> Vec<(String, Vec<u8>)> {
     tree_bytes(run).into_iter().filter(|(name, _)| name != "manifest.json").collect()
+}
+
+/// The entries of an output folder, sorted.
+fn entries(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
 }
 
 fn dataset(seed: u64) -> (tempfile::TempDir, PathBuf) {
@@ -195,4 +203,32 @@ fn an_internal_error_names_the_path_and_says_each_message_once() {
         assert!(!parts[..i].contains(p), "{p:?} repeated in {line}");
     }
     assert!(!out.join(format!("run={}", as_of())).exists());
+}
+
+#[test]
+fn a_required_table_with_no_row_in_the_window_stops_the_run_and_publishes_nothing() {
+    let (d, input) = dataset(36);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    // An as-of before the data: every group and membership lies after the window (some
+    // accounts are older).
+    let o = groupwatch()
+        .args(["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", "2020-01-01"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let line = error_line(&stderr);
+    for word in ["groups", "memberships", "2020-01-01", "outside"] {
+        assert!(line.contains(word), "the message does not say {word}: {line}");
+    }
+    // How many rows lie outside: every valid membership row.
+    let mut vcfg = groupwatch::validate::ValidateConfig::new(input.clone(), chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
+    vcfg.future_tolerance_days = groupwatch::ingest::NO_FUTURE_CHECK_DAYS;
+    let report = groupwatch::validate::validate(&vcfg).unwrap();
+    let t = report.table("memberships").unwrap();
+    assert!(line.contains(&format!("memberships (all {} valid rows", t.rows - t.quarantined_rows)), "{line}");
+    assert_eq!(tree_bytes(&run), before, "the previous run changed");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())], "something was published or left behind");
 }
