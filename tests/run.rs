@@ -7,7 +7,8 @@
 //! - a bad policy file is bad input (exit 2) and the message names the key;
 //! - an extra column in one partition file is ignored and listed once in the manifest; an
 //!   internal error names the path and says each message once;
-//! - a required table with no row in the window is bad input and nothing is published.
+//! - a required table with no row in the window is bad input and nothing is published;
+//! - hostile strings in the input and the policy reach report.html and sweep.svg as text.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -231,4 +232,57 @@ fn a_required_table_with_no_row_in_the_window_stops_the_run_and_publishes_nothin
     assert!(line.contains(&format!("memberships (all {} valid rows", t.rows - t.quarantined_rows)), "{line}");
     assert_eq!(tree_bytes(&run), before, "the previous run changed");
     assert_eq!(entries(&out), vec![format!("run={}", as_of())], "something was published or left behind");
+}
+
+/// Rewrites every Parquet file of a table (a folder, or a single `<table>.parquet`) in place.
+fn edit_table(input: &Path, table: &str, f: &dyn Fn(&mut DataFrame)) -> usize {
+    let mut stack = vec![input.join(table), input.join(format!("{table}.parquet"))];
+    let mut edited = 0;
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.is_file() && p.extension().is_some_and(|x| x == "parquet") {
+            let mut df = groupwatch::io::read_parquet(&p, None).unwrap();
+            f(&mut df);
+            groupwatch::io::write_parquet(&mut df, &p).unwrap();
+            edited += 1;
+        }
+    }
+    edited
+}
+
+#[test]
+fn hostile_strings_in_the_input_and_the_policy_render_as_text() {
+    let (d, input) = dataset(37);
+    let script = "<script>alert(1)</script>";
+    let set = |name: &'static str, value: &'static str| {
+        move |df: &mut DataFrame| {
+            let n = df.height();
+            df.with_column(Column::new(name.into(), vec![value; n])).unwrap();
+        }
+    };
+    assert!(edit_table(&input, "groups", &set("subject", script)) > 0);
+    edit_table(&input, "groups", &set("description", "<img src=x onerror=alert(1)>"));
+    edit_table(&input, "accounts", &set("about", "\"><svg onload=alert(1)>"));
+    assert!(edit_table(&input, "hash_bank", &set("bank", script)) > 0, "the dataset has no hash bank");
+    let policy = d.path().join("hostile.toml");
+    let text = groupwatch::policy::DEFAULT_POLICY_TEXT.replacen("name = \"default\"", "name = \"<script>alert(2)</script>\"", 1);
+    assert_ne!(text, groupwatch::policy::DEFAULT_POLICY_TEXT);
+    std::fs::write(&policy, text).unwrap();
+    let o = groupwatch().args(run_args(&input, &d.path().join("out"))).args(["--policy", policy.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "run: {}", String::from_utf8_lossy(&o.stderr));
+    let run = d.path().join("out").join(format!("run={}", as_of()));
+    let o = groupwatch().args(["sweep", "--run", run.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "sweep: {}", String::from_utf8_lossy(&o.stderr));
+    let matches = groupwatch::io::read_parquet(&run.join("hash_matches.parquet"), None).unwrap();
+    assert!(matches.height() > 0, "no hash matches: the bank name reaches no output");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let svg = std::fs::read_to_string(run.join("sweep.svg")).unwrap();
+    for (name, page) in [("report.html", &html), ("sweep.svg", &svg)] {
+        for raw in ["<script", "<img", "<svg onload"] {
+            assert!(!page.contains(raw), "{name} holds the raw {raw:?}");
+        }
+        assert!(page.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "{name} does not show the policy name as text");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "report.html does not show the bank name as text");
 }
