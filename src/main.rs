@@ -1,6 +1,7 @@
 //! The `groupwatch` command line: parses flags into the library's typed configurations,
 //! runs the command, prints the result and picks the exit code (0 ok, 2 bad input or usage,
-//! 1 internal failure). All logic lives in the library.
+//! 3 `run` found its output folder locked by another run, 1 internal failure). All logic
+//! lives in the library.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -699,9 +700,9 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.is_bad_input() => {
+        Err(e) if e.is_bad_input() || matches!(e, groupwatch::run::RunError::Locked { .. }) => {
             eprintln!("error: {e}");
-            Ok(ExitCode::from(2))
+            Ok(ExitCode::from(e.exit_code()))
         }
         Err(e) => Err(e.into()),
     }

@@ -8,7 +8,8 @@
 //! - an extra column in one partition file is ignored and listed once in the manifest; an
 //!   internal error names the path and says each message once;
 //! - a required table with no row in the window is bad input and nothing is published;
-//! - hostile strings in the input and the policy reach report.html and sweep.svg as text.
+//! - hostile strings in the input and the policy reach report.html and sweep.svg as text;
+//! - one run at a time per output folder: a second exits 3, a killed run's lock is not stale.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -42,12 +43,20 @@ fn tables(run: &Path) -> Vec<(String, Vec<u8>)> {
     tree_bytes(run).into_iter().filter(|(name, _)| name != "manifest.json").collect()
 }
 
-/// The entries of an output folder, sorted.
+/// The entries of an output folder, sorted, but for the lock file every run leaves (empty of
+/// any lock once its run has ended).
 fn entries(out: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != LOCK_FILE)
+        .collect();
     names.sort();
     names
 }
+
+/// The lock file `run` holds in its output folder (the documented name).
+const LOCK_FILE: &str = ".groupwatch.lock";
 
 fn dataset(seed: u64) -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();
@@ -88,8 +97,7 @@ fn outputs_conform_and_runs_are_reproducible_across_thread_counts() {
     }
     assert!(manifest["inputs"]["memberships"]["sha256_of_file_sums"].as_str().unwrap().len() == 64);
     // Only complete run folders are visible; nothing staged is left behind.
-    let names: Vec<String> = std::fs::read_dir(d.path().join("a")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, vec![format!("run={}", as_of())]);
+    assert_eq!(entries(&d.path().join("a")), vec![format!("run={}", as_of())]);
 }
 
 #[test]
@@ -123,8 +131,7 @@ fn a_killed_run_leaves_the_previous_run_intact() {
         assert!(now.iter().any(|(n, _)| n == "manifest.json"), "kill {i}: manifest missing");
     }
     run_ok(&input, &out, &[]);
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, vec![format!("run={}", as_of())], "stale staging folders were not cleaned");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())], "stale staging folders were not cleaned");
 }
 
 #[test]
@@ -285,4 +292,63 @@ fn hostile_strings_in_the_input_and_the_policy_render_as_text() {
         assert!(page.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "{name} does not show the policy name as text");
     }
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "report.html does not show the bank name as text");
+}
+
+/// Takes the output folder's lock as a run does (`flock` on `OUT/.groupwatch.lock`).
+fn hold_lock(out: &Path) -> std::fs::File {
+    use std::os::unix::io::AsRawFd;
+    std::fs::create_dir_all(out).unwrap();
+    let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(out.join(LOCK_FILE)).unwrap();
+    // SAFETY: flock on a descriptor this function owns.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0, "the lock is taken");
+    f
+}
+
+#[test]
+fn a_run_into_a_locked_output_folder_exits_3_and_touches_nothing() {
+    let (d, input) = dataset(38);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    let lock = hold_lock(&out);
+    let o = groupwatch().args(run_args(&input, &out)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let line = error_line(&stderr);
+    assert!(line.contains("another groupwatch run") && line.contains(&out.join(LOCK_FILE).display().to_string()), "{line}");
+    assert_eq!(tree_bytes(&run), before, "the previous run changed");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())], "the locked-out run left something behind");
+    // Released, the next run goes ahead.
+    drop(lock);
+    run_ok(&input, &out, &[]);
+}
+
+#[test]
+fn of_two_runs_at_once_one_exits_3_and_a_killed_runs_lock_is_not_stale() {
+    let (d, input) = dataset(39);
+    let out = d.path().join("out");
+    let spawn = || groupwatch().args(run_args(&input, &out)).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
+    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    codes.sort();
+    let stderr: Vec<_> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect();
+    assert_eq!(codes, [Some(0), Some(3)], "{stderr:#?}");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())]);
+    let run = out.join(format!("run={}", as_of()));
+    let before = tables(&run);
+
+    // A run killed while it holds the lock: the kernel releases the lock with the process.
+    let mut c = spawn();
+    let pid = c.id().to_string();
+    let t = Instant::now();
+    while std::fs::read_to_string(out.join(LOCK_FILE)).map_or(true, |s| s.trim() != pid) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the run never took the lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    c.kill().unwrap();
+    c.wait().unwrap();
+    assert!(out.join(LOCK_FILE).exists(), "the lock file stays");
+    let again = run_ok(&input, &out, &[]);
+    assert_eq!(tables(&again), before);
 }
