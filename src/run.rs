@@ -347,7 +347,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     progress("writing outputs");
     let run_dir = cfg.run_dir();
-    let staging = stage_dir(&cfg.out, cfg.as_of)?;
+    let staging = stage_dir(&cfg.out, cfg.as_of).map_err(|e| e.context(format!("preparing a staging folder in {}", cfg.out.display())))?;
     let write = || -> anyhow::Result<()> {
         // Each table is built, written and dropped in turn (holding them all at once would
         // raise the run's peak memory); the files are made durable together at the end.
@@ -432,11 +432,12 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         "stages": clock.stages,
     });
     let publish = || -> anyhow::Result<()> {
-        crate::io::write_bytes(&staging.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+        let path = staging.join("manifest.json");
+        crate::io::write_bytes(&path, &serde_json::to_vec_pretty(&manifest)?).map_err(|e| e.context(format!("writing {}", path.display())))?;
         // The investigators' page is rendered from the finished tables, so it shows exactly
         // what the run wrote.
         crate::report::write_report(&staging).map_err(|e| anyhow::anyhow!("{e}"))?;
-        publish_dir(&staging, &run_dir)
+        publish_dir(&staging, &run_dir).map_err(|e| e.context(format!("publishing {} as {}", staging.display(), run_dir.display())))
     };
     if let Err(e) = publish() {
         let _ = std::fs::remove_dir_all(&staging);

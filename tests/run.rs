@@ -9,7 +9,9 @@
 //!   internal error names the path and says each message once;
 //! - a required table with no row in the window is bad input and nothing is published;
 //! - hostile strings in the input and the policy reach report.html and sweep.svg as text;
-//! - one run at a time per output folder: a second exits 3, a killed run's lock is not stale.
+//! - one run at a time per output folder: a second exits 3, a killed run's lock is not stale;
+//! - a write that fails part-way (a file-size limit standing in for a full disk) exits 1
+//!   naming the file, and leaves the previous run intact and nothing staged behind.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -351,4 +353,45 @@ fn of_two_runs_at_once_one_exits_3_and_a_killed_runs_lock_is_not_stale() {
     assert!(out.join(LOCK_FILE).exists(), "the lock file stays");
     let again = run_ok(&input, &out, &[]);
     assert_eq!(tables(&again), before);
+}
+
+#[test]
+fn a_write_failure_mid_run_leaves_the_previous_run_intact_and_names_the_path() {
+    use std::os::unix::process::CommandExt;
+    let (d, input) = dataset(40);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    // A file-size limit below an output's size makes its write fail part-way (EFBIG), as a
+    // full disk would, whoever runs the test (root ignores permissions, not resource limits):
+    // below the largest file (the model), and below the largest Parquet table.
+    let largest = |parquet: bool| before.iter().filter(|(n, _)| !parquet || n.ends_with(".parquet")).map(|(n, b)| (b.len(), n.clone())).max().unwrap();
+    for (size, name) in [largest(false), largest(true)] {
+        let limit = size as u64 / 2;
+        let mut cmd = groupwatch();
+        cmd.args(run_args(&input, &out));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Ignored, SIGXFSZ no longer kills the process: the write returns EFBIG.
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let o = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name} over {limit} bytes: {stderr}");
+        let line = error_line(&stderr);
+        // The file that failed (this one, or an earlier one above the limit) is named by path.
+        let named = before.iter().any(|(n, _)| line.contains(&format!("/{n}")));
+        assert!(line.contains(&out.display().to_string()) && named, "{name}: the message does not name the file: {line}");
+        assert!(line.contains("too large"), "{line}");
+        assert_eq!(tree_bytes(&run), before, "{name}: the previous run changed");
+        assert_eq!(entries(&out), vec![format!("run={}", as_of())], "{name}: the failed run left something behind");
+    }
+    run_ok(&input, &out, &[]);
 }
