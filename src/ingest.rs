@@ -62,12 +62,20 @@ pub enum IngestError {
     },
     #[error("table {table}, file {file}, column {column}: {message}")]
     Column { table: String, file: String, column: String, message: String },
+    /// A required table with rows, none of them in the window: like an empty table, a
+    /// failed export (or an as-of before the data) must not silently empty the review queue.
+    #[error(
+        "no rows in the run's window ({window}) in required table(s): {}",
+        tables.iter().map(|(t, n)| format!("{t} (all {n} valid rows lie outside it)")).collect::<Vec<_>>().join(", ")
+    )]
+    EmptyWindow { window: String, tables: Vec<(String, u64)> },
 }
 
 impl crate::ExitCode for IngestError {
     fn is_bad_input(&self) -> bool {
-        // Validation runs first; anything left is a reader or logic failure.
-        false
+        // Validation runs first; apart from a window that holds none of a required table's
+        // rows, anything left is a reader or logic failure.
+        matches!(self, IngestError::EmptyWindow { .. })
     }
 }
 
@@ -332,6 +340,10 @@ impl TableReader<'_> {
                 };
                 exprs.push(e);
             }
+            // The whole physical schema is part of the key, not only the projected columns:
+            // a multi-file scan rejects a file whose columns differ from the first file's, so
+            // a file with an extra column (allowed by the contract) is scanned on its own.
+            key.push_str(&format!("|{:?}", arrow.iter_names().collect::<Vec<_>>()));
             let entry = by_schema.entry(key).or_insert_with(|| (exprs, Vec::new()));
             entry.1.push((f.clone(), rows));
         }
@@ -569,6 +581,21 @@ pub fn ingest(ds: &Dataset, report: &ValidationReport, spec: WindowSpec) -> Resu
     let accounts = accounts.expect("required table validated");
     let groups = groups.expect("required table validated");
     let memberships = memberships.expect("required table validated");
+    // Validation guarantees each required table has valid rows; if none is in the window, all
+    // of them lie outside it (created or logged after as-of).
+    let empty: Vec<(String, u64)> = [("accounts", &accounts), ("groups", &groups), ("memberships", &memberships)]
+        .into_iter()
+        .filter(|(_, df)| df.height() == 0)
+        .map(|(t, _)| {
+            let valid = report.table(t).map_or(0, |r| r.rows.saturating_sub(r.quarantined_rows));
+            (t.to_string(), valid)
+        })
+        .collect();
+    if !empty.is_empty() {
+        let end = chrono::DateTime::from_timestamp_millis(now).map_or(now.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        let window = format!("created or logged before {end}, the end of as-of {}", spec.as_of);
+        return Err(IngestError::EmptyWindow { window, tables: empty });
+    }
     let w = build(accounts, groups, memberships, links, forwards, reports, blocks, bank, labels, now, start, stats);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "window built");
     w.map_err(|e| IngestError::Read { table: "(ingest)".into(), file: String::new(), source: e })

@@ -134,7 +134,8 @@ fn place_file(dest: &Path, sync: bool, write: &dyn Fn(File) -> PolarsResult<()>)
         fs::create_dir_all(parent)?;
     }
     if !sync {
-        return write(File::create(dest)?).map_err(|e| anyhow::Error::from(e).context(format!("writing {}", dest.display())));
+        let written = File::create(dest).map_err(PolarsError::from).and_then(write);
+        return written.map_err(|e| anyhow::Error::from(e).context(format!("writing {}", dest.display())));
     }
     let tmp = temp_beside(dest);
     let result = (|| -> anyhow::Result<()> {
@@ -202,30 +203,40 @@ fn encode_parts(file: File, n: usize, part: &(dyn Fn(usize, usize) -> PolarsResu
 pub fn sync_dir_files(dir: &Path) -> anyhow::Result<()> {
     use rayon::prelude::*;
     let mut files = Vec::new();
-    for e in fs::read_dir(dir)? {
-        let e = e?;
-        if e.file_type()?.is_file() {
-            files.push(e.path());
+    let listed = (|| -> std::io::Result<()> {
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                files.push(e.path());
+            }
         }
-    }
+        Ok(())
+    })();
+    listed.map_err(|e| anyhow::Error::from(e).context(format!("listing {}", dir.display())))?;
     files.sort();
     files.par_iter().try_for_each(|p| -> anyhow::Result<()> {
         File::open(p)?.sync_all().map_err(|e| anyhow::Error::from(e).context(format!("syncing {}", p.display())))
     })?;
-    File::open(dir)?.sync_all()?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| anyhow::Error::from(e).context(format!("syncing {}", dir.display())))?;
     Ok(())
 }
 
-/// Writes bytes to `dest` atomically.
+/// Writes bytes to `dest` atomically. On failure the temporary file is removed and `dest`
+/// is as before (callers name the path in their own error).
 pub fn write_bytes(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }
     let tmp = temp_beside(dest);
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, dest)?;
-    Ok(())
+    let result = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, dest)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    Ok(result?)
 }

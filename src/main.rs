@@ -1,6 +1,7 @@
 //! The `groupwatch` command line: parses flags into the library's typed configurations,
 //! runs the command, prints the result and picks the exit code (0 ok, 2 bad input or usage,
-//! 1 internal failure). All logic lives in the library.
+//! 3 `run` found its output folder locked by another run, 1 internal failure). All logic
+//! lives in the library.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -373,7 +374,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             let bad_input = e.chain().any(|c| {
                 c.downcast_ref::<validate::ValidateError>().is_some()
                     || matches!(c.downcast_ref::<synth::SynthError>(), Some(synth::SynthError::OutputExists(_) | synth::SynthError::TooSmall(_)))
@@ -381,6 +382,24 @@ fn main() -> ExitCode {
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes on one line, each message once: many errors quote their cause in
+/// their own message and also return it as `source()`, so printing the plain chain (`{:#}`)
+/// would repeat it.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for link in e.chain() {
+        let msg = link.to_string();
+        if msg.is_empty() || out.contains(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
 }
 
 fn init_logging(g: &GlobalArgs) {
@@ -681,9 +700,9 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.is_bad_input() => {
+        Err(e) if e.is_bad_input() || matches!(e, groupwatch::run::RunError::Locked { .. }) => {
             eprintln!("error: {e}");
-            Ok(ExitCode::from(2))
+            Ok(ExitCode::from(e.exit_code()))
         }
         Err(e) => Err(e.into()),
     }

@@ -3,10 +3,18 @@
 //!
 //! **Atomic and idempotent.** Everything is written into a hidden staging folder beside the
 //! run folder (`.run=<date>.staging-<pid>`), fsynced, and then swapped into place with one
-//! `renameat2(RENAME_EXCHANGE)` (or a plain rename when there is no previous run): a reader
-//! sees the previous complete run or the new complete run, never a mixture, and a run killed
-//! at any point leaves the previous run untouched. Stale staging folders of killed runs are
-//! removed by the next run. Every table is sorted by id and written without timestamps, so the
+//! `renameat2(RENAME_EXCHANGE)` on Linux (or a plain rename when there is no previous run;
+//! two renames on other systems, see `replace_dir`): a reader sees the previous complete run
+//! or the new complete run, never a mixture, and a run killed at any point leaves the previous
+//! run untouched. Stale staging folders of killed runs are removed by the next run.
+//!
+//! **One run at a time per output folder.** A scheduler's retry can start while the first
+//! attempt still runs; two runs writing one `--out` would delete each other's staging folders.
+//! So a run first takes an exclusive lock, [`lock_out`] (`flock` on `OUT/.groupwatch.lock`),
+//! and a second run fails at once with [`RunError::Locked`] (exit 3) before reading anything.
+//! The kernel drops the lock when its process dies, so a killed run leaves no stale lock.
+//!
+//! Every table is sorted by id and written without timestamps, so the
 //! same inputs, config and seed give byte-identical tables; `manifest.json` alone records wall
 //! times.
 //!
@@ -80,13 +88,41 @@ pub enum RunError {
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
     Validate(#[from] validate::ValidateError),
-    #[error("{0:#}")]
+    #[error(transparent)]
+    Ingest(#[from] ingest::IngestError),
+    /// Another run holds the output folder's lock (exit 3: nothing was read or written).
+    #[error(
+        "another groupwatch run{} is writing into {}: it holds the lock {}; this run stopped before reading anything, retry when that one has finished",
+        holder.map_or(String::new(), |p| format!(" (process {p})")),
+        out.display(),
+        path.display()
+    )]
+    Locked { out: PathBuf, path: PathBuf, holder: Option<u32> },
+    /// Printed with its causes by the caller (`{:#}` here would repeat a cause that is both
+    /// quoted in a message and returned as its source).
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl RunError {
+    /// The process exit code for this failure: 2 bad input, 3 the output folder is locked by
+    /// another run, 1 an internal failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Locked { .. } => 3,
+            e if crate::ExitCode::is_bad_input(e) => 2,
+            _ => 1,
+        }
+    }
 }
 
 impl crate::ExitCode for RunError {
     fn is_bad_input(&self) -> bool {
-        !matches!(self, RunError::Internal(_))
+        match self {
+            RunError::Ingest(e) => crate::ExitCode::is_bad_input(e),
+            RunError::Internal(_) | RunError::Locked { .. } => false,
+            _ => true,
+        }
     }
 }
 
@@ -163,6 +199,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Runs the whole job. `progress` is told each stage's name as it starts.
 pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunError> {
+    // First, before any work: one run at a time per output folder.
+    let _lock = lock_out(&cfg.out)?;
     let mut clock = Clock { start: Instant::now(), stages: Vec::new() };
     let mut warnings: Vec<String> = Vec::new();
 
@@ -191,7 +229,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     clock.lap("validate");
 
     progress("ingesting the window");
-    let mut w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }).map_err(anyhow::Error::from)?;
+    let mut w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days })?;
     // The previous run's clusters: stable cluster ids, and the groups a cluster decision names.
     let previous_run = clusters::previous_run(&cfg.out, cfg.as_of);
     let previous = match &previous_run {
@@ -309,7 +347,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     progress("writing outputs");
     let run_dir = cfg.run_dir();
-    let staging = stage_dir(&cfg.out, cfg.as_of)?;
+    let staging = stage_dir(&cfg.out, cfg.as_of).map_err(|e| e.context(format!("preparing a staging folder in {}", cfg.out.display())))?;
     let write = || -> anyhow::Result<()> {
         // Each table is built, written and dropped in turn (holding them all at once would
         // raise the run's peak memory); the files are made durable together at the end.
@@ -387,16 +425,19 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
                      "accounts_in_clusters": nets.clusters.iter().map(|c| c.accounts.len()).sum::<usize>()},
         "rows": {"group_features": gtab.ids.len(), "account_features": atab.ids.len(), "groups_flagged": gflag, "accounts_flagged": aflag,
                  "quarantine": report.quarantine.len()},
+        // Columns outside the contract, ignored (the validation notes name each file).
+        "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
         "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
         "warnings": warnings,
         "stages": clock.stages,
     });
     let publish = || -> anyhow::Result<()> {
-        crate::io::write_bytes(&staging.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+        let path = staging.join("manifest.json");
+        crate::io::write_bytes(&path, &serde_json::to_vec_pretty(&manifest)?).map_err(|e| e.context(format!("writing {}", path.display())))?;
         // The investigators' page is rendered from the finished tables, so it shows exactly
         // what the run wrote.
         crate::report::write_report(&staging).map_err(|e| anyhow::anyhow!("{e}"))?;
-        publish_dir(&staging, &run_dir)
+        publish_dir(&staging, &run_dir).map_err(|e| e.context(format!("publishing {} as {}", staging.display(), run_dir.display())))
     };
     if let Err(e) = publish() {
         let _ = std::fs::remove_dir_all(&staging);
@@ -609,20 +650,64 @@ fn hash_matches_frame(w: &Window, ctx: &Context, threshold: u32) -> PolarsResult
     crate::io::frame(vec![col::static_strs("entity_kind", kind), col::u64s("entity_id", id), col::strs("bank", bank_name), col::u64s("distance", dist)])
 }
 
-/// A fresh hidden staging folder beside the run folders; stale ones of killed runs go.
+/// The lock file in the output folder (hidden: the layout rules and run listings skip names
+/// starting with `.`).
+pub const LOCK_FILE: &str = ".groupwatch.lock";
+
+/// An exclusive lock on an output folder, held while this value lives.
+///
+/// It is `flock(2)` on `OUT/.groupwatch.lock`, taken without waiting. The kernel releases a
+/// flock when its holder's descriptor closes, and a process's descriptors close however it
+/// ends (SIGKILL, a crash, the OOM killer), so a killed run never leaves a stale lock behind:
+/// the file stays, the lock does not, and the next run takes it. The file holds the last
+/// holder's process id, shown when another run finds the lock taken. Not for network file
+/// systems whose flock is local to one machine (keep `--out` on a local disk or see the
+/// mount's documentation).
+#[derive(Debug)]
+pub struct OutLock {
+    _file: std::fs::File,
+}
+
+/// Takes the lock of output folder `out` (created if absent), or fails at once with
+/// [`RunError::Locked`] when another process holds it.
+pub fn lock_out(out: &Path) -> Result<OutLock, RunError> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::io::AsRawFd;
+    let path = out.join(LOCK_FILE);
+    let io = |what: &str, e: std::io::Error| RunError::Internal(anyhow::anyhow!("{what} {}: {e}", path.display()));
+    std::fs::create_dir_all(out).map_err(|e| io("creating the output folder for", e))?;
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| io("opening", e))?;
+    // SAFETY: flock on a descriptor this function owns; LOCK_NB makes it return at once.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            let mut text = String::new();
+            let holder = file.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok());
+            return Err(RunError::Locked { out: out.to_path_buf(), path, holder });
+        }
+        return Err(io("locking", e));
+    }
+    let wrote = file.set_len(0).and_then(|()| file.rewind()).and_then(|_| writeln!(file, "{}", std::process::id()));
+    wrote.map_err(|e| io("writing", e))?;
+    Ok(OutLock { _file: file })
+}
+
+/// A fresh hidden staging folder beside the run folders. The caller holds the output
+/// folder's lock, so any staging or old folder of this date is a killed run's, and goes; a
+/// run folder that a killed portable publish (see [`publish_dir`]) left moved aside is put
+/// back first.
 fn stage_dir(out: &Path, as_of: NaiveDate) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(out)?;
     let prefix = format!(".run={as_of}.staging-");
+    let old = format!(".run={as_of}.old-");
+    let run_dir = out.join(format!("run={as_of}"));
     for e in std::fs::read_dir(out)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) || name.starts_with(&format!(".run={as_of}.old-")) {
-            let pid: Option<u32> = name.rsplit('-').next().and_then(|p| p.parse().ok());
-            // Another live run of the same date keeps its folder.
-            let alive = pid.is_some_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
-            if !alive {
-                std::fs::remove_dir_all(e.path())?;
-            }
+        if name.starts_with(&old) && !run_dir.exists() {
+            std::fs::rename(e.path(), &run_dir)?;
+        } else if name.starts_with(&prefix) || name.starts_with(&old) {
+            std::fs::remove_dir_all(e.path())?;
         }
     }
     let dir = out.join(format!("{prefix}{}", std::process::id()));
@@ -630,14 +715,13 @@ fn stage_dir(out: &Path, as_of: NaiveDate) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Makes `staging` the run folder `dest` in one atomic step.
+/// Makes `staging` the run folder `dest`: in one atomic step on Linux; elsewhere in two
+/// renames (see [`replace_dir`]).
 fn publish_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
     // Every file was fsynced (by its writer or by `sync_dir_files`); the folder entries too.
     std::fs::File::open(staging)?.sync_all()?;
     if dest.exists() {
-        exchange(staging, dest)?;
-        // `staging` now holds the previous run; it is no longer visible under the run name.
-        std::fs::remove_dir_all(staging)?;
+        replace_dir(staging, dest)?;
     } else {
         std::fs::rename(staging, dest)?;
     }
@@ -647,7 +731,35 @@ fn publish_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Replaces the existing folder `dest` with `staging` in one atomic swap.
+#[cfg(target_os = "linux")]
+fn replace_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
+    exchange(staging, dest)?;
+    // `staging` now holds the previous run; it is no longer visible under the run name.
+    std::fs::remove_dir_all(staging)?;
+    Ok(())
+}
+
+/// Replaces the existing folder `dest` with `staging` where no atomic swap of two folders
+/// exists (macOS has `renamex_np(RENAME_SWAP)`, not used yet): the previous run is renamed
+/// aside to `.run=<date>.old-<pid>`, then the new one into place. A reader never sees a
+/// mixture, but between the two renames there is briefly no run folder; a run killed there
+/// leaves the previous one aside, and the next run puts it back ([`stage_dir`]).
+#[cfg(not(target_os = "linux"))]
+fn replace_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let aside = dest.with_file_name(format!(".{name}.old-{}", std::process::id()));
+    std::fs::rename(dest, &aside)?;
+    if let Err(e) = std::fs::rename(staging, dest) {
+        let _ = std::fs::rename(&aside, dest);
+        return Err(anyhow::anyhow!("moving the new run into {}: {e}", dest.display()));
+    }
+    std::fs::remove_dir_all(&aside)?;
+    Ok(())
+}
+
 /// Atomically swaps two paths (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
 fn exchange(a: &Path, b: &Path) -> anyhow::Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;

@@ -715,6 +715,19 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// A text cell (never a number groupwatch formats): quoted when it needs it, and neutralised
+/// when a spreadsheet would run it as a formula. A cell that begins with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return gets a leading `'` and is quoted (OWASP's advice for CSV
+/// injection), so Excel, LibreOffice and Sheets show it as text. Reason codes can carry text
+/// from a policy file or a run folder's tables, which this CSV's readers did not write.
+pub fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("\"'{}\"", s.replace('"', "\"\""))
+    } else {
+        csv_field(s)
+    }
+}
+
 /// A comparison as CSV: `flagged_only_by` is `A` or `B`; reasons are `;`-separated.
 pub fn compare_csv(c: &Comparison) -> String {
     let mut out = String::from("flagged_only_by,entity_kind,entity_id,score,label,reasons\n");
@@ -723,11 +736,11 @@ pub fn compare_csv(c: &Comparison) -> String {
             let _ = writeln!(
                 out,
                 "{side},{},{},{},{},{}",
-                d.kind.as_str(),
+                csv_text(d.kind.as_str()),
                 d.id,
                 fixed(d.score),
-                d.label.map_or("", Label::as_str),
-                csv_field(&d.reasons.join(";"))
+                csv_text(d.label.map_or("", Label::as_str)),
+                csv_text(&d.reasons.join(";"))
             );
         }
     }

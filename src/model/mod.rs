@@ -99,9 +99,10 @@ impl ModelFile {
         serde_json::from_value(v).map_err(|source| ModelError::Parse { path: p, source })
     }
 
-    /// Writes the model atomically.
+    /// Writes the model atomically; an error names the path.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        crate::io::write_bytes(path, &serde_json::to_vec_pretty(self)?)
+        let bytes = serde_json::to_vec_pretty(self)?;
+        crate::io::write_bytes(path, &bytes).map_err(|e| e.context(format!("writing {}", path.display())))
     }
 
     pub fn kind(&self, entity: &str) -> Option<&KindModel> {
