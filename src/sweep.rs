@@ -41,6 +41,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::policy::{Entity, Facts, Policy};
+use crate::report::esc;
 
 /// Thresholds a sweep tries by default: 0, 0.01, …, 1.
 pub const DEFAULT_STEPS: usize = 100;
@@ -897,11 +898,6 @@ const GREEN: &str = "#009E73";
 const PURPLE: &str = "#CC79A7";
 const ORANGE: &str = "#E69F00";
 const DASH: &str = "7 4";
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 fn x_of(t: f64) -> f64 {
     LEFT + t.clamp(0.0, 1.0) * (RIGHT - LEFT)
 }

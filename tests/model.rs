@@ -173,6 +173,10 @@ fn train_writes_a_model_that_loads_and_refuses_mismatched_features() {
         assert!(err.contains("no_such_feature"), "{err}");
     }
     assert!(m.group.is_some() || m.account.is_some(), "skipped: {:?}", m.skipped);
+    // Each kind by its name; a misspelt kind has no model (it once got the account model).
+    assert_eq!(m.kind("group").map(|k| k.entity.as_str()), m.group.as_ref().map(|k| k.entity.as_str()));
+    assert_eq!(m.kind("account").map(|k| k.entity.as_str()), m.account.as_ref().map(|k| k.entity.as_str()));
+    assert!(m.kind("grup").is_none() && m.kind("").is_none());
     // A file that is not a model is bad input.
     std::fs::write(&model, b"{\"format\": 99}").unwrap();
     assert!(ModelFile::load(&model).unwrap_err().to_string().contains("format 99"));

@@ -105,11 +105,13 @@ impl ModelFile {
         crate::io::write_bytes(path, &bytes).map_err(|e| e.context(format!("writing {}", path.display())))
     }
 
+    /// The model of entity kind `entity` (`"group"` or `"account"`); any other name has none
+    /// (a misspelt kind must not silently get the account model).
     pub fn kind(&self, entity: &str) -> Option<&KindModel> {
-        if entity == "group" {
-            self.group.as_ref()
-        } else {
-            self.account.as_ref()
+        match entity {
+            "group" => self.group.as_ref(),
+            "account" => self.account.as_ref(),
+            _ => None,
         }
     }
 }
