@@ -87,9 +87,9 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
             let names = train::usable_features(table, entity, true);
             let names: Vec<String> = names.into_iter().filter(|n| !features::is_seed_based(entity, n)).collect();
             let d = Design::fit(&train::columns(table, &names));
-            match train::fit_stage(&[train::first_stage_learner()], d, &table.ids, fold, target, labels, cfg) {
-                Ok(f) => {
-                    let d = Design::with_prep(&train::columns(table, &f.model.features), &f.model.prep);
+            match train::fit_stage_scoring_every_row(&train::first_stage_learner(), d, &table.ids, fold, target, labels, cfg) {
+                Ok(mut f) => {
+                    let d = f.take_design();
                     (Some(f), None, d)
                 }
                 Err(e) => {
@@ -113,8 +113,11 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
             None => return Ok(empty()),
         },
     };
-    let folds = &fitted.as_ref().map(|f| &f.model).or(stage.as_ref()).expect("one is set").folds;
-    let per_fold = train::every_fold(folds, &d);
+    let mut fitted = fitted;
+    let per_fold = match fitted.as_mut().and_then(|f| f.every_fold.take()) {
+        Some(scored) => scored,
+        None => train::every_fold(&fitted.as_ref().map(|f| &f.model).or(stage.as_ref()).expect("one is set").folds, &d),
+    };
     let dense = per_fold
         .into_iter()
         .map(|scores| {
@@ -306,7 +309,7 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
             let clock = std::time::Instant::now();
             let d = training_design(table, &names, aug.as_ref());
             tracing::debug!(entity, rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "training design");
-            let stage = match train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg) {
+            let mut stage = match train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg) {
                 Ok(s) => s,
                 Err(e) => return Ok(none(Err(skipped(entity, labels, format!("no candidate could be fitted: {e}"))), fold)),
             };
@@ -320,7 +323,7 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
                 train::fit_stage(std::slice::from_ref(&stage.model.learner), d, &table.ids, &fold, target, labels, cfg).ok().map(|s| train::calibrate(&s, target, labels, &fold).1)
             });
             tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "tabular-only comparison");
-            let d = Design::with_prep(&train::columns(table, &stage.model.features), &stage.model.prep);
+            let d = stage.take_design();
             let probability: Vec<f64> = stage.oof.iter().map(|&r| calibration.apply(r)).collect();
             let importance = train::importance(&stage.model, &d);
             tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "importance");

@@ -415,10 +415,33 @@ pub struct FittedStage {
     pub oof: Vec<f64>,
     pub evaluation: Vec<CandidateEvaluation>,
     pub chosen: usize,
+    /// The design's rows (without the community-hidden copy), for scoring and reasons
+    /// without building the matrix again.
+    pub x: ndarray::Array2<f64>,
+    /// With [`fit_stage_scoring_every_row`]: every row scored by fold `k`'s model, `[k][row]`.
+    pub every_fold: Option<Vec<Vec<f64>>>,
+}
+
+impl FittedStage {
+    /// The stage's design (its matrix moved out of the stage).
+    pub fn take_design(&mut self) -> Design {
+        Design { names: self.model.features.clone(), prep: self.model.prep.clone(), x: std::mem::take(&mut self.x), unlabelled_network: None }
+    }
 }
 
 /// Fits every candidate on every fold, keeps the best by out-of-fold PR-AUC.
 pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig) -> Result<FittedStage, String> {
+    fit_stage_with(cands, d, ids, fold, target, labels, cfg, false)
+}
+
+/// [`fit_stage`] of one learner that also scores every row by every fold's model (the first
+/// stage's network features read them); the out-of-fold scores are taken from those.
+pub fn fit_stage_scoring_every_row(learner: &Learner, d: Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig) -> Result<FittedStage, String> {
+    fit_stage_with(std::slice::from_ref(learner), d, ids, fold, target, labels, cfg, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig, score_every_row: bool) -> Result<FittedStage, String> {
     let mut fitted: Vec<(Learner, Vec<Fitted>)> = Vec::new();
     let mut last_err = String::new();
     for c in cands {
@@ -438,9 +461,17 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
         return Err(last_err);
     }
     let clock = std::time::Instant::now();
+    let all: Vec<usize> = (0..d.x.nrows()).collect();
+    let every_fold: Option<Vec<Vec<f64>>> = (score_every_row && fitted.len() == 1).then(|| fitted[0].1.iter().map(|m| m.raw_rows(&d.x, &all)).collect());
     let mut scored: Vec<(Vec<f64>, Option<Vec<f64>>)> = fitted
         .iter()
-        .map(|(_, models)| (out_of_fold(models, &d.x, fold), d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold))))
+        .map(|(_, models)| {
+            let oof = match &every_fold {
+                Some(ef) => (0..d.x.nrows()).map(|r| ef[fold[r] as usize][r]).collect(),
+                None => out_of_fold(models, &d.x, fold),
+            };
+            (oof, d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold)))
+        })
         .collect();
     // One more candidate at no fitting cost: the blend of every fitted one, fold by fold,
     // its scores from its members' (the same bits as scoring the blend itself).
@@ -459,7 +490,7 @@ pub fn fit_stage(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target:
     let chosen = choose(&evaluation);
     let (learner, folds) = fitted.swap_remove(chosen);
     let oof = scored.into_iter().nth(chosen).expect("one per candidate").0;
-    Ok(FittedStage { model: StageModel { features: d.names, prep: d.prep, learner, folds }, oof, evaluation, chosen })
+    Ok(FittedStage { model: StageModel { features: d.names, prep: d.prep, learner, folds }, oof, evaluation, chosen, x: d.x, every_fold })
 }
 
 /// Calibration and its evaluation on labelled rows, from a stage's out-of-fold scores.
