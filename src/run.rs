@@ -225,6 +225,10 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     if !report.quarantine.is_empty() {
         warnings.push(format!("{} input rows quarantined (see quarantine.parquet)", report.quarantine.len()));
     }
+    // Rows outside their dt= folder are read by their time; the run says where they were.
+    for t in &report.tables {
+        warnings.extend(t.warnings.iter().map(|w| format!("{}: {w}", t.table)));
+    }
     let inputs = input_manifest(&ds)?;
     clock.lap("validate");
 
@@ -427,6 +431,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
                  "quarantine": report.quarantine.len()},
         // Columns outside the contract, ignored (the validation notes name each file).
         "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
+        // Per table and dt= folder, rows whose event date is another day (read by their time).
+        "rows_outside_their_dt_folder": report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect::<BTreeMap<_, _>>(),
         "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
         "warnings": warnings,
         "stages": clock.stages,
