@@ -12,6 +12,8 @@
 //! - one run at a time per output folder: a second exits 3, a killed run's lock is not stale;
 //! - a write that fails part-way (a file-size limit standing in for a full disk) exits 1
 //!   naming the file, and leaves the previous run intact and nothing staged behind;
+//! - SIGTERM or SIGINT mid-write removes the staging folder and exits 143 or 130, leaving the
+//!   previous run byte-identical and the lock free;
 //! - pruning never changes results: memberships exported as one snapshot folder dated after
 //!   as-of give the same outputs as daily partitions, with a warning naming the folder.
 mod common;
@@ -452,4 +454,33 @@ fn a_snapshot_folder_dated_after_as_of_gives_the_same_results_with_a_warning() {
     let skipped = &r["ingest"]["files_skipped_by_statistics"]["forwards"];
     assert!(skipped.as_u64().unwrap() > 0, "{}", r["ingest"]);
     assert_eq!(&m["ingest"]["files_skipped_by_statistics"]["forwards"], skipped);
+}
+
+#[test]
+fn sigterm_or_sigint_mid_run_removes_the_staging_folder_and_exits_128_plus_the_signal() {
+    let (d, input) = dataset(42);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    let prefix = format!(".run={}.staging-", as_of());
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let mut child = groupwatch().args(run_args(&input, &out)).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // Signalled as soon as its staging folder exists: it is writing the new run.
+        let t = Instant::now();
+        while !std::fs::read_dir(&out).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with(&prefix)) {
+            assert!(child.try_wait().unwrap().is_none(), "signal {signal}: the run ended before it staged anything");
+            assert!(t.elapsed() < Duration::from_secs(120), "signal {signal}: no staging folder after 120 s");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "signal {signal}: {:?}\n{stderr}", o.status);
+        assert!(error_line(&stderr).contains("stopped by"), "{stderr}");
+        assert_eq!(entries(&out), vec![format!("run={}", as_of())], "signal {signal}: a staging folder was left behind");
+        assert_eq!(tree_bytes(&run), before, "signal {signal}: the previous run changed");
+    }
+    // The lock went with the process: the next run goes ahead.
+    run_ok(&input, &out, &[]);
 }
