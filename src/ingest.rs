@@ -1024,3 +1024,48 @@ pub fn append_review_decisions(
     w.labels.sort_by(|x, y| (x.ts, x.on_group, x.entity, x.violating).cmp(&(y.ts, y.on_group, y.entity, y.violating)));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = MS_PER_DAY;
+
+    /// The footer of `df` written to a temporary file, with or without min/max statistics.
+    fn footer(mut df: DataFrame, stats: bool) -> std::sync::Arc<FileMetadata> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let options = StatisticsOptions { min_value: stats, max_value: stats, ..StatisticsOptions::full() };
+        ParquetWriter::new(File::create(&path).unwrap()).with_statistics(options).finish(&mut df).unwrap();
+        ParquetReader::new(File::open(&path).unwrap()).get_metadata().unwrap().clone()
+    }
+
+    /// A frame whose `ts` holds days 10 and 12 (epoch ms) in the given type.
+    fn frame(ty: Option<TimeUnit>) -> DataFrame {
+        let (scale, dtype) = match ty {
+            Some(TimeUnit::Milliseconds) => (1, DataType::Datetime(TimeUnit::Milliseconds, None)),
+            Some(TimeUnit::Microseconds) => (1_000, DataType::Datetime(TimeUnit::Microseconds, None)),
+            Some(TimeUnit::Nanoseconds) => (1_000_000, DataType::Datetime(TimeUnit::Nanoseconds, None)),
+            None => (1, DataType::Int64),
+        };
+        let ts = Series::new("ts".into(), [10 * DAY * scale, 12 * DAY * scale]).cast(&dtype).unwrap();
+        DataFrame::new(2, vec![ts.into()]).unwrap()
+    }
+
+    #[test]
+    fn a_file_is_skipped_only_when_its_statistics_put_every_row_outside_the_window() {
+        for ty in [Some(TimeUnit::Milliseconds), Some(TimeUnit::Microseconds), Some(TimeUnit::Nanoseconds), None] {
+            let meta = footer(frame(ty), true);
+            // [lo, hi): rows at the starts of days 10 and 12.
+            assert!(file_outside_window(&meta, "ts", 12 * DAY + 1, 20 * DAY), "{ty:?}: after every row");
+            assert!(file_outside_window(&meta, "ts", 0, 10 * DAY), "{ty:?}: before every row");
+            assert!(!file_outside_window(&meta, "ts", 12 * DAY, 20 * DAY), "{ty:?}: the last row is in");
+            assert!(!file_outside_window(&meta, "ts", 0, 10 * DAY + 1), "{ty:?}: the first row is in");
+            assert!(!file_outside_window(&meta, "ts", 11 * DAY, 11 * DAY + 1), "{ty:?}: between rows, not provably empty");
+            assert!(!file_outside_window(&meta, "created_at", 0, 1), "{ty:?}: no such column");
+            // Without min/max statistics nothing can be shown: the file is read.
+            let bare = footer(frame(ty), false);
+            assert!(!file_outside_window(&bare, "ts", 12 * DAY + 1, 20 * DAY), "{ty:?}: no statistics");
+        }
+    }
+}
