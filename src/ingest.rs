@@ -1,11 +1,14 @@
 //! Ingest: one as-of window of a validated dataset, as dense typed arrays.
 //!
-//! Every table is read with lazy polars scans, one per file, that project only the columns
-//! the feature engine uses, drop the rows validation quarantined, and push the time-window
-//! predicate into the scan (row groups whose statistics fall outside it are skipped). Files
-//! under `dt=` partitions outside the window are never opened. `memberships` is the
-//! exception: state at as-of is the replay of the group's whole history, so every partition
-//! up to the as-of date is read.
+//! Every table is read with lazy polars scans that project only the columns the feature
+//! engine uses, drop the rows validation quarantined, and push the time-window predicate into
+//! the scan (row groups whose statistics fall outside it are skipped). A whole file is skipped
+//! only when its own footer statistics show every row group outside the window
+//! ([`file_outside_window`]); its `dt=` folder name never decides, because the contract makes
+//! `dt` a hint, not a filter: a folder named after the window's end may hold the whole history
+//! (a snapshot export), and pruning it by name would drop rows silently. Files without
+//! statistics are read. `memberships` is read from the beginning of time up to as-of: state at
+//! as-of is the replay of the group's whole history.
 //!
 //! Ids are interned once to dense `u32` indices (accounts, groups, invite links): sorted
 //! unique ids, so index order is independent of file and row order. Ids referenced by events
@@ -22,6 +25,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
+
+use polars_parquet::parquet::metadata::{ColumnChunkMetadata, FileMetadata};
 
 use crate::layout::{DataFile, Dataset, TableLocation};
 use crate::schema::{Contract, LogicalType};
@@ -196,7 +201,9 @@ pub struct Groups {
 pub struct IngestStats {
     pub rows_read: BTreeMap<String, u64>,
     pub duplicate_rows_dropped: BTreeMap<String, u64>,
-    pub files_pruned_by_date: BTreeMap<String, u64>,
+    /// Files not opened because their footer statistics put every row outside the window
+    /// (never decided by a `dt=` folder name).
+    pub files_skipped_by_statistics: BTreeMap<String, u64>,
     pub unknown_accounts: u64,
     pub unknown_groups: u64,
     pub unknown_links: u64,
@@ -286,8 +293,8 @@ impl TableReader<'_> {
         }
     }
 
-    /// `time_range`: keep rows whose `time_col` lies in `[lo, hi)`; files under `dt=`
-    /// partitions wholly outside are skipped.
+    /// `time_range`: keep rows whose `time_col` lies in `[lo, hi)`; files whose statistics
+    /// put every row outside are skipped.
     fn read(
         &mut self,
         table: &str,
@@ -305,21 +312,22 @@ impl TableReader<'_> {
         // not per file (a scan has a fixed cost that thousands of daily partitions would pay).
         let mut by_schema: BTreeMap<String, (Vec<Expr>, Vec<(DataFile, usize)>)> = BTreeMap::new();
         for f in &files {
-            if let (Some(dt), Some((_, lo, hi))) = (f.dt, time_range) {
-                let day = crate::synth::day_start_ms(dt);
-                if day + MS_PER_DAY <= lo || day >= hi {
-                    pruned += 1;
-                    continue;
-                }
-            }
             let err = |source: PolarsError| IngestError::Read { table: table.into(), file: f.rel.clone(), source };
-            let (arrow, rows) = File::open(&f.path)
+            let (arrow, rows, outside) = File::open(&f.path)
                 .map_err(PolarsError::from)
                 .and_then(|h| {
                     let mut r = ParquetReader::new(h);
-                    Ok((r.schema()?, r.num_rows()?))
+                    let outside = match time_range {
+                        Some((tc, lo, hi)) => file_outside_window(r.get_metadata()?, tc, lo, hi),
+                        None => false,
+                    };
+                    Ok((r.schema()?, r.num_rows()?, outside))
                 })
                 .map_err(err)?;
+            if outside {
+                pruned += 1;
+                continue;
+            }
             let mut exprs = Vec::new();
             let mut key = String::new();
             for &name in columns {
@@ -389,7 +397,7 @@ impl TableReader<'_> {
             }
             frames.push(df);
         }
-        self.stats.files_pruned_by_date.insert(table.into(), pruned);
+        self.stats.files_skipped_by_statistics.insert(table.into(), pruned);
         let out = match frames.len() {
             0 => {
                 let cols = columns
@@ -412,6 +420,51 @@ impl TableReader<'_> {
         tracing::debug!(table, rows = out.height(), seconds = clock.elapsed().as_secs_f64(), "table read");
         self.stats.rows_read.insert(table.into(), out.height() as u64);
         Ok(Some(out))
+    }
+}
+
+/// Whether a file's footer statistics show every row's `time_col` outside `[lo, hi)` (epoch
+/// ms), so the file need not be opened. False whenever that cannot be shown: a row group
+/// without min/max statistics, a column missing or of a type whose unit is not known
+/// (INT96, other logical types). The footer is already read, so this costs no I/O.
+pub fn file_outside_window(meta: &FileMetadata, time_col: &str, lo: i64, hi: i64) -> bool {
+    meta.row_groups.iter().all(|rg| {
+        if rg.num_rows() == 0 {
+            return true;
+        }
+        let chunk = rg.parquet_columns().iter().find(|c| {
+            let path = &c.descriptor().path_in_schema;
+            path.len() == 1 && path[0].as_str() == time_col
+        });
+        match chunk.and_then(|c| time_stats_ms(c, &meta.footer_buf)) {
+            Some((min, max)) => max < lo || min >= hi,
+            None => false,
+        }
+    })
+}
+
+/// A column chunk's (min, max) as epoch ms (floored), when its statistics hold both and its
+/// type says the unit: a timestamp in ms, µs or ns, or a plain INT64 (epoch ms per the
+/// contract).
+fn time_stats_ms(chunk: &ColumnChunkMetadata, footer: &[u8]) -> Option<(i64, i64)> {
+    use polars_parquet::parquet::schema::types::{PhysicalType, PrimitiveConvertedType as C, PrimitiveLogicalType as L, TimeUnit as U};
+    use polars_parquet::parquet::statistics::Statistics;
+    let ty = &chunk.descriptor().descriptor.primitive_type;
+    if ty.physical_type != PhysicalType::Int64 {
+        return None;
+    }
+    let per_ms: i64 = match (&ty.logical_type, &ty.converted_type) {
+        (Some(L::Timestamp { unit: U::Milliseconds, .. }), _) => 1,
+        (Some(L::Timestamp { unit: U::Microseconds, .. }), _) => 1_000,
+        (Some(L::Timestamp { unit: U::Nanoseconds, .. }), _) => 1_000_000,
+        (None, Some(C::TimestampMillis)) => 1,
+        (None, Some(C::TimestampMicros)) => 1_000,
+        (None, None) => 1,
+        _ => return None,
+    };
+    match chunk.statistics(footer)? {
+        Ok(Statistics::Int64(s)) => Some((s.min_value?.div_euclid(per_ms), s.max_value?.div_euclid(per_ms))),
+        _ => None,
     }
 }
 
@@ -970,4 +1023,49 @@ pub fn append_review_decisions(
     // The same order ingest gives the labels table.
     w.labels.sort_by(|x, y| (x.ts, x.on_group, x.entity, x.violating).cmp(&(y.ts, y.on_group, y.entity, y.violating)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = MS_PER_DAY;
+
+    /// The footer of `df` written to a temporary file, with or without min/max statistics.
+    fn footer(mut df: DataFrame, stats: bool) -> std::sync::Arc<FileMetadata> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let options = StatisticsOptions { min_value: stats, max_value: stats, ..StatisticsOptions::full() };
+        ParquetWriter::new(File::create(&path).unwrap()).with_statistics(options).finish(&mut df).unwrap();
+        ParquetReader::new(File::open(&path).unwrap()).get_metadata().unwrap().clone()
+    }
+
+    /// A frame whose `ts` holds days 10 and 12 (epoch ms) in the given type.
+    fn frame(ty: Option<TimeUnit>) -> DataFrame {
+        let (scale, dtype) = match ty {
+            Some(TimeUnit::Milliseconds) => (1, DataType::Datetime(TimeUnit::Milliseconds, None)),
+            Some(TimeUnit::Microseconds) => (1_000, DataType::Datetime(TimeUnit::Microseconds, None)),
+            Some(TimeUnit::Nanoseconds) => (1_000_000, DataType::Datetime(TimeUnit::Nanoseconds, None)),
+            None => (1, DataType::Int64),
+        };
+        let ts = Series::new("ts".into(), [10 * DAY * scale, 12 * DAY * scale]).cast(&dtype).unwrap();
+        DataFrame::new(2, vec![ts.into()]).unwrap()
+    }
+
+    #[test]
+    fn a_file_is_skipped_only_when_its_statistics_put_every_row_outside_the_window() {
+        for ty in [Some(TimeUnit::Milliseconds), Some(TimeUnit::Microseconds), Some(TimeUnit::Nanoseconds), None] {
+            let meta = footer(frame(ty), true);
+            // [lo, hi): rows at the starts of days 10 and 12.
+            assert!(file_outside_window(&meta, "ts", 12 * DAY + 1, 20 * DAY), "{ty:?}: after every row");
+            assert!(file_outside_window(&meta, "ts", 0, 10 * DAY), "{ty:?}: before every row");
+            assert!(!file_outside_window(&meta, "ts", 12 * DAY, 20 * DAY), "{ty:?}: the last row is in");
+            assert!(!file_outside_window(&meta, "ts", 0, 10 * DAY + 1), "{ty:?}: the first row is in");
+            assert!(!file_outside_window(&meta, "ts", 11 * DAY, 11 * DAY + 1), "{ty:?}: between rows, not provably empty");
+            assert!(!file_outside_window(&meta, "created_at", 0, 1), "{ty:?}: no such column");
+            // Without min/max statistics nothing can be shown: the file is read.
+            let bare = footer(frame(ty), false);
+            assert!(!file_outside_window(&bare, "ts", 12 * DAY + 1, 20 * DAY), "{ty:?}: no statistics");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The `groupwatch` command line: parses flags into the library's typed configurations,
 //! runs the command, prints the result and picks the exit code (0 ok, 2 bad input or usage,
-//! 3 `run` found its output folder locked by another run, 1 internal failure). All logic
-//! lives in the library.
+//! 3 `run` found its output folder locked by another run, 1 internal failure; 143/130 a run
+//! stopped by SIGTERM/SIGINT, see `run::stop_on_signals`). All logic lives in the library.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -453,6 +453,8 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             cfg.seed = a.seed;
             cfg.min_positives = a.min_positives;
             cfg.hamming_threshold = a.hamming_threshold;
+            // SIGTERM/SIGINT remove the staging folder and exit 143/130.
+            groupwatch::run::stop_on_signals().map_err(|e| anyhow::anyhow!("installing the SIGTERM/SIGINT handler: {e}"))?;
             run_cmd(&cfg)
         }
         Command::Demo(a) => {
@@ -472,6 +474,7 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             let mut rcfg = groupwatch::run::RunConfig::new(a.out.join("input"), a.out.join("runs"), as_of);
             rcfg.seed = a.seed;
+            groupwatch::run::stop_on_signals().map_err(|e| anyhow::anyhow!("installing the SIGTERM/SIGINT handler: {e}"))?;
             let code = run_cmd(&rcfg)?;
             if code != ExitCode::SUCCESS {
                 return Ok(code);

@@ -14,6 +14,14 @@
 //! and a second run fails at once with [`RunError::Locked`] (exit 3) before reading anything.
 //! The kernel drops the lock when its process dies, so a killed run leaves no stale lock.
 //!
+//! **Stopped by a signal.** SIGKILL leaves a staging folder that the next run removes; a
+//! scheduler's SIGTERM (or a Ctrl-C) should leave nothing. [`stop_on_signals`] starts a thread
+//! that waits for SIGTERM and SIGINT, removes the staging folder of the run in progress and
+//! exits with 128 + the signal number (143, 130), as a shell reports a process the signal
+//! killed. The thread holds the staging slot's mutex until the process ends, and the publish
+//! step holds the same mutex, so a signal either stops the run before the swap (previous run
+//! intact) or comes after it (the new run complete); never in between.
+//!
 //! Every table is sorted by id and written without timestamps, so the
 //! same inputs, config and seed give byte-identical tables; `manifest.json` alone records wall
 //! times.
@@ -32,6 +40,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -225,6 +234,10 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     if !report.quarantine.is_empty() {
         warnings.push(format!("{} input rows quarantined (see quarantine.parquet)", report.quarantine.len()));
     }
+    // Rows outside their dt= folder are read by their time; the run says where they were.
+    for t in &report.tables {
+        warnings.extend(t.warnings.iter().map(|w| format!("{}: {w}", t.table)));
+    }
     let inputs = input_manifest(&ds)?;
     clock.lap("validate");
 
@@ -385,7 +398,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         Ok(())
     };
     if let Err(e) = write() {
-        let _ = std::fs::remove_dir_all(&staging);
+        discard_staging(&staging);
         return Err(e.into());
     }
     clock.lap("write");
@@ -427,6 +440,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
                  "quarantine": report.quarantine.len()},
         // Columns outside the contract, ignored (the validation notes name each file).
         "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
+        // Per table and dt= folder, rows whose event date is another day (read by their time).
+        "rows_outside_their_dt_folder": report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect::<BTreeMap<_, _>>(),
         "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
         "warnings": warnings,
         "stages": clock.stages,
@@ -437,10 +452,14 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         // The investigators' page is rendered from the finished tables, so it shows exactly
         // what the run wrote.
         crate::report::write_report(&staging).map_err(|e| anyhow::anyhow!("{e}"))?;
-        publish_dir(&staging, &run_dir).map_err(|e| e.context(format!("publishing {} as {}", staging.display(), run_dir.display())))
+        // The swap under the staging slot's mutex: a signal stops the run before it or after.
+        let mut slot = staging_slot();
+        publish_dir(&staging, &run_dir).map_err(|e| e.context(format!("publishing {} as {}", staging.display(), run_dir.display())))?;
+        *slot = None;
+        Ok(())
     };
     if let Err(e) = publish() {
-        let _ = std::fs::remove_dir_all(&staging);
+        discard_staging(&staging);
         return Err(e.into());
     }
     Ok(summary)
@@ -692,6 +711,53 @@ pub fn lock_out(out: &Path) -> Result<OutLock, RunError> {
     Ok(OutLock { _file: file })
 }
 
+/// The staging folder of the run in progress in this process, for [`stop_on_signals`].
+static STAGING: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn staging_slot() -> MutexGuard<'static, Option<PathBuf>> {
+    STAGING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the staging folder after a failure and forgets it.
+fn discard_staging(staging: &Path) {
+    let mut slot = staging_slot();
+    let _ = std::fs::remove_dir_all(staging);
+    *slot = None;
+}
+
+/// The exit code of a run stopped by `signal`: 128 + its number (143 for SIGTERM, 130 for
+/// SIGINT), the shell's convention for a process a signal ended.
+pub fn signal_exit_code(signal: i32) -> i32 {
+    128 + signal
+}
+
+/// Makes SIGTERM and SIGINT stop this process cleanly: a thread waits for either, removes the
+/// staging folder of a run in progress (the output folder's lock goes with the process), says
+/// so on stderr and exits with [`signal_exit_code`]. For the CLI; call once, before the run.
+pub fn stop_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            // Held until the process ends: no publish can start after this point.
+            let slot = staging_slot();
+            let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
+            match slot.as_deref() {
+                // Between this removal and the exit, a writer could still recreate the folder
+                // (io.rs creates parents); the next run's stage_dir removes such a leftover.
+                Some(dir) => match std::fs::remove_dir_all(dir) {
+                    Ok(()) => eprintln!("error: stopped by {name}: staging folder {} removed; the previous run folder is untouched", dir.display()),
+                    Err(e) => eprintln!("error: stopped by {name}: staging folder {} not removed ({e}); the next run removes it", dir.display()),
+                },
+                None => eprintln!("error: stopped by {name}; no staging folder existed (the run folder is the previous run, or this run's if it was already published)"),
+            }
+            tracing::warn!(signal, "run stopped by a signal");
+            std::process::exit(signal_exit_code(signal));
+        }
+    })?;
+    Ok(())
+}
+
 /// A fresh hidden staging folder beside the run folders. The caller holds the output
 /// folder's lock, so any staging or old folder of this date is a killed run's, and goes; a
 /// run folder that a killed portable publish (see [`publish_dir`]) left moved aside is put
@@ -711,7 +777,10 @@ fn stage_dir(out: &Path, as_of: NaiveDate) -> anyhow::Result<PathBuf> {
         }
     }
     let dir = out.join(format!("{prefix}{}", std::process::id()));
+    // Created and recorded in one step, so a signal never misses a folder that exists.
+    let mut slot = staging_slot();
     std::fs::create_dir_all(&dir)?;
+    *slot = Some(dir.clone());
     Ok(dir)
 }
 

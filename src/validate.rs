@@ -12,6 +12,11 @@
 //!   without exactly one destination, a timestamp after the as-of date. The row goes to the
 //!   quarantine table with its file, row number and reason; the rest of the data is valid.
 //!
+//! Rows whose event time falls outside their `dt=YYYY-MM-DD/` folder's day are neither: the
+//! contract makes `dt` a hint, so they are read by their time, but a count per folder is kept
+//! and reported as a warning (a daily "snapshot" export holding the whole history is a
+//! common upstream mistake, and a reader trusting folder names would lose those rows).
+//!
 //! Files are read in slices of `chunk_rows` rows with only the contract's columns, so memory
 //! is bounded by the slice, not the table. Per table, the validator keeps one 64-bit hash per
 //! row of event tables (to count exact duplicate rows, which the contract tolerates) and the
@@ -116,8 +121,15 @@ pub struct TableReport {
     pub duplicate_rows: u64,
     /// Keyed by `column: problem`.
     pub row_issues: BTreeMap<String, RowIssue>,
-    /// Non-fatal observations: absent nullable columns, extra columns, dt mismatches.
+    /// Non-fatal observations: absent nullable columns, extra columns, duplicates.
     pub notes: Vec<String>,
+    /// Rows read under a `dt=` folder whose event time falls on another day, keyed by the
+    /// folder (`memberships/dt=2026-11-24`). They are read by their time, never dropped;
+    /// a count here usually means a snapshot export rather than a daily partition.
+    pub rows_outside_their_dt_folder: BTreeMap<String, u64>,
+    /// Findings that do not stop a run but may mean an upstream mistake (one per folder
+    /// counted in `rows_outside_their_dt_folder`).
+    pub warnings: Vec<String>,
     /// Columns outside the contract found in any file of the table (ignored; the run
     /// manifest lists them once per table, the notes name each file).
     pub extra_columns: BTreeSet<String>,
@@ -184,6 +196,9 @@ impl std::fmt::Display for ValidationReport {
             for n in &t.notes {
                 writeln!(f, "note: {}: {n}", t.table)?;
             }
+            for w in &t.warnings {
+                writeln!(f, "warning: {}: {w}", t.table)?;
+            }
         }
         for e in &self.unknown_entries {
             writeln!(f, "note: {e} is not a table of the contract and was not read")?;
@@ -230,6 +245,8 @@ pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport 
             duplicate_rows: 0,
             row_issues: BTreeMap::new(),
             notes: Vec::new(),
+            rows_outside_their_dt_folder: BTreeMap::new(),
+            warnings: Vec::new(),
             extra_columns: BTreeSet::new(),
         };
         let fatal_before = report.fatal.len();
@@ -314,7 +331,18 @@ struct FileFindings {
 impl TableReport {
     /// A report of the same table with nothing found yet.
     fn empty_like(&self) -> TableReport {
-        TableReport { rows: 0, quarantined_rows: 0, duplicate_rows: 0, row_issues: BTreeMap::new(), notes: Vec::new(), extra_columns: BTreeSet::new(), table: self.table.clone(), ..*self }
+        TableReport {
+            rows: 0,
+            quarantined_rows: 0,
+            duplicate_rows: 0,
+            row_issues: BTreeMap::new(),
+            notes: Vec::new(),
+            rows_outside_their_dt_folder: BTreeMap::new(),
+            warnings: Vec::new(),
+            extra_columns: BTreeSet::new(),
+            table: self.table.clone(),
+            ..*self
+        }
     }
 
     /// Adds one file's findings (files merged in order keep the first examples).
@@ -323,6 +351,10 @@ impl TableReport {
         self.quarantined_rows += other.quarantined_rows;
         self.duplicate_rows += other.duplicate_rows;
         self.notes.extend(other.notes);
+        for (folder, n) in other.rows_outside_their_dt_folder {
+            *self.rows_outside_their_dt_folder.entry(folder).or_default() += n;
+        }
+        self.warnings.extend(other.warnings);
         self.extra_columns.extend(other.extra_columns);
         for (key, issue) in other.row_issues {
             let mine = self.row_issues.entry(key).or_default();
@@ -511,10 +543,8 @@ impl<'a> TableValidator<'a> {
             offset += len;
         }
         if dt_mismatch > 0 {
-            tr.notes.push(format!(
-                "{dt_mismatch} row(s) of {} have an event date outside its dt= partition",
-                file.rel
-            ));
+            let folder = file.rel.rsplit_once('/').map_or(file.rel.as_str(), |(dir, _)| dir);
+            *tr.rows_outside_their_dt_folder.entry(folder.to_string()).or_default() += dt_mismatch;
         }
     }
 
@@ -665,6 +695,13 @@ impl<'a> TableValidator<'a> {
 
     fn finish(&mut self, files: &[DataFile], tr: &mut TableReport, report: &mut ValidationReport) {
         let schema = self.schema;
+        let time_col = schema.event_time.as_deref().unwrap_or("its time");
+        for (folder, n) in &tr.rows_outside_their_dt_folder {
+            tr.warnings.push(format!(
+                "{n} row(s) in {folder}/ have a {time_col} on another day than the folder's date; \
+                 they are read by their {time_col} (a dt= folder is a hint, not a filter)"
+            ));
+        }
         if self.is_event_table {
             self.row_hashes.sort_unstable();
             tr.duplicate_rows = self.row_hashes.windows(2).filter(|w| w[0] == w[1]).count() as u64;

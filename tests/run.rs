@@ -11,9 +11,14 @@
 //! - hostile strings in the input and the policy reach report.html and sweep.svg as text;
 //! - one run at a time per output folder: a second exits 3, a killed run's lock is not stale;
 //! - a write that fails part-way (a file-size limit standing in for a full disk) exits 1
-//!   naming the file, and leaves the previous run intact and nothing staged behind.
+//!   naming the file, and leaves the previous run intact and nothing staged behind;
+//! - SIGTERM or SIGINT mid-write removes the staging folder and exits 143 or 130, leaving the
+//!   previous run byte-identical and the lock free;
+//! - pruning never changes results: memberships exported as one snapshot folder dated after
+//!   as-of give the same outputs as daily partitions, with a warning naming the folder.
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -393,5 +398,89 @@ fn a_write_failure_mid_run_leaves_the_previous_run_intact_and_names_the_path() {
         assert_eq!(tree_bytes(&run), before, "{name}: the previous run changed");
         assert_eq!(entries(&out), vec![format!("run={}", as_of())], "{name}: the failed run left something behind");
     }
+    run_ok(&input, &out, &[]);
+}
+
+#[test]
+fn a_snapshot_folder_dated_after_as_of_gives_the_same_results_with_a_warning() {
+    let (d, input) = dataset(41);
+    let reference = run_ok(&input, &d.path().join("reference"), &[]);
+    // The whole membership history moved into one folder dated the day after as-of, as a
+    // daily snapshot export would write it: every row's ts is earlier than the folder's date.
+    let folder = format!("dt={}", as_of().succ_opt().unwrap());
+    let table = input.join("memberships");
+    let snapshot = d.path().join("snapshot");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    let mut rows = 0u64;
+    for day in std::fs::read_dir(&table).unwrap().map(|e| e.unwrap().path()) {
+        let day_name = day.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(day_name.starts_with("dt="), "memberships/{day_name} is not a dt= folder");
+        for f in std::fs::read_dir(&day).unwrap().map(|e| e.unwrap().path()) {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".parquet") {
+                let ts = groupwatch::io::read_parquet(&f, None).unwrap().column("ts").unwrap().clone();
+                rows += (ts.len() - ts.null_count()) as u64;
+                std::fs::rename(&f, snapshot.join(format!("{day_name}-{name}"))).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&day).unwrap();
+    }
+    assert!(rows > 0);
+    std::fs::rename(&snapshot, table.join(&folder)).unwrap();
+
+    let run = run_ok(&input, &d.path().join("out"), &[]);
+    // Quarantine rows name their file, which moved, and report.html shows the run's warnings;
+    // every table and the model are identical.
+    let compared = |run: &Path| {
+        tables(run).into_iter().filter(|(n, _)| n != "quarantine.parquet" && n != "report.html").collect::<BTreeMap<_, _>>()
+    };
+    let (got, want) = (compared(&run), compared(&reference));
+    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+    let differ: Vec<&String> = got.keys().filter(|n| got[*n] != want[*n]).collect();
+    assert!(differ.is_empty(), "the snapshot folder changed {differ:?}");
+    let manifest = |run: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap() };
+    let (m, r) = (manifest(&run), manifest(&reference));
+    assert_eq!(m["ingest"]["rows_read"]["memberships"], r["ingest"]["rows_read"]["memberships"]);
+    assert_eq!(m["rows"]["quarantine"], r["rows"]["quarantine"]);
+    assert_eq!(m["ingest"]["files_skipped_by_statistics"]["memberships"], serde_json::json!(0));
+    let key = format!("memberships/{folder}");
+    assert_eq!(m["rows_outside_their_dt_folder"], serde_json::json!({"memberships": {key.clone(): rows}}));
+    assert_eq!(r["rows_outside_their_dt_folder"], serde_json::json!({}));
+    let warned = m["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(&format!("{rows} row(s) in {key}/")));
+    assert!(warned, "no warning names {key}: {}", m["warnings"]);
+
+    // Pruning by statistics still skips files: the data holds 60 days of forwards, the
+    // window 30, so older files are not opened.
+    let skipped = &r["ingest"]["files_skipped_by_statistics"]["forwards"];
+    assert!(skipped.as_u64().unwrap() > 0, "{}", r["ingest"]);
+    assert_eq!(&m["ingest"]["files_skipped_by_statistics"]["forwards"], skipped);
+}
+
+#[test]
+fn sigterm_or_sigint_mid_run_removes_the_staging_folder_and_exits_128_plus_the_signal() {
+    let (d, input) = dataset(42);
+    let out = d.path().join("out");
+    let run = run_ok(&input, &out, &[]);
+    let before = tree_bytes(&run);
+    let prefix = format!(".run={}.staging-", as_of());
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let mut child = groupwatch().args(run_args(&input, &out)).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // Signalled as soon as its staging folder exists: it is writing the new run.
+        let t = Instant::now();
+        while !std::fs::read_dir(&out).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with(&prefix)) {
+            assert!(child.try_wait().unwrap().is_none(), "signal {signal}: the run ended before it staged anything");
+            assert!(t.elapsed() < Duration::from_secs(120), "signal {signal}: no staging folder after 120 s");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "signal {signal}: {:?}\n{stderr}", o.status);
+        assert!(error_line(&stderr).contains("stopped by"), "{stderr}");
+        assert_eq!(entries(&out), vec![format!("run={}", as_of())], "signal {signal}: a staging folder was left behind");
+        assert_eq!(tree_bytes(&run), before, "signal {signal}: the previous run changed");
+    }
+    // The lock went with the process: the next run goes ahead.
     run_ok(&input, &out, &[]);
 }

@@ -264,6 +264,7 @@ fn fresh_dataset_is_valid() {
         assert!(t.rows > 0, "{} is empty", t.table);
         assert_eq!(t.duplicate_rows, 0, "{}", t.table);
         assert!(t.notes.is_empty(), "{}: {:?}", t.table, t.notes);
+        assert!(t.warnings.is_empty() && t.rows_outside_their_dt_folder.is_empty(), "{}: {:?}", t.table, t.warnings);
     }
     assert!(report.unknown_entries.is_empty(), "{:?}", report.unknown_entries);
 }
@@ -596,17 +597,20 @@ fn absent_nullable_column_is_noted() {
 }
 
 #[test]
-fn event_date_outside_its_partition_is_noted() {
+fn event_date_outside_its_partition_is_a_warning_naming_the_folder() {
     let ds = dataset();
     let files = ds.files("memberships");
     let (from, to) = (&files[0], &files[files.len() - 1]);
-    let moved = format!("{}/part-zz-moved.parquet", to.rsplit_once('/').unwrap().0);
+    let folder = to.rsplit_once('/').unwrap().0.to_string();
+    let moved = format!("{folder}/part-zz-moved.parquet");
     let rows = ds.read(from).height();
     fs::rename(ds.path(from), ds.path(&moved)).unwrap();
     let report = ds.validate();
     assert_clean(&report);
-    let notes = &report.table("memberships").unwrap().notes;
-    assert!(notes.iter().any(|n| n.contains(&moved) && n.contains(&format!("{rows} row(s)"))), "{notes:?}");
+    let t = report.table("memberships").unwrap();
+    assert_eq!(t.rows_outside_their_dt_folder, std::collections::BTreeMap::from([(folder.clone(), rows as u64)]));
+    assert!(t.warnings.iter().any(|w| w.contains(&format!("{folder}/")) && w.contains(&format!("{rows} row(s)"))), "{:?}", t.warnings);
+    assert!(report.to_string().contains(&format!("warning: memberships: {rows} row(s) in {folder}/")), "{report}");
 }
 
 #[test]
