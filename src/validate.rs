@@ -235,20 +235,7 @@ pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport 
     };
     for schema in Contract::get().inputs() {
         let loc = ds.tables.get(&schema.table).cloned().unwrap_or(TableLocation::Missing);
-        let mut tr = TableReport {
-            table: schema.table.clone(),
-            required: schema.required,
-            status: "present",
-            files: 0,
-            rows: 0,
-            quarantined_rows: 0,
-            duplicate_rows: 0,
-            row_issues: BTreeMap::new(),
-            notes: Vec::new(),
-            rows_outside_their_dt_folder: BTreeMap::new(),
-            warnings: Vec::new(),
-            extra_columns: BTreeSet::new(),
-        };
+        let mut tr = TableReport::new(schema.table.clone(), schema.required, "present", 0);
         let fatal_before = report.fatal.len();
         match loc {
             TableLocation::Missing => {
@@ -329,9 +316,13 @@ struct FileFindings {
 }
 
 impl TableReport {
-    /// A report of the same table with nothing found yet.
-    fn empty_like(&self) -> TableReport {
+    /// A table's report with nothing found yet.
+    fn new(table: String, required: bool, status: &'static str, files: usize) -> TableReport {
         TableReport {
+            table,
+            required,
+            status,
+            files,
             rows: 0,
             quarantined_rows: 0,
             duplicate_rows: 0,
@@ -340,9 +331,12 @@ impl TableReport {
             rows_outside_their_dt_folder: BTreeMap::new(),
             warnings: Vec::new(),
             extra_columns: BTreeSet::new(),
-            table: self.table.clone(),
-            ..*self
         }
+    }
+
+    /// A report of the same table with nothing found yet.
+    fn empty_like(&self) -> TableReport {
+        TableReport::new(self.table.clone(), self.required, self.status, self.files)
     }
 
     /// Adds one file's findings (files merged in order keep the first examples).
