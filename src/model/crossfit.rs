@@ -79,7 +79,7 @@ struct First {
 
 fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, target: &[bool], labels: &[Option<bool>], fold: &[u8], trainable: bool) -> Result<First, ModelError> {
     let empty = || First { stage: None, fitted: None, dense: Vec::new() };
-    let (fitted, stage, d) = match mode {
+    let (fitted, stage, per_fold) = match mode {
         Mode::Train(cfg) => {
             if !trainable || cfg.tabular_only {
                 return Ok(empty());
@@ -89,8 +89,10 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
             let d = Design::fit(&train::columns(table, &names));
             match train::fit_stage_scoring_every_row(&train::first_stage_learner(), d, &table.ids, fold, target, labels, cfg) {
                 Ok(mut f) => {
-                    let d = f.take_design();
-                    (Some(f), None, d)
+                    let per_fold = f.every_fold.take().expect("scored every row");
+                    // Its matrix is not needed again; the passes run without it.
+                    f.x = ndarray::Array2::zeros((0, 0));
+                    (Some(f), None, per_fold)
                 }
                 Err(e) => {
                     tracing::warn!(entity, error = %e, "first stage not trained");
@@ -107,16 +109,11 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
                     model_catalog: file.feature_catalog_version,
                     data_catalog: features::catalog().0,
                 })?;
-                let d = Design::with_prep(&cols, &stage.prep);
-                (None, Some(stage), d)
+                let per_fold = train::every_fold(&stage.folds, &Design::with_prep(&cols, &stage.prep));
+                (None, Some(stage), per_fold)
             }
             None => return Ok(empty()),
         },
-    };
-    let mut fitted = fitted;
-    let per_fold = match fitted.as_mut().and_then(|f| f.every_fold.take()) {
-        Some(scored) => scored,
-        None => train::every_fold(&fitted.as_ref().map(|f| &f.model).or(stage.as_ref()).expect("one is set").folds, &d),
     };
     let dense = per_fold
         .into_iter()
