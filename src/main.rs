@@ -453,8 +453,6 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             cfg.seed = a.seed;
             cfg.min_positives = a.min_positives;
             cfg.hamming_threshold = a.hamming_threshold;
-            // SIGTERM/SIGINT remove the staging folder and exit 143/130.
-            groupwatch::run::stop_on_signals().map_err(|e| anyhow::anyhow!("installing the SIGTERM/SIGINT handler: {e}"))?;
             run_cmd(&cfg)
         }
         Command::Demo(a) => {
@@ -474,7 +472,6 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             let mut rcfg = groupwatch::run::RunConfig::new(a.out.join("input"), a.out.join("runs"), as_of);
             rcfg.seed = a.seed;
-            groupwatch::run::stop_on_signals().map_err(|e| anyhow::anyhow!("installing the SIGTERM/SIGINT handler: {e}"))?;
             let code = run_cmd(&rcfg)?;
             if code != ExitCode::SUCCESS {
                 return Ok(code);
@@ -680,7 +677,8 @@ fn train_cmd(a: &TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
-    use groupwatch::ExitCode as _;
+    // SIGTERM/SIGINT remove the staging folder and exit 143/130.
+    groupwatch::run::stop_on_signals().map_err(|e| anyhow::anyhow!("installing the SIGTERM/SIGINT handler: {e}"))?;
     let pb = spinner("starting");
     let result = groupwatch::run::run(cfg, &|stage| pb.set_message(stage.to_string()));
     pb.finish_and_clear();
@@ -703,7 +701,9 @@ fn run_cmd(cfg: &groupwatch::run::RunConfig) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.is_bad_input() || matches!(e, groupwatch::run::RunError::Locked { .. }) => {
+        // Bad input (2) and a locked output folder (3) are reported here; internal failures
+        // go up with their causes.
+        Err(e) if e.exit_code() != 1 => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(e.exit_code()))
         }

@@ -898,6 +898,7 @@ const GREEN: &str = "#009E73";
 const PURPLE: &str = "#CC79A7";
 const ORANGE: &str = "#E69F00";
 const DASH: &str = "7 4";
+
 fn x_of(t: f64) -> f64 {
     LEFT + t.clamp(0.0, 1.0) * (RIGHT - LEFT)
 }
