@@ -16,6 +16,7 @@
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
 //! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
+//! | [`pipeline`] | the stages every command shares (validate → graphs), the `features` and `train` jobs |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //! | [`report`] | `report.html`, the investigators' view of a run |
 //! | [`evaluate`] | a run's scores against a synthetic dataset's held-out truth |
@@ -49,6 +50,7 @@ pub mod model;
 pub mod policy;
 pub mod replay;
 pub mod report;
+pub mod pipeline;
 pub mod run;
 pub mod schema;
 pub mod sweep;
@@ -58,4 +60,13 @@ pub mod validate;
 /// How a failure should end the process: bad input (exit 2) or an internal failure (exit 1).
 pub trait ExitCode {
     fn is_bad_input(&self) -> bool;
+
+    /// The process exit code: 2 bad input, 1 an internal failure (a kind may add its own).
+    fn exit_code(&self) -> u8 {
+        if self.is_bad_input() {
+            2
+        } else {
+            1
+        }
+    }
 }

@@ -50,14 +50,15 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::clusters;
-use crate::features::{self, graph::Seeds, Context, FeatureConfig, FeatureTable};
+use crate::pipeline;
+use crate::features::{self, graph::Seeds, Context, FeatureTable};
 use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
 use crate::model::score::{self, Scores};
 use crate::model::{crossfit, train, ModelFile};
 use crate::policy::{Decision, Entity, Facts, Policy};
-use crate::replay::{self, MembershipState};
-use crate::validate::{self, ValidateConfig};
+use crate::replay::MembershipState;
+use crate::validate;
 
 /// Settings of one run.
 #[derive(Debug, Clone)]
@@ -113,24 +114,21 @@ pub enum RunError {
     Internal(#[from] anyhow::Error),
 }
 
-impl RunError {
-    /// The process exit code for this failure: 2 bad input, 3 the output folder is locked by
-    /// another run, 1 an internal failure.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::Locked { .. } => 3,
-            e if crate::ExitCode::is_bad_input(e) => 2,
-            _ => 1,
-        }
-    }
-}
-
 impl crate::ExitCode for RunError {
     fn is_bad_input(&self) -> bool {
         match self {
             RunError::Ingest(e) => crate::ExitCode::is_bad_input(e),
             RunError::Internal(_) | RunError::Locked { .. } => false,
             _ => true,
+        }
+    }
+
+    /// 2 bad input, 3 the output folder is locked by another run, 1 an internal failure.
+    fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Locked { .. } => 3,
+            e if e.is_bad_input() => 2,
+            _ => 1,
         }
     }
 }
@@ -186,22 +184,6 @@ pub fn release_freed_memory() {
 /// Free bytes held by the allocator above which a stage boundary returns them.
 pub const TRIM_ABOVE_BYTES: usize = 2 << 30;
 
-struct Clock {
-    start: Instant,
-    stages: Vec<StageFigures>,
-}
-
-impl Clock {
-    fn lap(&mut self, stage: &str) {
-        release_freed_memory();
-        let seconds = self.start.elapsed().as_secs_f64();
-        let peak = peak_rss_mib();
-        tracing::info!(stage, seconds, peak_rss_mib = peak, "stage finished");
-        self.stages.push(StageFigures { stage: stage.into(), seconds, peak_rss_mib: peak });
-        self.start = Instant::now();
-    }
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -210,7 +192,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunError> {
     // First, before any work: one run at a time per output folder.
     let _lock = lock_out(&cfg.out)?;
-    let mut clock = Clock { start: Instant::now(), stages: Vec::new() };
+    let mut clock = pipeline::Clock::default();
     let mut warnings: Vec<String> = Vec::new();
 
     // Policy first: a bad policy file should fail before any heavy work.
@@ -223,54 +205,11 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     };
     let given_model = cfg.model.as_deref().map(ModelFile::load).transpose()?;
 
-    progress("validating");
-    let ds = crate::layout::discover(&cfg.input).map_err(validate::ValidateError::from)?;
-    let mut vcfg = ValidateConfig::new(cfg.input.clone(), cfg.as_of);
-    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
-    let report = validate::validate_dataset(&vcfg, &ds);
-    if !report.is_usable() {
-        return Err(RunError::BadInput(report.to_string()));
-    }
-    if !report.quarantine.is_empty() {
-        warnings.push(format!("{} input rows quarantined (see quarantine.parquet)", report.quarantine.len()));
-    }
-    // Rows outside their dt= folder are read by their time; the run says where they were.
-    for t in &report.tables {
-        warnings.extend(t.warnings.iter().map(|w| format!("{}: {w}", t.table)));
-    }
+    let ds = pipeline::discover(&cfg.input)?;
     let inputs = input_manifest(&ds)?;
-    clock.lap("validate");
-
-    progress("ingesting the window");
-    let mut w = ingest::ingest(&ds, &report, WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days })?;
-    // The previous run's clusters: stable cluster ids, and the groups a cluster decision names.
-    let previous_run = clusters::previous_run(&cfg.out, cfg.as_of);
-    let previous = match &previous_run {
-        Some(p) => clusters::previous_clusters(p).map_err(anyhow::Error::from)?,
-        None => clusters::PreviousClusters::new(),
-    };
-    let review = ingest::append_review_decisions(&mut w, &ds, &report, &previous).map_err(anyhow::Error::from)?;
-    if review.unresolved_clusters > 0 {
-        warnings.push(format!(
-            "{} review decision(s) on clusters not in the previous run's cluster_members ({}) were not applied",
-            review.unresolved_clusters,
-            previous_run.as_ref().map_or("no earlier run folder".to_string(), |p| p.display().to_string())
-        ));
-    }
-    if review.unknown_entities > 0 {
-        warnings.push(format!("{} review decision(s) on accounts or groups outside the window were not applied", review.unknown_entities));
-    }
-    clock.lap("ingest");
-    progress("replaying memberships");
-    let st = replay::replay(&w);
-    clock.lap("replay");
-    progress("building graphs");
-    let fcfg = FeatureConfig { hamming_threshold: cfg.hamming_threshold };
-    let mut ctx = Context::build(&w, &st, &fcfg);
-    // The texts are vectorised now; nothing reads them again.
-    w.release_text();
-    let w = w;
-    clock.lap("graphs");
+    let src = pipeline::Source { spec: WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }, hamming_threshold: cfg.hamming_threshold, runs: Some(&cfg.out) };
+    let pipeline::Prepared { report, w, st, mut ctx, review, previous_run, previous, warnings: prepared, .. } = pipeline::prepare(ds, &src, &mut clock, progress)?;
+    warnings.extend(prepared);
     progress("computing features and scores");
     // Seeds with every label visible: the policy's rules and the clusters read them.
     let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);

@@ -386,6 +386,23 @@ fn review_decisions_become_labels() {
     if let (Some(a), Some(b)) = (count(&model1), count(&model2)) {
         assert!(b >= a + newly as u64 - 1, "violating group labels {a} -> {b}, {newly} newly confirmed");
     }
+    // `train` and `features` prepare the window as `run` does: the same decisions apply (the
+    // cluster ones need run folders, so both are counted as not applied there).
+    let (model, feats) = (d.path().join("model.json"), d.path().join("features"));
+    let day = as_of().to_string();
+    for args in [
+        vec!["train", "--input", input.to_str().unwrap(), "--model-out", model.to_str().unwrap(), "--as-of", &day, "--min-positives", "5"],
+        vec!["features", "--input", input.to_str().unwrap(), "--out", feats.to_str().unwrap(), "--as-of", &day],
+    ] {
+        let o = groupwatch().args(&args).output().unwrap();
+        assert!(o.status.success(), "{}: {}", args[0], String::from_utf8_lossy(&o.stderr));
+    }
+    let evaluation: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("model.json.evaluation.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(feats.join("features.json")).unwrap()).unwrap();
+    for applied in [&evaluation["review_decisions"], &summary["review_decisions"]] {
+        assert_eq!((applied["decisions"].as_u64(), applied["group_labels"].as_u64(), applied["account_labels"].as_u64()), (Some(4), Some(1), Some(1)), "{applied}");
+        assert_eq!(applied["unresolved_clusters"], 2, "{applied}");
+    }
 }
 
 // ---------------------------------------------------------------- quality on small data

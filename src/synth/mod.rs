@@ -135,6 +135,12 @@ pub enum SynthError {
     Write(#[from] anyhow::Error),
 }
 
+impl crate::ExitCode for SynthError {
+    fn is_bad_input(&self) -> bool {
+        !matches!(self, SynthError::Write(_))
+    }
+}
+
 pub const MS_PER_HOUR: i64 = 3_600_000;
 pub const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
 
