@@ -248,6 +248,64 @@ fn fraudar_matches_a_plain_peel() {
     println!("{}", python_oracle("graph_fraudar.py", &[dir.path().to_str().unwrap()]));
 }
 
+/// Invariants on many seeded random graphs, beside the oracle comparisons above. Louvain: every
+/// node labelled, labels dense and ordered by each community's smallest node, sizes that match,
+/// the reported modularity the partition's own and no worse than all singletons, the same
+/// partition on a second call. Fraudar: the first block's reported density is its own
+/// `f(S) / |S|` recomputed here, at least the whole graph's (the peel starts from the whole
+/// graph), and its members' scores carry it.
+#[test]
+fn louvain_and_fraudar_invariants_hold_on_random_graphs() {
+    for seed in 0..40u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.gen_range(10..300);
+        let g = Csr::from_undirected_edges(n, random_digraph(n, rng.gen_range(1..5), rng.gen_range(1.0..6.0), seed));
+        let params = LouvainParams { seed: Some(seed), ..LouvainParams::default() };
+        let c = louvain(&g, &params);
+        assert_eq!(c.labels.len(), n);
+        let mut first_seen = Vec::new();
+        let mut counts = vec![0u32; c.sizes.len()];
+        for &l in &c.labels {
+            assert!((l as usize) < c.sizes.len(), "seed {seed}: label {l} of {} communities", c.sizes.len());
+            if l as usize == first_seen.len() {
+                first_seen.push(l);
+            }
+            assert!((l as usize) < first_seen.len(), "seed {seed}: labels not ordered by smallest node");
+            counts[l as usize] += 1;
+        }
+        assert_eq!(counts, c.sizes, "seed {seed}");
+        if g.n_edges() > 0 {
+            assert!((modularity(&g, &c.labels) - c.modularity).abs() < 1e-9, "seed {seed}");
+            let singletons: Vec<u32> = (0..n as u32).collect();
+            assert!(c.modularity >= modularity(&g, &singletons) - 1e-12, "seed {seed}");
+        }
+        assert_eq!(louvain(&g, &params), c, "seed {seed}: not deterministic");
+
+        let (na, ng) = (rng.gen_range(5..80), rng.gen_range(2..30));
+        let mut edges: Vec<(u32, u32, f32)> = (0..na * ng).filter(|_| rng.gen_bool(0.15)).map(|i| ((i / ng) as u32, (i % ng) as u32, 1.0)).collect();
+        if edges.is_empty() {
+            edges.push((0, 0, 1.0));
+        }
+        let members = Csr::from_edges(na, ng, edges.clone());
+        let f = fraudar(&members, &members.transpose(), &FraudarParams::default());
+        let b = &f.blocks[0];
+        let mut degree = vec![0usize; ng];
+        edges.iter().for_each(|e| degree[e.1 as usize] += 1);
+        let weight = |g: u32| 1.0 / (degree[g as usize] as f64 + 5.0).ln();
+        let density = |accounts: &[u32], groups: &[u32]| {
+            let inside = edges.iter().filter(|e| accounts.binary_search(&e.0).is_ok() && groups.binary_search(&e.1).is_ok());
+            inside.map(|e| weight(e.1)).sum::<f64>() / (accounts.len() + groups.len()) as f64
+        };
+        let all: (Vec<u32>, Vec<u32>) = ((0..na as u32).collect(), (0..ng as u32).collect());
+        assert!((b.density - density(&b.accounts, &b.groups)).abs() < 1e-6, "seed {seed}: reported {} vs {}", b.density, density(&b.accounts, &b.groups));
+        assert!(b.density >= density(&all.0, &all.1) - 1e-6, "seed {seed}: block sparser than the whole graph");
+        for a in 0..na as u32 {
+            let inside = b.accounts.binary_search(&a).is_ok();
+            assert_eq!(f.account_score[a as usize] == b.density, inside, "seed {seed}: account {a}");
+        }
+    }
+}
+
 /// CPU seconds (user + system) this process has used, from /proc (Linux; 0 elsewhere).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

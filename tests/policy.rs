@@ -199,3 +199,35 @@ fn decisions() {
     assert_eq!(d.reasons, ["threshold:account>=0.70", "rule:hash_match"]);
     assert!(!d.auto_action);
 }
+
+/// The sweep replays one run at many thresholds and relies on this: raising a threshold never
+/// flags an entity it did not flag before, whatever the facts and the rules (checked on
+/// seeded random facts, NaN scores and missing group sizes included).
+#[test]
+fn the_decision_is_monotone_in_the_threshold() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let base = Policy::parse(GOOD, "good.toml").unwrap();
+    for _ in 0..20_000 {
+        let f = Facts {
+            score: if rng.gen_bool(0.05) { f64::NAN } else { rng.gen_range(0.0..=1.0) },
+            members_now: rng.gen_bool(0.9).then(|| rng.gen_range(0..20)),
+            hash_match: rng.gen_bool(0.1),
+            violating_admin: rng.gen_bool(0.1),
+            child_safety_reports: rng.gen_range(0..4),
+        };
+        let (lo, hi) = { let (a, b): (f64, f64) = (rng.gen_range(0.0..=1.0), rng.gen_range(0.0..=1.0)); (a.min(b), a.max(b)) };
+        let mut p = base.clone();
+        p.rules.violating_admin_always_review = rng.gen_bool(0.5);
+        for entity in [Entity::Group, Entity::Account] {
+            let at = |t: f64| {
+                let mut q = p.clone();
+                (q.review.group_threshold, q.review.account_threshold) = (t, t);
+                q.decide(entity, &f)
+            };
+            let (loose, strict) = (at(lo), at(hi));
+            assert!(!strict.flagged || loose.flagged, "{entity:?} {f:?}: flagged at {hi} but not at {lo}");
+            assert!(strict.reasons.len() <= loose.reasons.len());
+        }
+    }
+}
