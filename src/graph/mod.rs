@@ -10,6 +10,7 @@
 //! | [`louvain`] | communities (and their modularity) | group projection, any weighted undirected graph |
 //! | [`fraudar`] | dense account × group blocks that survive camouflage | membership graph |
 //! | [`lockstep`] | accounts joining the same groups at the same times | join events per group |
+//! | [`layout`] | positions for drawing a cluster (force-directed, deterministic) | a cluster's ties |
 //!
 //! Every algorithm takes a [`Csr`] (for the bipartite account × group graph: the
 //! account→group matrix and its transpose), runs in parallel over node ranges with rayon
@@ -32,6 +33,7 @@ pub mod bench_support;
 pub mod components;
 pub mod csr;
 pub mod fraudar;
+pub mod layout;
 pub mod lockstep;
 pub mod louvain;
 pub mod pagerank;
