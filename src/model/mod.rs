@@ -175,8 +175,7 @@ impl ModelFile {
              and it is scored by the models fitted without its fold. PR-AUC and ROC-AUC: labelled violating against every other entity, per fold; \
              new-network PR-AUC: the same with every entity's community hidden from its seed-based features, as if its network had never been labelled; \
              labelled PR-AUC: violating against benign labels; precision at capacity: labelled violators in the top {} (a lower bound). \
-             The candidate with the best mean of PR-AUC and new-network PR-AUC is chosen, unless the logistic regression is within one standard error of it \
-             (over the paired per-fold differences): then the logistic regression is.\n",
+             The candidate with the best mean of PR-AUC and new-network PR-AUC is chosen.\n",
             crate::features::FOLDS,
             self.config.capacity
         );
