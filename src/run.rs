@@ -259,7 +259,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         (&gscores, &mut effective.review.group_threshold, "group"),
         (&ascores, &mut effective.review.account_threshold, "account"),
     ] {
-        if s.method == "unsupervised" {
+        if s.method == score::ScoreMethod::Unsupervised {
             let mut v = s.score.clone();
             v.sort_unstable_by(|a, b| b.total_cmp(a));
             let k = (policy.review.daily_capacity / 2).max(1).min(v.len());

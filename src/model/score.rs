@@ -37,14 +37,23 @@ impl Reason {
     }
 }
 
+/// What a score is; written to the manifest as `"model"` or `"unsupervised"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreMethod {
+    /// A calibrated probability from a trained model.
+    Model,
+    /// A rank score without labels ([`unsupervised`]): not a probability.
+    Unsupervised,
+}
+
 /// Scores of one table's entities, in the table's row order.
 #[derive(Debug, Clone)]
 pub struct Scores {
     /// The feature names reasons refer to.
     pub features: Vec<String>,
     pub entity: String,
-    /// "model" (calibrated probability) or "unsupervised" (rank score, no labels).
-    pub method: String,
+    pub method: ScoreMethod,
     pub ids: Vec<u64>,
     pub score: Vec<f64>,
     pub reasons: Vec<Vec<Reason>>,
@@ -91,7 +100,7 @@ pub fn from_crossfit(table: &FeatureTable, result: &KindResult, top: usize) -> O
     Some(Scores {
         features: model.features().to_vec(),
         entity: model.entity.clone(),
-        method: "model".into(),
+        method: ScoreMethod::Model,
         ids: table.ids.clone(),
         score: result.probability.clone(),
         reasons,
@@ -153,5 +162,5 @@ pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
             })
             .collect();
     }
-    Scores { features: names.iter().map(|n| n.to_string()).collect(), entity: entity.into(), method: "unsupervised".into(), ids: table.ids.clone(), score, reasons }
+    Scores { features: names.iter().map(|n| n.to_string()).collect(), entity: entity.into(), method: ScoreMethod::Unsupervised, ids: table.ids.clone(), score, reasons }
 }
