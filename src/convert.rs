@@ -41,7 +41,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::io::{col, frame, write_parquet_staged};
-use crate::synth::{mix64, MS_PER_DAY};
+use crate::units::{mix64, MS_PER_DAY};
 
 /// Days of the window the invented join and label times fall in (the trainer's default window).
 pub const WINDOW_DAYS: i64 = 30;

@@ -23,7 +23,7 @@
 //! | [`explain`] | the evidence of a finished run in the terminal |
 //!
 //! Beside the pipeline: [`synth`] generates a synthetic platform with planted networks and
-//! known truth, [`convert`] maps real public datasets into the contract, and [`io`] writes Parquet and places files atomically. The `groupwatch`
+//! known truth, [`convert`] maps real public datasets into the contract, [`io`] writes Parquet and places files atomically, and [`units`] holds the time units and id hash every stage shares. The `groupwatch`
 //! binary is a thin command-line front end over these modules.
 //!
 //! ```no_run
@@ -55,6 +55,7 @@ pub mod run;
 pub mod schema;
 pub mod sweep;
 pub mod synth;
+pub mod units;
 pub mod validate;
 
 /// How a failure should end the process: bad input (exit 2) or an internal failure (exit 1).

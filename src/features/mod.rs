@@ -271,7 +271,7 @@ pub const FOLDS: u8 = 5;
 
 /// An entity's fold, from a hash of its id: stable across runs and nights.
 pub fn fold_of(id: u64) -> u8 {
-    (crate::synth::mix64(id ^ 0x7e57_f01d) % u64::from(FOLDS)) as u8
+    (crate::units::mix64(id ^ 0x7e57_f01d) % u64::from(FOLDS)) as u8
 }
 
 /// The features that do not depend on labels or seeds: tabular and structural graph ones.

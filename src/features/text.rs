@@ -18,7 +18,7 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ShapeBuilder};
 use rayon::prelude::*;
 
-use crate::synth::mix64;
+use crate::units::mix64;
 
 /// Hash buckets (2^10). Small enough for dense training matrices, large enough for the
 /// few hundred distinctive words a surface vocabulary has.

@@ -250,7 +250,7 @@ fn overwrite(out: &mut Columns, new: Columns, take: &(dyn Fn(usize) -> bool + Sy
 fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels: &[Option<bool>], grp_labels: &[Option<bool>], gnan: &[f64], anan: &[f64]) -> (Columns, Columns) {
     let g = &ctx.graphs;
     let comm = &g.communities.labels;
-    let cfold = |c: u32| (crate::synth::mix64(u64::from(c) ^ 0xc0_ffee) % u64::from(FOLDS)) as u8;
+    let cfold = |c: u32| (crate::units::mix64(u64::from(c) ^ 0xc0_ffee) % u64::from(FOLDS)) as u8;
     let gfold: Vec<u8> = comm.iter().map(|&c| cfold(c)).collect();
     let afold: Vec<Option<u8>> = (0..w.accounts.ids.len())
         .map(|a| {

@@ -45,7 +45,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{self, fold_of, FeatureTable, FOLDS};
-use crate::synth::mix64;
+use crate::units::mix64;
 
 use super::calibration::Platt;
 use super::data::{select, Columns, Prep};

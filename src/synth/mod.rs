@@ -141,8 +141,7 @@ impl crate::ExitCode for SynthError {
     }
 }
 
-pub const MS_PER_HOUR: i64 = 3_600_000;
-pub const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
+pub use crate::units::{day_start_ms, mix64, MS_PER_DAY, MS_PER_HOUR};
 
 /// Shared, read-only facts every generator stage needs.
 pub(crate) struct World {
@@ -201,13 +200,6 @@ pub(crate) enum Stream {
     HardUnit = 8,
     /// `hard` account rows (drawn after the creation time of `Account`).
     HardAccount = 9,
-}
-
-/// SplitMix64's finaliser: a bijection on u64, so distinct inputs give distinct ids.
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 pub(crate) fn rng_for(seed: u64, stream: Stream, index: u64) -> ChaCha8Rng {
@@ -313,10 +305,6 @@ fn generate_into(cfg: &SynthConfig, staging: &Path) -> Result<SynthSummary, Synt
         groups: n_groups + world.plan.groups.len(),
         seconds: 0.0,
     })
-}
-
-pub fn day_start_ms(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis()
 }
 
 /// Exponential draw with the given mean.
