@@ -14,10 +14,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::NaiveDate;
-use common::{as_of, synth};
+use common::{as_of, groupwatch, synth};
 use groupwatch::clusters::{self, Input};
 use groupwatch::features::{self, Context, FeatureConfig};
 use groupwatch::ingest::{self, ev, method, MembershipEvent, Window, WindowSpec, NONE};
@@ -26,9 +25,6 @@ use groupwatch::schema::Contract;
 use groupwatch::synth::Scale;
 use polars::prelude::*;
 
-fn groupwatch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
-}
 
 fn read(path: &Path) -> DataFrame {
     ParquetReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).finish().unwrap()
@@ -113,7 +109,7 @@ fn clusters_of(w: &Window, flagged: &[bool]) -> Vec<clusters::Cluster> {
     let scores = |t: &features::FeatureTable, entity: &str, hi: &dyn Fn(u32) -> bool| Scores {
         features: Vec::new(),
         entity: entity.into(),
-        method: "model".into(),
+        method: groupwatch::model::score::ScoreMethod::Model,
         ids: t.ids.clone(),
         score: t.rows.iter().map(|&i| if hi(i) { 0.9 } else { 0.1 }).collect(),
         reasons: vec![Vec::new(); t.ids.len()],

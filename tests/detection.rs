@@ -14,9 +14,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::as_of;
+use common::{as_of, groupwatch_ok};
 use groupwatch::features::{self, Context, FeatureConfig};
 use groupwatch::ingest::{self, WindowSpec};
 use groupwatch::io::{col, frame, write_parquet};
@@ -237,10 +236,6 @@ fn no_entity_is_scored_with_its_own_label() {
     assert!(moved, "flipping labels should change the other folds' seed-based features");
 }
 
-fn groupwatch(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_groupwatch")).args(args).output().unwrap();
-    assert!(o.status.success(), "{args:?}\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-}
 
 #[test]
 fn the_nightly_path_scores_as_training_did() {
@@ -249,11 +244,11 @@ fn the_nightly_path_scores_as_training_did() {
     let input = d.path().join("input");
     let (i, day) = (input.to_str().unwrap(), as_of().to_string());
     let model = d.path().join("model.json");
-    groupwatch(&["train", "--input", i, "--model-out", model.to_str().unwrap(), "--as-of", &day, "--min-positives", "5"]);
+    groupwatch_ok(&["train", "--input", i, "--model-out", model.to_str().unwrap(), "--as-of", &day, "--min-positives", "5"]);
     let trained_in_run = d.path().join("a");
     let with_model = d.path().join("b");
-    groupwatch(&["run", "--input", i, "--out", trained_in_run.to_str().unwrap(), "--as-of", &day, "--min-positives", "5"]);
-    groupwatch(&["run", "--input", i, "--out", with_model.to_str().unwrap(), "--as-of", &day, "--model", model.to_str().unwrap()]);
+    groupwatch_ok(&["run", "--input", i, "--out", trained_in_run.to_str().unwrap(), "--as-of", &day, "--min-positives", "5"]);
+    groupwatch_ok(&["run", "--input", i, "--out", with_model.to_str().unwrap(), "--as-of", &day, "--model", model.to_str().unwrap()]);
     let read = |dir: &Path| {
         let df = groupwatch::io::read_parquet(&dir.join(format!("run={day}/group_scores.parquet")), Some(&["group_id", "score"])).unwrap();
         let ids: Vec<u64> = df.column("group_id").unwrap().u64().unwrap().into_no_null_iter().collect();

@@ -3,14 +3,10 @@
 //! polars and scikit-learn from the same Parquet files; and the command's bad-input exit code.
 mod common;
 
-use std::process::Command;
 
-use common::{as_of, python_oracle, synth};
+use common::{as_of, groupwatch, python_oracle, synth};
 use groupwatch::synth::Scale;
 
-fn groupwatch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
-}
 
 #[test]
 fn evaluation_agrees_with_sklearn_on_a_scored_run() {

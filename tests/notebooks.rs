@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::as_of;
+use common::{as_of, groupwatch_ok};
 
 const NOTEBOOKS: [&str; 3] = ["feature_exploration", "threshold_tuning", "cluster_review"];
 
@@ -28,10 +28,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn groupwatch(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_groupwatch")).args(args).output().unwrap();
-    assert!(o.status.success(), "groupwatch {args:?} failed ({}):\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-}
 
 /// What `execute.py` reports for one notebook.
 #[derive(Debug, serde::Deserialize)]
@@ -120,15 +116,15 @@ fn has_clusters(run: &Path) -> bool {
 fn notebooks_run_top_to_bottom_against_a_fresh_demo_run() {
     let d = tempfile::tempdir().unwrap();
     let demo = d.path().join("demo");
-    groupwatch(&["demo", "--scale", "tiny", "--out", demo.to_str().unwrap()]);
+    groupwatch_ok(&["demo", "--scale", "tiny", "--out", demo.to_str().unwrap()]);
     let runs = demo.join("runs");
     let run = runs.join(format!("run={}", as_of()));
     let earlier = as_of() - chrono::Days::new(7);
-    groupwatch(&["run", "--input", demo.join("input").to_str().unwrap(), "--out", runs.to_str().unwrap(), "--as-of", &earlier.to_string()]);
+    groupwatch_ok(&["run", "--input", demo.join("input").to_str().unwrap(), "--out", runs.to_str().unwrap(), "--as-of", &earlier.to_string()]);
     let cmp = d.path().join("compare");
     std::fs::create_dir(&cmp).unwrap();
     let (pa, pb) = (root().join("policies/default.toml"), root().join("policies/strict.toml"));
-    groupwatch(&["sweep", "--run", run.to_str().unwrap(), "--policy", pa.to_str().unwrap(), "--compare", pb.to_str().unwrap(), "--out", cmp.to_str().unwrap()]);
+    groupwatch_ok(&["sweep", "--run", run.to_str().unwrap(), "--policy", pa.to_str().unwrap(), "--compare", pb.to_str().unwrap(), "--out", cmp.to_str().unwrap()]);
 
     // PREVIOUS_RUN unset: the notebook finds the earlier run beside this one.
     let out = d.path().join("executed");

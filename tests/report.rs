@@ -15,12 +15,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{as_of, python_oracle, synth};
+use common::{as_of, groupwatch, python_oracle, synth};
 use groupwatch::synth::Scale;
 
-fn groupwatch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
-}
 
 fn ok(cmd: &mut Command) -> String {
     let o = cmd.output().unwrap();

@@ -7,6 +7,18 @@ use std::process::Command;
 use chrono::NaiveDate;
 use groupwatch::synth::{generate, Scale, SynthConfig};
 
+/// The `groupwatch` binary built for these tests, ready for arguments.
+pub fn groupwatch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+}
+
+/// Runs `groupwatch ARGS`, asserting it succeeds (its output in the message when not).
+pub fn groupwatch_ok(args: &[&str]) -> std::process::Output {
+    let o = groupwatch().args(args).output().expect("run groupwatch");
+    assert!(o.status.success(), "groupwatch {args:?} failed ({}):\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    o
+}
+
 pub fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
 }
