@@ -178,6 +178,11 @@ pub fn prepare(
     })
 }
 
+/// [`prepare`] for a job without earlier run folders (`features`, `train`).
+fn prepare_job(input: &Path, spec: WindowSpec, hamming_threshold: u32, clock: &mut Clock, progress: &dyn Fn(&str)) -> Result<Prepared, RunError> {
+    prepare(discover(input)?, &Source { spec, hamming_threshold, runs: None }, clock, progress)
+}
+
 /// The feature tables alone (`groupwatch features`).
 #[derive(Debug, Clone)]
 pub struct FeaturesJob {
@@ -219,15 +224,7 @@ pub struct SeedCounts {
 /// `group_features.parquet`, `account_features.parquet` and `features.json` into `job.out`.
 pub fn features(job: &FeaturesJob, progress: &dyn Fn(&str)) -> Result<FeaturesSummary, RunError> {
     let mut clock = Clock::default();
-    let src = Source {
-        spec: WindowSpec {
-            as_of: job.as_of,
-            window_days: job.window_days,
-        },
-        hamming_threshold: job.hamming_threshold,
-        runs: None,
-    };
-    let p = prepare(discover(&job.input)?, &src, &mut clock, progress)?;
+    let p = prepare_job(&job.input, WindowSpec { as_of: job.as_of, window_days: job.window_days }, job.hamming_threshold, &mut clock, progress)?;
     progress("computing features");
     let seeds = Seeds::visible(&p.w, &p.ctx, p.w.now_ms, &[], &[]);
     let seeds = SeedCounts {
@@ -323,15 +320,7 @@ pub struct TrainSummary {
 /// (Markdown and JSON) and, when asked, the out-of-fold scores.
 pub fn train(job: &TrainJob, progress: &dyn Fn(&str)) -> Result<TrainSummary, RunError> {
     let mut clock = Clock::default();
-    let src = Source {
-        spec: WindowSpec {
-            as_of: job.as_of,
-            window_days: job.window_days,
-        },
-        hamming_threshold: job.hamming_threshold,
-        runs: None,
-    };
-    let p = prepare(discover(&job.input)?, &src, &mut clock, progress)?;
+    let p = prepare_job(&job.input, WindowSpec { as_of: job.as_of, window_days: job.window_days }, job.hamming_threshold, &mut clock, progress)?;
     progress("training with cross-validation");
     let out = crossfit::run(
         &p.w,

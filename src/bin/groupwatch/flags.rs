@@ -217,17 +217,11 @@ pub struct SweepArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Input dataset folder.
-    #[arg(long)]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Output folder: the run is written to OUT/run=<as-of>/.
     #[arg(long)]
     pub out: PathBuf,
-    /// As-of date (the window ends at the end of this UTC day). Defaults to yesterday (UTC).
-    #[arg(long)]
-    pub as_of: Option<NaiveDate>,
-    #[arg(long, default_value_t = 30)]
-    pub window_days: u32,
     /// Policy file (TOML); the built-in default policy when absent.
     #[arg(long)]
     pub policy: Option<PathBuf>,
@@ -236,9 +230,6 @@ pub struct RunArgs {
     pub model: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// PDQ Hamming distance at or below which a photo matches the hash bank.
-    #[arg(long, default_value_t = 31)]
-    pub hamming_threshold: u32,
     /// Without --model: fewer violating labels of a kind than this and that kind is ranked
     /// by the unsupervised score instead of a model.
     #[arg(long, default_value_t = 20)]
@@ -247,19 +238,13 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Input dataset folder (its labels table is the training signal).
-    #[arg(long)]
-    pub input: PathBuf,
+    /// The input (its labels table is the training signal: labels decided by the end of the
+    /// as-of day) and its window.
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Model file to write (JSON).
     #[arg(long)]
     pub model_out: PathBuf,
-    /// As-of date: labels decided before the end of this UTC day are used. Defaults to
-    /// yesterday (UTC), as for every command that reads a dataset.
-    #[arg(long)]
-    pub as_of: Option<NaiveDate>,
-    /// Days in the feature window.
-    #[arg(long, default_value_t = 30)]
-    pub window_days: u32,
     /// Reviews per day: precision is reported in the top this many.
     #[arg(long, default_value_t = 200)]
     pub capacity: usize,
@@ -272,9 +257,6 @@ pub struct TrainArgs {
     /// oof_scores table of data-schemas/), to evaluate other models on the same folds.
     #[arg(long)]
     pub oof_out: Option<PathBuf>,
-    /// PDQ Hamming distance at or below which a photo matches the hash bank.
-    #[arg(long, default_value_t = 31)]
-    pub hamming_threshold: u32,
     /// Train on the tabular features only (no graph features): a baseline model.
     #[arg(long)]
     pub tabular_only: bool,
@@ -301,14 +283,23 @@ pub struct EvaluateArgs {
 
 #[derive(Args, Debug)]
 pub struct FeaturesArgs {
-    /// Input dataset folder.
-    #[arg(long)]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Output folder (the feature tables and features.json are written atomically into it).
     #[arg(long)]
     pub out: PathBuf,
-    /// As-of date: the window ends at the end of this UTC day ("now" for every feature).
-    /// Defaults to yesterday (UTC), as for every command that reads a dataset.
+}
+
+/// The input and window every command that computes features reads (`features`, `train`,
+/// `run`).
+#[derive(Args, Debug)]
+pub struct WindowArgs {
+    /// Input dataset folder.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// As-of date: the window ends at the end of this UTC day ("now" for every feature;
+    /// labels decided by then are used). Defaults to yesterday (UTC), as for every command
+    /// that reads a dataset.
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
     /// Days in the window.

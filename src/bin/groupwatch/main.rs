@@ -107,7 +107,8 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             validate_cmd(&cfg, &a.quarantine, a.report_json.as_deref())
         }
         Command::Features(a) => {
-            let job = FeaturesJob { input: a.input, out: a.out, as_of: as_of_or_yesterday(a.as_of), window_days: a.window_days, hamming_threshold: a.hamming_threshold };
+            let w = a.window;
+            let job = FeaturesJob { input: w.input, out: a.out, as_of: as_of_or_yesterday(w.as_of), window_days: w.window_days, hamming_threshold: w.hamming_threshold };
             finish(with_spinner(|p| pipeline::features(&job, p)), |s| {
                 println!("{} groups and {} accounts -> {}", s.group_rows, s.account_rows, job.out.display());
                 s.unavailable_features.iter().for_each(|u| println!("  unavailable (input table absent): {u}"));
@@ -117,8 +118,9 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Train(a) => {
             let train = groupwatch::model::TrainConfig { capacity: a.capacity, seed: a.seed, min_positives: a.min_positives, tabular_only: a.tabular_only, ..Default::default() };
-            let (as_of, window_days, hamming_threshold) = (as_of_or_yesterday(a.as_of), a.window_days, a.hamming_threshold);
-            let job = TrainJob { input: a.input, model_out: a.model_out, as_of, window_days, hamming_threshold, train, oof_out: a.oof_out };
+            let w = a.window;
+            let (as_of, window_days, hamming_threshold) = (as_of_or_yesterday(w.as_of), w.window_days, w.hamming_threshold);
+            let job = TrainJob { input: w.input, model_out: a.model_out, as_of, window_days, hamming_threshold, train, oof_out: a.oof_out };
             finish(with_spinner(|p| pipeline::train(&job, p)), |s| {
                 if let (Some(rows), Some(path)) = (s.oof_rows, &job.oof_out) {
                     println!("out-of-fold scores: {rows} row(s) -> {}", path.display());
@@ -131,9 +133,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Run(a) => {
-            let mut cfg = RunConfig::new(a.input, a.out, as_of_or_yesterday(a.as_of));
-            (cfg.window_days, cfg.policy, cfg.model, cfg.seed) = (a.window_days, a.policy, a.model, a.seed);
-            (cfg.min_positives, cfg.hamming_threshold) = (a.min_positives, a.hamming_threshold);
+            let w = a.window;
+            let mut cfg = RunConfig::new(w.input, a.out, as_of_or_yesterday(w.as_of));
+            (cfg.window_days, cfg.policy, cfg.model, cfg.seed) = (w.window_days, a.policy, a.model, a.seed);
+            (cfg.min_positives, cfg.hamming_threshold) = (a.min_positives, w.hamming_threshold);
             run_cmd(&cfg)
         }
         Command::Sweep(a) => sweep_cmd(&a),
