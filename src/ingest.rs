@@ -33,10 +33,6 @@ use crate::schema::{Contract, LogicalType};
 use crate::validate::ValidationReport;
 
 pub const NONE: u32 = u32::MAX;
-/// Validation tolerance for times after as-of when ingesting a window: rows after as-of are
-/// simply outside it (a backfill's as-of precedes later data), so only absurd times (a century
-/// ahead) are set aside.
-pub const NO_FUTURE_CHECK_DAYS: i64 = 36_500;
 pub use crate::synth::{MS_PER_DAY, MS_PER_HOUR};
 
 /// The window to ingest.
@@ -942,8 +938,7 @@ fn build(
 /// Convenience for tests and tools: discover, validate and ingest a folder.
 pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, ValidationReport)> {
     let ds = crate::layout::discover(input)?;
-    let mut cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
-    cfg.future_tolerance_days = NO_FUTURE_CHECK_DAYS;
+    let cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
     let report = crate::validate::validate_dataset(&cfg, &ds);
     anyhow::ensure!(report.is_usable(), "input is unusable:\n{report}");
     let w = ingest(&ds, &report, spec)?;

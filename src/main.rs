@@ -347,7 +347,8 @@ struct ValidateArgs {
     /// Where to write the quarantined rows (Parquet, the contract's quarantine table).
     #[arg(long, default_value = "quarantine.parquet")]
     quarantine: PathBuf,
-    /// As-of date: timestamps after the end of this day (plus one day) are rejected.
+    /// As-of date: times more than a century after the end of this day are quarantined (the
+    /// same rule as `run`; a later time is only outside a run's window).
     /// Defaults to today (UTC).
     #[arg(long)]
     as_of: Option<NaiveDate>,
@@ -607,8 +608,7 @@ fn prepare(input: &Path, as_of: NaiveDate, window_days: u32, hamming_threshold: 
         clock = std::time::Instant::now();
     };
     let ds = layout::discover(input).map_err(validate::ValidateError::from)?;
-    let mut vcfg = ValidateConfig::new(input.to_path_buf(), as_of);
-    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
+    let vcfg = ValidateConfig::new(input.to_path_buf(), as_of);
     let pb = spinner("validating");
     let report = validate::validate_dataset(&vcfg, &ds);
     if !report.is_usable() {

@@ -225,8 +225,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     progress("validating");
     let ds = crate::layout::discover(&cfg.input).map_err(validate::ValidateError::from)?;
-    let mut vcfg = ValidateConfig::new(cfg.input.clone(), cfg.as_of);
-    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
+    let vcfg = ValidateConfig::new(cfg.input.clone(), cfg.as_of);
     let report = validate::validate_dataset(&vcfg, &ds);
     if !report.is_usable() {
         return Err(RunError::BadInput(report.to_string()));

@@ -9,8 +9,13 @@
 //!   listed with its table, file and column.
 //! - **Row-level** problems set one row aside: a null in a non-null column, an enum value
 //!   outside its list, a malformed PDQ, a negative id, a small int out of range, a forward
-//!   without exactly one destination, a timestamp after the as-of date. The row goes to the
-//!   quarantine table with its file, row number and reason; the rest of the data is valid.
+//!   without exactly one destination, a time too far after the as-of date to be real
+//!   ([`FUTURE_TOLERANCE_DAYS`]). The row goes to the quarantine table with its file, row
+//!   number and reason; the rest of the data is valid.
+//!
+//! `validate` and every command that reads a dataset (`run`, `train`, `features`) use these
+//! same rules through [`ValidateConfig::new`], so the quarantine `validate` writes is exactly
+//! what a run sets aside.
 //!
 //! Rows whose event time falls outside their `dt=YYYY-MM-DD/` folder's day are neither: the
 //! contract makes `dt` a hint, so they are read by their time, but a count per folder is kept
@@ -34,13 +39,25 @@ use serde::Serialize;
 use crate::layout::{self, DataFile, Dataset, LayoutError, TableLocation};
 use crate::schema::{ColumnSchema, Contract, LogicalType, TableSchema};
 
-/// Validator settings.
+/// How far after the end of the as-of day a time may lie before its row is quarantined: about
+/// a century.
+///
+/// The contract makes the end of the as-of day "now" for a run, never the wall clock, and a
+/// row after it is no fault of the row: a backfill or a rerun for an earlier as-of reads a
+/// dataset that goes on past it, and `run` counts such rows as outside its window (an error
+/// naming that count when a required table has none inside). So the rule can only reject
+/// times no real as-of reaches: a unit mistake (microseconds or nanoseconds written where the
+/// contract says epoch milliseconds land tens of thousands of years ahead) or a garbage value.
+/// One constant, not a setting, so that `validate` and `run` cannot disagree on a row.
+pub const FUTURE_TOLERANCE_DAYS: i64 = 36_500;
+
+/// Validator settings. The row rules themselves are fixed (see [`FUTURE_TOLERANCE_DAYS`]):
+/// only where to read and how much to read at a time can change.
 #[derive(Debug, Clone)]
 pub struct ValidateConfig {
     pub input: PathBuf,
-    /// Timestamps later than the end of this day plus `future_tolerance_days` are rejected.
+    /// Times later than the end of this day plus [`FUTURE_TOLERANCE_DAYS`] are quarantined.
     pub as_of: NaiveDate,
-    pub future_tolerance_days: i64,
     /// Rows read at a time from one file.
     pub chunk_rows: usize,
     /// Example rows kept per (table, column, problem) for the printed report.
@@ -49,7 +66,7 @@ pub struct ValidateConfig {
 
 impl ValidateConfig {
     pub fn new(input: PathBuf, as_of: NaiveDate) -> Self {
-        ValidateConfig { input, as_of, future_tolerance_days: 1, chunk_rows: 1 << 20, max_examples: 5 }
+        ValidateConfig { input, as_of, chunk_rows: 1 << 20, max_examples: 5 }
     }
 }
 
@@ -224,7 +241,7 @@ pub fn validate(cfg: &ValidateConfig) -> Result<ValidationReport, ValidateError>
 /// Validates an already discovered dataset.
 pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport {
     let horizon_ms = crate::synth::day_start_ms(cfg.as_of)
-        + (1 + cfg.future_tolerance_days) * crate::synth::MS_PER_DAY;
+        + (1 + FUTURE_TOLERANCE_DAYS) * crate::synth::MS_PER_DAY;
     let mut report = ValidationReport {
         input: cfg.input.display().to_string(),
         as_of: cfg.as_of,
