@@ -70,13 +70,18 @@ pub enum IngestError {
         tables.iter().map(|(t, n)| format!("{t} (all {n} valid rows lie outside it)")).collect::<Vec<_>>().join(", ")
     )]
     EmptyWindow { window: String, tables: Vec<(String, u64)> },
+    /// The third-party Parquet reader panicked on a file validation could read (its
+    /// streaming scan decodes differently): caught here and reported as a bad file, not a
+    /// crash. `file` names the file, or the first of the files scanned together.
+    #[error("table {table}, file {file}: the Parquet reader failed on this file ({message})")]
+    Unreadable { table: String, file: String, message: String },
 }
 
 impl crate::ExitCode for IngestError {
     fn is_bad_input(&self) -> bool {
         // Validation runs first; apart from a window that holds none of a required table's
-        // rows, anything left is a reader or logic failure.
-        matches!(self, IngestError::EmptyWindow { .. })
+        // rows and a file the reader fails on, anything left is a logic failure.
+        matches!(self, IngestError::EmptyWindow { .. } | IngestError::Unreadable { .. })
     }
 }
 
@@ -375,7 +380,17 @@ impl TableReader<'_> {
             if let Some((tc, lo, hi)) = time_range {
                 lf = lf.filter(col(tc).gt_eq(lit(lo)).and(col(tc).lt(lit(hi))));
             }
-            let mut df = lf.collect().map_err(err)?;
+            let files = match group.len() {
+                1 => group[0].0.rel.clone(),
+                n => format!("{} (or one of the {} files scanned with it)", group[0].0.rel, n - 1),
+            };
+            let mut df = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lf.collect())) {
+                Ok(r) => r.map_err(err)?,
+                Err(payload) => {
+                    let message = crate::validate::panic_message(payload.as_ref());
+                    return Err(IngestError::Unreadable { table: table.into(), file: files, message });
+                }
+            };
             // FixedSizeBinary PDQs arrive as Binary; make every PDQ a hex string.
             for &name in columns {
                 if schema.column(name).map(|c| c.ty) == Some(LogicalType::Pdq) {

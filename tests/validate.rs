@@ -1534,3 +1534,67 @@ mod rulebook {
         assert!(failures.is_empty(), "{} of {} cases broke the rules:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
     }
 }
+
+// ---- Inputs found by fuzzing (fuzz/, docs/testing.md) -----------------------------------
+
+/// Each file under tests/data/fuzz/ is a fuzz input that once crashed or hung `validate` or
+/// ingest: its first byte picks the table (as in fuzz/fuzz_targets/ingest_parquet.rs), the
+/// rest replaces that table's file in the fuzzer's tiny base dataset (fuzz/base/). Both
+/// commands must end with a clean exit code and agree; a file that cannot be read is bad
+/// input (exit 2) naming the file.
+mod fuzz_regressions {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    /// The fuzz target's table order.
+    const TABLES: [&str; 10] =
+        ["accounts", "groups", "memberships", "invite_links", "forwards", "reports", "blocks", "hash_bank", "labels", "review_decisions"];
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn groupwatch(args: &[&str], input: &Path, out_flag: &str, out: &Path) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+            .args(args)
+            .args(["--as-of", "2026-11-24", "--threads", "1", "--input"])
+            .arg(input)
+            .arg(out_flag)
+            .arg(out)
+            .output()
+            .expect("run groupwatch")
+    }
+
+    #[test]
+    fn fuzz_findings_exit_cleanly() {
+        let mut inputs: Vec<PathBuf> = fs::read_dir(root().join("tests/data/fuzz")).unwrap().map(|e| e.unwrap().path()).collect();
+        inputs.sort();
+        assert!(!inputs.is_empty());
+        for path in inputs {
+            let bytes = fs::read(&path).unwrap();
+            let table = TABLES[bytes[0] as usize % TABLES.len()];
+            let dir = tempfile::tempdir().unwrap();
+            let input = dir.path().join("input");
+            fs::create_dir_all(&input).unwrap();
+            for e in fs::read_dir(root().join("fuzz/base")).unwrap() {
+                let e = e.unwrap();
+                fs::copy(e.path(), input.join(e.file_name())).unwrap();
+            }
+            let rel = format!("{table}.parquet");
+            fs::write(input.join(&rel), &bytes[1..]).unwrap();
+            let v = groupwatch(&["validate"], &input, "--quarantine", &dir.path().join("q.parquet"));
+            let r = groupwatch(&["run"], &input, "--out", &dir.path().join("out"));
+            let name = path.file_name().unwrap().to_string_lossy();
+            for (cmd, o) in [("validate", &v), ("run", &r)] {
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                let stdout = String::from_utf8_lossy(&o.stdout);
+                assert!(matches!(o.status.code(), Some(0 | 2)) && !stderr.contains("panicked"), "{name}: {cmd}: {:?}\n{stderr}", o.status);
+                if o.status.code() == Some(2) {
+                    assert!(stdout.contains(&rel) || stderr.contains(&rel), "{name}: {cmd} does not name {rel}:\n{stdout}\n{stderr}");
+                }
+            }
+            assert_eq!(v.status.code(), r.status.code(), "{name}: validate and run disagree");
+        }
+    }
+}
