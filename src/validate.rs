@@ -532,7 +532,7 @@ impl ThriftWalk<'_> {
 
     fn value(&mut self, ty: u8, depth: usize) -> Result<(), &'static str> {
         match ty {
-            1 | 2 | 3 => {
+            1..=3 => {
                 self.byte()?;
             }
             4..=6 => {

@@ -1090,6 +1090,7 @@ mod rulebook {
     use polars::prelude::*;
 
     use super::support::*;
+    use super::{account_with_photo as account_photo, forward_to_group};
 
     /// What the contract says should come of a case.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1158,26 +1159,6 @@ mod rulebook {
             v[r] = Some(value);
             put(df, Column::new(column.into(), v));
         });
-    }
-
-    /// A forwards file and a row of it sent to a group.
-    fn forward_to_group(ds: &Dataset) -> (String, usize) {
-        for file in ds.files("forwards") {
-            let df = ds.read(&file);
-            let (g, a) = (u64s(&df, "dst_group_id"), u64s(&df, "dst_account_id"));
-            if let Some(i) = (0..df.height()).find(|&i| g[i].is_some() && a[i].is_none()) {
-                return (file, i);
-            }
-        }
-        panic!("no forward to a group in the fixture");
-    }
-
-    /// An account row with a photo hash.
-    fn account_photo(ds: &Dataset) -> (String, usize, String) {
-        let file = ds.files("accounts")[0].clone();
-        let p = strs(&ds.read(&file), "photo_pdq");
-        let (row, pdq) = p.iter().enumerate().find_map(|(i, v)| v.clone().map(|v| (i, v))).expect("a photo");
-        (file, row, pdq)
     }
 
     fn corpus() -> Vec<(&'static str, Expect, Break)> {
@@ -1425,10 +1406,8 @@ mod rulebook {
             }),
             case("missing optional table", Clean, |ds| fs::remove_dir_all(ds.path("blocks")).unwrap()),
             case("int64 ids and epoch-ms times", Clean, |ds| {
-                let file = ds.file_with_rows("memberships", 1);
-                ds.edit(&file, |df| {
-                    let ids: Vec<Option<i64>> = u64s(df, "actor_id").into_iter().map(|v| v.map(|x| (x >> 1) as i64)).collect();
-                    put(df, Column::new("actor_id".into(), ids));
+                signed_id(ds, "memberships", "actor_id", 0, 12_345);
+                edit_cell(ds, "memberships", 0, |df, _| {
                     let ts = millis(df, "ts");
                     put(df, Column::new("ts".into(), ts));
                 });

@@ -42,12 +42,15 @@ fn input_dir() -> &'static PathBuf {
         std::env::set_var("RAYON_NUM_THREADS", "1");
         std::env::set_var("POLARS_MAX_THREADS", "1");
         abort_on_own_panics();
-        let dir = std::env::temp_dir().join(format!("gw-fuzz-{}", std::process::id())).join("input");
+        let dir = std::env::temp_dir()
+            .join(format!("gw-fuzz-{}", std::process::id()))
+            .join("input");
         std::fs::create_dir_all(&dir).expect("create the fuzz dataset folder");
         for t in TABLES {
             let _ = std::fs::remove_file(dir.join(format!("{t}.parquet")));
             if let Some(bytes) = base(t) {
-                std::fs::write(dir.join(format!("{t}.parquet")), bytes).expect("write a base table");
+                std::fs::write(dir.join(format!("{t}.parquet")), bytes)
+                    .expect("write a base table");
             }
         }
         dir
@@ -61,7 +64,10 @@ fn abort_on_own_panics() {
     static CAUGHT: AtomicU64 = AtomicU64::new(0);
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let file = info.location().map(|l| l.file().to_string()).unwrap_or_default();
+        let file = info
+            .location()
+            .map(|l| l.file().to_string())
+            .unwrap_or_default();
         let third_party = file.contains("/.cargo/registry/") || file.starts_with("/rustc/");
         if !third_party {
             default(info);
@@ -69,18 +75,28 @@ fn abort_on_own_panics() {
         }
         let n = CAUGHT.fetch_add(1, Ordering::Relaxed);
         if n < 20 || n.is_power_of_two() {
-            eprintln!("third-party panic #{} (left to the library's boundary): {info}", n + 1);
+            eprintln!(
+                "third-party panic #{} (left to the library's boundary): {info}",
+                n + 1
+            );
         }
     }));
 }
 
 /// The valid base file of `table`, if the base dataset has one.
 fn base(table: &str) -> Option<Vec<u8>> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("base").join(format!("{table}.parquet"))).ok()
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("base")
+            .join(format!("{table}.parquet")),
+    )
+    .ok()
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, file)) = data.split_first() else { return };
+    let Some((&pick, file)) = data.split_first() else {
+        return;
+    };
     let dir = input_dir();
     let table = TABLES[pick as usize % TABLES.len()];
     let path = dir.join(format!("{table}.parquet"));
@@ -92,7 +108,14 @@ fuzz_target!(|data: &[u8]| {
         let report = validate::validate_dataset(&cfg, &ds);
         if report.is_usable() {
             let _ = report.quarantine_frame();
-            if let Ok(mut w) = ingest::ingest(&ds, &report, WindowSpec { as_of, window_days: 30 }) {
+            if let Ok(mut w) = ingest::ingest(
+                &ds,
+                &report,
+                WindowSpec {
+                    as_of,
+                    window_days: 30,
+                },
+            ) {
                 let _ = ingest::append_review_decisions(&mut w, &ds, &report, &BTreeMap::new());
                 let _ = groupwatch::replay::replay(&w);
             }
