@@ -63,8 +63,7 @@ fn prepare(accounts: usize) -> Prepared {
     generate(&config(dir.path().join("d"), accounts)).unwrap();
     let input = dir.path().join("d/input");
     let ds = groupwatch::layout::discover(&input).unwrap();
-    let mut vcfg = ValidateConfig::new(input, as_of());
-    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
+    let vcfg = ValidateConfig::new(input, as_of());
     let report = validate_dataset(&vcfg, &ds);
     assert!(report.is_usable());
     let w = ingest::ingest(&ds, &report, spec()).unwrap();

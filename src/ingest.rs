@@ -33,10 +33,6 @@ use crate::schema::{Contract, LogicalType};
 use crate::validate::ValidationReport;
 
 pub const NONE: u32 = u32::MAX;
-/// Validation tolerance for times after as-of when ingesting a window: rows after as-of are
-/// simply outside it (a backfill's as-of precedes later data), so only absurd times (a century
-/// ahead) are set aside.
-pub const NO_FUTURE_CHECK_DAYS: i64 = 36_500;
 pub use crate::synth::{MS_PER_DAY, MS_PER_HOUR};
 
 /// The window to ingest.
@@ -74,13 +70,18 @@ pub enum IngestError {
         tables.iter().map(|(t, n)| format!("{t} (all {n} valid rows lie outside it)")).collect::<Vec<_>>().join(", ")
     )]
     EmptyWindow { window: String, tables: Vec<(String, u64)> },
+    /// The third-party Parquet reader panicked on a file validation could read (its
+    /// streaming scan decodes differently): caught here and reported as a bad file, not a
+    /// crash. `file` names the file, or the first of the files scanned together.
+    #[error("table {table}, file {file}: the Parquet reader failed on this file ({message})")]
+    Unreadable { table: String, file: String, message: String },
 }
 
 impl crate::ExitCode for IngestError {
     fn is_bad_input(&self) -> bool {
         // Validation runs first; apart from a window that holds none of a required table's
-        // rows, anything left is a reader or logic failure.
-        matches!(self, IngestError::EmptyWindow { .. })
+        // rows and a file the reader fails on, anything left is a logic failure.
+        matches!(self, IngestError::EmptyWindow { .. } | IngestError::Unreadable { .. })
     }
 }
 
@@ -379,7 +380,17 @@ impl TableReader<'_> {
             if let Some((tc, lo, hi)) = time_range {
                 lf = lf.filter(col(tc).gt_eq(lit(lo)).and(col(tc).lt(lit(hi))));
             }
-            let mut df = lf.collect().map_err(err)?;
+            let files = match group.len() {
+                1 => group[0].0.rel.clone(),
+                n => format!("{} (or one of the {} files scanned with it)", group[0].0.rel, n - 1),
+            };
+            let mut df = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lf.collect())) {
+                Ok(r) => r.map_err(err)?,
+                Err(payload) => {
+                    let message = crate::validate::panic_message(payload.as_ref());
+                    return Err(IngestError::Unreadable { table: table.into(), file: files, message });
+                }
+            };
             // FixedSizeBinary PDQs arrive as Binary; make every PDQ a hex string.
             for &name in columns {
                 if schema.column(name).map(|c| c.ty) == Some(LogicalType::Pdq) {
@@ -942,8 +953,7 @@ fn build(
 /// Convenience for tests and tools: discover, validate and ingest a folder.
 pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, ValidationReport)> {
     let ds = crate::layout::discover(input)?;
-    let mut cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
-    cfg.future_tolerance_days = NO_FUTURE_CHECK_DAYS;
+    let cfg = crate::validate::ValidateConfig::new(input.to_path_buf(), spec.as_of);
     let report = crate::validate::validate_dataset(&cfg, &ds);
     anyhow::ensure!(report.is_usable(), "input is unusable:\n{report}");
     let w = ingest(&ds, &report, spec)?;

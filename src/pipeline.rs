@@ -105,8 +105,7 @@ pub fn prepare(
 ) -> Result<Prepared, RunError> {
     let mut warnings = Vec::new();
     progress("validating");
-    let mut vcfg = ValidateConfig::new(ds.root.clone(), src.spec.as_of);
-    vcfg.future_tolerance_days = ingest::NO_FUTURE_CHECK_DAYS;
+    let vcfg = ValidateConfig::new(ds.root.clone(), src.spec.as_of);
     let report = validate::validate_dataset(&vcfg, &ds);
     if !report.is_usable() {
         return Err(RunError::BadInput(report.to_string()));

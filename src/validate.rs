@@ -9,8 +9,13 @@
 //!   listed with its table, file and column.
 //! - **Row-level** problems set one row aside: a null in a non-null column, an enum value
 //!   outside its list, a malformed PDQ, a negative id, a small int out of range, a forward
-//!   without exactly one destination, a timestamp after the as-of date. The row goes to the
-//!   quarantine table with its file, row number and reason; the rest of the data is valid.
+//!   without exactly one destination, a time too far after the as-of date to be real
+//!   ([`FUTURE_TOLERANCE_DAYS`]). The row goes to the quarantine table with its file, row
+//!   number and reason; the rest of the data is valid.
+//!
+//! `validate` and every command that reads a dataset (`run`, `train`, `features`) use these
+//! same rules through [`ValidateConfig::new`], so the quarantine `validate` writes is exactly
+//! what a run sets aside.
 //!
 //! Rows whose event time falls outside their `dt=YYYY-MM-DD/` folder's day are neither: the
 //! contract makes `dt` a hint, so they are read by their time, but a count per folder is kept
@@ -34,13 +39,25 @@ use serde::Serialize;
 use crate::layout::{self, DataFile, Dataset, LayoutError, TableLocation};
 use crate::schema::{ColumnSchema, Contract, LogicalType, TableSchema};
 
-/// Validator settings.
+/// How far after the end of the as-of day a time may lie before its row is quarantined: about
+/// a century.
+///
+/// The contract makes the end of the as-of day "now" for a run, never the wall clock, and a
+/// row after it is no fault of the row: a backfill or a rerun for an earlier as-of reads a
+/// dataset that goes on past it, and `run` counts such rows as outside its window (an error
+/// naming that count when a required table has none inside). So the rule can only reject
+/// times no real as-of reaches: a unit mistake (microseconds or nanoseconds written where the
+/// contract says epoch milliseconds land tens of thousands of years ahead) or a garbage value.
+/// One constant, not a setting, so that `validate` and `run` cannot disagree on a row.
+pub const FUTURE_TOLERANCE_DAYS: i64 = 36_500;
+
+/// Validator settings. The row rules themselves are fixed (see [`FUTURE_TOLERANCE_DAYS`]):
+/// only where to read and how much to read at a time can change.
 #[derive(Debug, Clone)]
 pub struct ValidateConfig {
     pub input: PathBuf,
-    /// Timestamps later than the end of this day plus `future_tolerance_days` are rejected.
+    /// Times later than the end of this day plus [`FUTURE_TOLERANCE_DAYS`] are quarantined.
     pub as_of: NaiveDate,
-    pub future_tolerance_days: i64,
     /// Rows read at a time from one file.
     pub chunk_rows: usize,
     /// Example rows kept per (table, column, problem) for the printed report.
@@ -49,7 +66,7 @@ pub struct ValidateConfig {
 
 impl ValidateConfig {
     pub fn new(input: PathBuf, as_of: NaiveDate) -> Self {
-        ValidateConfig { input, as_of, future_tolerance_days: 1, chunk_rows: 1 << 20, max_examples: 5 }
+        ValidateConfig { input, as_of, chunk_rows: 1 << 20, max_examples: 5 }
     }
 }
 
@@ -224,7 +241,7 @@ pub fn validate(cfg: &ValidateConfig) -> Result<ValidationReport, ValidateError>
 /// Validates an already discovered dataset.
 pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport {
     let horizon_ms = crate::synth::day_start_ms(cfg.as_of)
-        + (1 + cfg.future_tolerance_days) * crate::synth::MS_PER_DAY;
+        + (1 + FUTURE_TOLERANCE_DAYS) * crate::synth::MS_PER_DAY;
     let mut report = ValidationReport {
         input: cfg.input.display().to_string(),
         as_of: cfg.as_of,
@@ -416,6 +433,11 @@ fn expected(ty: LogicalType) -> &'static str {
     }
 }
 
+/// The message of a caught panic (empty when it is not a string).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+}
+
 /// Checks a file's first and last bytes, to tell "not Parquet" from "truncated".
 fn magic(path: &Path) -> std::io::Result<(u64, bool, bool)> {
     let mut f = File::open(path)?;
@@ -428,6 +450,185 @@ fn magic(path: &Path) -> std::io::Result<(u64, bool, bool)> {
         f.read_exact(&mut tail).is_ok() && &tail == b"PAR1"
     };
     Ok((len, head_ok, tail_ok))
+}
+
+/// Checks the structure of a file's footer (its Thrift-encoded metadata) before the Parquet
+/// reader decodes it. Found by fuzzing (docs/testing.md): the reader sizes each list from the
+/// count in its header before reading the elements, so a corrupt count of a billion asks for
+/// tens of gigabytes and the allocation failure aborts the process. Here every length and
+/// count must fit in the bytes left in the footer (each element takes at least one byte), and
+/// nesting is bounded (a deep nest of structs would overflow the reader's stack).
+fn check_footer(path: &Path) -> Result<(), String> {
+    let mut f = File::open(path).map_err(|e| format!("cannot be opened: {e}"))?;
+    let len = f.metadata().map_err(|e| format!("cannot be opened: {e}"))?.len();
+    let mut tail = [0u8; 8];
+    f.seek(SeekFrom::Start(len.saturating_sub(8))).and_then(|_| f.read_exact(&mut tail)).map_err(|e| format!("cannot read the footer: {e}"))?;
+    let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if footer_len + 12 > len {
+        return Err(format!("the footer claims {footer_len} bytes in a {len}-byte file"));
+    }
+    let mut footer = vec![0u8; footer_len as usize];
+    f.seek(SeekFrom::Start(len - 8 - footer_len)).and_then(|_| f.read_exact(&mut footer)).map_err(|e| format!("cannot read the footer: {e}"))?;
+    let mut walk = ThriftWalk { buf: &footer, pos: 0 };
+    walk.structure(0).map_err(|what| format!("corrupt footer at byte {} of {footer_len}: {what}", walk.pos))
+}
+
+/// A walk over Thrift compact-protocol bytes that checks lengths and counts without
+/// decoding (the Parquet footer's encoding; see the Thrift compact protocol specification).
+struct ThriftWalk<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl ThriftWalk<'_> {
+    /// Deeper than any Parquet footer nests (about six levels).
+    const MAX_DEPTH: usize = 32;
+
+    fn byte(&mut self) -> Result<u8, &'static str> {
+        let b = *self.buf.get(self.pos).ok_or("ends early")?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, &'static str> {
+        let mut v = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift.min(63);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err("a variable-length integer is too long")
+    }
+
+    /// A length or count, which must fit in the bytes left.
+    fn count(&mut self) -> Result<usize, &'static str> {
+        let n = self.varint()?;
+        if n > (self.buf.len() - self.pos) as u64 {
+            return Err("a length or count exceeds the bytes left");
+        }
+        Ok(n as usize)
+    }
+
+    fn structure(&mut self, depth: usize) -> Result<(), &'static str> {
+        if depth > Self::MAX_DEPTH {
+            return Err("structures nest too deeply");
+        }
+        loop {
+            let b = self.byte()?;
+            if b == 0 {
+                return Ok(());
+            }
+            if b >> 4 == 0 {
+                self.varint()?; // the field id, when not given as a delta
+            }
+            match b & 0x0f {
+                1 | 2 => {} // a boolean field carries its value in its type
+                t => self.value(t, depth)?,
+            }
+        }
+    }
+
+    fn value(&mut self, ty: u8, depth: usize) -> Result<(), &'static str> {
+        match ty {
+            1..=3 => {
+                self.byte()?;
+            }
+            4..=6 => {
+                self.varint()?;
+            }
+            7 => {
+                for _ in 0..8 {
+                    self.byte()?;
+                }
+            }
+            8 => {
+                let n = self.count()?;
+                self.pos += n;
+            }
+            9 | 10 => {
+                let h = self.byte()?;
+                let n = if h >> 4 == 15 { self.count()? } else { usize::from(h >> 4) };
+                for _ in 0..n {
+                    self.value(h & 0x0f, depth + 1)?;
+                }
+            }
+            11 => {
+                let n = self.count()?;
+                if n > 0 {
+                    let kv = self.byte()?;
+                    for _ in 0..n {
+                        self.value(kv >> 4, depth + 1)?;
+                        self.value(kv & 0x0f, depth + 1)?;
+                    }
+                }
+            }
+            12 => self.structure(depth + 1)?,
+            _ => return Err("unknown value type"),
+        }
+        Ok(())
+    }
+}
+
+/// Checks the counts in the footer and page headers of `columns` in every row group before
+/// the Parquet reader decodes them. Found by fuzzing (docs/testing.md): the reader trusts
+/// them, and two kinds of bad count abort the whole process, which no `catch_unwind` can
+/// stop: a negative count in a page header is cast to a size and becomes an allocation of
+/// exabytes; a flat column chunk holding more or fewer values than its row group has rows
+/// trips an assertion inside the streaming reader's async tasks, where a panic cannot unwind.
+/// Each column chunk is read on its own (its byte range checked against the file's length
+/// first); only headers are looked at, nothing is decompressed. `Err` names the column.
+fn check_pages(path: &Path, meta: &polars_parquet::parquet::metadata::FileMetadata, columns: &[String]) -> Result<(), (String, String)> {
+    use polars_parquet::parquet::page::{CompressedPage, DataPageHeader};
+    use polars_parquet::parquet::read::PageReader;
+    let mut f = File::open(path).map_err(|e| (String::new(), format!("cannot be opened: {e}")))?;
+    let len = f.metadata().map_err(|e| (String::new(), format!("cannot be opened: {e}")))?.len();
+    for (g, rg) in meta.row_groups.iter().enumerate() {
+        for chunk in rg.parquet_columns() {
+            let name = chunk.descriptor().path_in_schema.join(".");
+            if !columns.contains(&name) {
+                continue;
+            }
+            let bad = |what: String| (name.clone(), format!("corrupt Parquet page in row group {g}: {what}"));
+            let range = chunk.byte_range();
+            if chunk.num_values() < 0 || range.start > range.end || range.end > len {
+                return Err(bad(format!("column chunk at bytes {range:?} of a {len}-byte file with {} values", chunk.num_values())));
+            }
+            // A column that is not a list has exactly one value (or null) per row.
+            let flat = chunk.descriptor().descriptor.max_rep_level == 0;
+            if flat && chunk.num_values() != rg.num_rows() as i64 {
+                return Err(bad(format!("the column chunk holds {} values for {} rows", chunk.num_values(), rg.num_rows())));
+            }
+            let mut bytes = vec![0u8; (range.end - range.start) as usize];
+            f.seek(SeekFrom::Start(range.start)).and_then(|_| f.read_exact(&mut bytes)).map_err(|e| bad(format!("cannot read the column chunk: {e}")))?;
+            // Nothing in a page header can be larger than its column chunk: that bound keeps a
+            // corrupt length in a header from allocating here.
+            let max = bytes.len();
+            let pages = PageReader::new(std::io::Cursor::new(bytes.into()), chunk, Vec::new(), max);
+            for page in pages {
+                let page = match page {
+                    Ok(CompressedPage::Data(page)) => page,
+                    Ok(CompressedPage::Dict(_)) => continue,
+                    Err(e) => return Err(bad(format!("unreadable page header ({e})"))),
+                };
+                let (values, extra) = match page.header() {
+                    DataPageHeader::V1(h) => (h.num_values, Vec::new()),
+                    DataPageHeader::V2(h) => (
+                        h.num_values,
+                        vec![h.num_nulls, h.num_rows, h.definition_levels_byte_length, h.repetition_levels_byte_length],
+                    ),
+                };
+                if values < 0 || i64::from(values) > chunk.num_values() || extra.iter().any(|&x| x < 0) {
+                    return Err(bad(format!(
+                        "a page header claims {values} values (negative counts, or more than the chunk's {})",
+                        chunk.num_values()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Per-table state across its files.
@@ -459,11 +660,7 @@ impl<'a> TableValidator<'a> {
         // become a clear "unreadable file", never a crash.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.file_inner(fi, file, tr, report)));
         if let Err(payload) = outcome {
-            let msg = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let msg = panic_message(payload.as_ref());
             report.fatal.push(fatal(self.schema, Some(&file.rel), None, format!("file cannot be read (the Parquet reader failed: {msg})")));
         }
     }
@@ -480,11 +677,14 @@ impl<'a> TableValidator<'a> {
             Ok((_, true, false)) => return bad(report, None, "truncated or corrupt Parquet file (no PAR1 footer)".into()),
             Ok(_) => {}
         }
+        if let Err(msg) = check_footer(&file.path) {
+            return bad(report, None, msg);
+        }
         let opened = File::open(&file.path).map_err(PolarsError::from).and_then(|f| {
             let mut r = ParquetReader::new(f);
-            Ok((r.schema()?, r.num_rows()?))
+            Ok((r.schema()?, r.num_rows()?, r.get_metadata()?.clone()))
         });
-        let (arrow_schema, num_rows) = match opened {
+        let (arrow_schema, num_rows, meta) = match opened {
             Ok(x) => x,
             Err(e) => return bad(report, None, format!("unreadable Parquet file: {e}")),
         };
@@ -514,8 +714,11 @@ impl<'a> TableValidator<'a> {
         if report.fatal.iter().any(|f| f.table == schema.table && f.file.as_deref() == Some(&file.rel)) {
             return;
         }
-        tr.rows += num_rows as u64;
         let names: Vec<String> = present.iter().map(|c| c.name.clone()).collect();
+        if let Err((column, msg)) = check_pages(&file.path, &meta, &names) {
+            return bad(report, Some(&column), msg);
+        }
+        tr.rows += num_rows as u64;
         let mut dt_mismatch = 0u64;
         let mut offset = 0usize;
         while offset < num_rows {

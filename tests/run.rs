@@ -239,8 +239,7 @@ fn a_required_table_with_no_row_in_the_window_stops_the_run_and_publishes_nothin
         assert!(line.contains(word), "the message does not say {word}: {line}");
     }
     // How many rows lie outside: every valid membership row.
-    let mut vcfg = groupwatch::validate::ValidateConfig::new(input.clone(), chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
-    vcfg.future_tolerance_days = groupwatch::ingest::NO_FUTURE_CHECK_DAYS;
+    let vcfg = groupwatch::validate::ValidateConfig::new(input.clone(), chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
     let report = groupwatch::validate::validate(&vcfg).unwrap();
     let t = report.table("memberships").unwrap();
     assert!(line.contains(&format!("memberships (all {} valid rows", t.rows - t.quarantined_rows)), "{line}");

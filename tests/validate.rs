@@ -837,11 +837,11 @@ fn far_future_timestamp_is_quarantined() {
     let file = ds.file_with_rows("forwards", 5);
     ds.edit(&file, |df| {
         let mut v = millis(df, "ts");
-        v[4] = Some(ms(2031, 3, 1, 12));
+        v[4] = Some(ms(2200, 3, 1, 12));
         put_millis(df, "ts", v);
     });
     let report = ds.validate();
-    assert_quarantined_only(&report, "forwards", &file, 4, Some("ts"), &["ts", "2031"]);
+    assert_quarantined_only(&report, "forwards", &file, 4, Some("ts"), &["ts", "2200"]);
 }
 
 #[test]
@@ -850,27 +850,31 @@ fn far_future_nanosecond_timestamp_is_quarantined() {
     let file = ds.file_with_rows("forwards", 5);
     ds.edit(&file, |df| {
         let mut v = millis(df, "ts");
-        v[3] = Some(ms(2031, 3, 1, 12));
+        v[3] = Some(ms(2200, 3, 1, 12));
         put_millis(df, "ts", v);
         let c = df.column("ts").unwrap().cast(&DataType::Datetime(TimeUnit::Nanoseconds, None)).unwrap();
         put(df, c);
     });
     let report = ds.validate();
-    assert_quarantined_only(&report, "forwards", &file, 3, Some("ts"), &["2031"]);
+    assert_quarantined_only(&report, "forwards", &file, 3, Some("ts"), &["2200"]);
 }
 
 #[test]
-fn future_tolerance_ends_a_day_after_as_of() {
+fn future_tolerance_ends_a_century_after_as_of() {
+    // A time after as-of that could be real stays (a later as-of reads it); the tolerance
+    // ends FUTURE_TOLERANCE_DAYS after the end of the as-of day.
     let ds = dataset();
     let file = ds.file_with_rows("forwards", 3);
+    let horizon = ms(2026, 11, 25, 0) + groupwatch::validate::FUTURE_TOLERANCE_DAYS * 86_400_000;
     ds.edit(&file, |df| {
         let mut v = millis(df, "ts");
-        v[0] = Some(ms(2026, 11, 26, 0) - 1); // last millisecond of the tolerance day
-        v[1] = Some(ms(2026, 11, 26, 0));
+        v[0] = Some(horizon - 1); // last millisecond of the tolerance
+        v[1] = Some(horizon);
+        v[2] = Some(ms(2026, 11, 27, 0)); // two days after as-of
         put_millis(df, "ts", v);
     });
     let report = ds.validate();
-    assert_quarantined_only(&report, "forwards", &file, 1, Some("ts"), &["2026-11-26"]);
+    assert_quarantined_only(&report, "forwards", &file, 1, Some("ts"), &["2126-11-01"]);
 }
 
 #[test]
@@ -879,11 +883,11 @@ fn future_time_in_non_event_column_is_quarantined() {
     let file = ds.file_with_rows("invite_links", 1);
     ds.edit(&file, |df| {
         let mut v = millis(df, "revoked_at");
-        v[0] = Some(ms(2030, 1, 1, 0));
+        v[0] = Some(ms(2200, 1, 1, 0));
         put_millis(df, "revoked_at", v);
     });
     let report = ds.validate();
-    assert_quarantined_only(&report, "invite_links", &file, 0, Some("revoked_at"), &["2030"]);
+    assert_quarantined_only(&report, "invite_links", &file, 0, Some("revoked_at"), &["2200"]);
 }
 
 /// A forwards file and a row of it sent to a group (dst_group_id set, dst_account_id null).
@@ -1065,5 +1069,511 @@ mod cli {
         let out = run_validate(Path::new("/nonexistent"), &q.path().join("q.parquet"));
         assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
         assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent"), "{}", describe(&out));
+    }
+}
+
+// ---- One rulebook: `validate` and `run` set aside the same rows -------------------------
+
+/// A corpus of bad inputs, one case per rule of the contract (row rules, file rules, and the
+/// tolerated oddities), each run through `groupwatch validate` and `groupwatch run`. Neither
+/// may panic; both must agree on whether the input is usable (exit 0, or 2 for bad input);
+/// and the quarantine `validate` writes must be exactly the one in the run folder: same rows,
+/// same reasons. Rows after as-of but inside the future tolerance are no problem of the row
+/// (a later as-of reads them), so both leave them in and `run` simply finds them outside
+/// its window.
+mod rulebook {
+    use std::collections::BTreeMap;
+    use std::fs;
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use polars::prelude::*;
+
+    use super::support::*;
+    use super::{account_with_photo as account_photo, forward_to_group};
+
+    /// What the contract says should come of a case.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Expect {
+        /// Usable, nothing set aside (exit 0).
+        Clean,
+        /// Usable, exactly this many rows quarantined (exit 0).
+        Quarantined(usize),
+        /// A table is unusable (exit 2), nothing published.
+        Fatal,
+    }
+    use Expect::*;
+
+    type Break = Box<dyn Fn(&Dataset) + Send + Sync>;
+
+    /// One quarantine row as written: (table, file, row, column, reason).
+    type QRow = (String, String, u64, Option<String>, String);
+
+    fn case(name: &'static str, expect: Expect, f: impl Fn(&Dataset) + Send + Sync + 'static) -> (&'static str, Expect, Break) {
+        (name, expect, Box::new(f))
+    }
+
+    /// Sets one cell of the first `table` file with more than `row` rows, keeping the column's
+    /// type: `put` gets the frame, the column's name and the row.
+    fn edit_cell(ds: &Dataset, table: &str, row: usize, put: impl FnOnce(&mut DataFrame, usize)) {
+        let file = ds.file_with_rows(table, row + 1);
+        ds.edit(&file, |df| put(df, row));
+    }
+
+    fn null_u64(ds: &Dataset, table: &str, column: &str, row: usize) {
+        edit_cell(ds, table, row, |df, r| {
+            let mut v = u64s(df, column);
+            v[r] = None;
+            put_u64s(df, column, v);
+        });
+    }
+
+    fn set_str(ds: &Dataset, table: &str, column: &str, row: usize, value: Option<&str>) {
+        edit_cell(ds, table, row, |df, r| {
+            let mut v = strs(df, column);
+            v[r] = value.map(str::to_string);
+            put_strs(df, column, v);
+        });
+    }
+
+    fn set_time(ds: &Dataset, table: &str, column: &str, row: usize, value: Option<i64>) {
+        edit_cell(ds, table, row, |df, r| {
+            let mut v = millis(df, column);
+            v[r] = value;
+            put_millis(df, column, v);
+        });
+    }
+
+    fn null_bool(ds: &Dataset, table: &str, column: &str, row: usize) {
+        edit_cell(ds, table, row, |df, r| {
+            let mut v: Vec<Option<bool>> = df.column(column).unwrap().bool().unwrap().iter().collect();
+            v[r] = None;
+            put(df, Column::new(column.into(), v));
+        });
+    }
+
+    /// Ids as int64 (halved to fit), with one of them replaced.
+    fn signed_id(ds: &Dataset, table: &str, column: &str, row: usize, value: i64) {
+        edit_cell(ds, table, row, |df, r| {
+            let mut v: Vec<Option<i64>> = u64s(df, column).into_iter().map(|x| x.map(|x| (x >> 1) as i64)).collect();
+            v[r] = Some(value);
+            put(df, Column::new(column.into(), v));
+        });
+    }
+
+    fn corpus() -> Vec<(&'static str, Expect, Break)> {
+        let two_days_ahead = ms(2026, 11, 26, 12); // as-of 2026-11-24 ends at 11-25 00:00
+        let centuries_ahead = ms(2226, 11, 24, 0);
+        vec![
+            // Row rules: nulls in non-null columns.
+            case("null memberships.account_id", Quarantined(1), |ds| null_u64(ds, "memberships", "account_id", 2)),
+            case("null memberships.group_id", Quarantined(1), |ds| null_u64(ds, "memberships", "group_id", 0)),
+            case("null memberships.ts", Quarantined(1), |ds| set_time(ds, "memberships", "ts", 1, None)),
+            case("null memberships.event", Quarantined(1), |ds| set_str(ds, "memberships", "event", 0, None)),
+            case("null accounts.created_at", Quarantined(1), |ds| set_time(ds, "accounts", "created_at", 3, None)),
+            case("null groups.creator_id", Quarantined(1), |ds| null_u64(ds, "groups", "creator_id", 1)),
+            case("null forwards.sender_id", Quarantined(1), |ds| null_u64(ds, "forwards", "sender_id", 0)),
+            case("null forwards.media_type", Quarantined(1), |ds| set_str(ds, "forwards", "media_type", 1, None)),
+            case("null forwards.frequently_forwarded", Quarantined(1), |ds| null_bool(ds, "forwards", "frequently_forwarded", 0)),
+            case("null reports.reporter_id", Quarantined(1), |ds| null_u64(ds, "reports", "reporter_id", 0)),
+            case("null blocks.unknown_contact", Quarantined(1), |ds| null_bool(ds, "blocks", "unknown_contact", 0)),
+            case("null labels.label", Quarantined(1), |ds| set_str(ds, "labels", "label", 0, None)),
+            case("null invite_links.created_by", Quarantined(1), |ds| null_u64(ds, "invite_links", "created_by", 0)),
+            // Row rules: enum codes.
+            case("unknown memberships.event", Quarantined(1), |ds| set_str(ds, "memberships", "event", 1, Some("joined"))),
+            case("unknown memberships.method", Quarantined(1), |ds| set_str(ds, "memberships", "method", 0, Some("qr_code"))),
+            case("unknown forwards.media_type", Quarantined(1), |ds| set_str(ds, "forwards", "media_type", 2, Some("gif"))),
+            case("upper-case reports.reason", Quarantined(1), |ds| set_str(ds, "reports", "reason", 0, Some("SPAM"))),
+            case("unknown reports.target_kind", Quarantined(1), |ds| set_str(ds, "reports", "target_kind", 0, Some("channel"))),
+            case("unknown labels.source", Quarantined(1), |ds| set_str(ds, "labels", "source", 0, Some("rumour"))),
+            // Row rules: ids, PDQs, small ints, destinations.
+            case("negative accounts.account_id", Quarantined(1), |ds| signed_id(ds, "accounts", "account_id", 7, -5)),
+            case("negative memberships.group_id", Quarantined(1), |ds| signed_id(ds, "memberships", "group_id", 1, -1)),
+            case("null hash_bank.bank", Quarantined(1), |ds| {
+                ds.edit("hash_bank.parquet", |df| {
+                    let mut v = strs(df, "bank");
+                    v[0] = None;
+                    put_strs(df, "bank", v);
+                })
+            }),
+            case("PDQ of 63 characters", Quarantined(1), |ds| {
+                let (file, row, pdq) = account_photo(ds);
+                ds.edit(&file, |df| {
+                    let mut v = strs(df, "photo_pdq");
+                    v[row] = Some(pdq[..63].to_string());
+                    put_strs(df, "photo_pdq", v);
+                });
+            }),
+            case("PDQ with a non-hex character", Quarantined(1), |ds| {
+                let (file, row, pdq) = account_photo(ds);
+                ds.edit(&file, |df| {
+                    let mut v = strs(df, "photo_pdq");
+                    v[row] = Some(format!("z{}", &pdq[1..]));
+                    put_strs(df, "photo_pdq", v);
+                });
+            }),
+            case("forwards.batch_size 0", Quarantined(1), |ds| {
+                edit_cell(ds, "forwards", 2, |df, r| {
+                    let mut v: Vec<Option<u8>> = df.column("batch_size").unwrap().u8().unwrap().iter().collect();
+                    v[r] = Some(0);
+                    put(df, Column::new("batch_size".into(), v));
+                })
+            }),
+            case("forwards.batch_size 300", Quarantined(1), |ds| {
+                edit_cell(ds, "forwards", 1, |df, r| {
+                    let c = df.column("batch_size").unwrap().cast(&DataType::Int32).unwrap();
+                    let mut v: Vec<Option<i32>> = c.i32().unwrap().iter().collect();
+                    v[r] = Some(300);
+                    put(df, Column::new("batch_size".into(), v));
+                })
+            }),
+            case("forward with both destinations", Quarantined(1), |ds| {
+                let (file, row) = forward_to_group(ds);
+                ds.edit(&file, |df| {
+                    let mut a = u64s(df, "dst_account_id");
+                    a[row] = Some(42);
+                    put_u64s(df, "dst_account_id", a);
+                });
+            }),
+            case("forward with no destination", Quarantined(1), |ds| {
+                let (file, row) = forward_to_group(ds);
+                ds.edit(&file, |df| {
+                    let mut g = u64s(df, "dst_group_id");
+                    g[row] = None;
+                    put_u64s(df, "dst_group_id", g);
+                });
+            }),
+            case("several problems in one row", Quarantined(1), |ds| {
+                edit_cell(ds, "memberships", 0, |df, r| {
+                    let mut e = strs(df, "event");
+                    e[r] = Some("joined".into());
+                    put_strs(df, "event", e);
+                    let mut a = u64s(df, "account_id");
+                    a[r] = None;
+                    put_u64s(df, "account_id", a);
+                })
+            }),
+            case("problems in two tables", Quarantined(2), |ds| {
+                null_u64(ds, "blocks", "blocker_id", 0);
+                null_u64(ds, "labels", "entity_id", 0);
+            }),
+            // Future timestamps: inside the tolerance a row is only outside the window; far
+            // beyond it (a century, or microseconds written as epoch milliseconds) it is bad.
+            case("forwards.ts 2 days after as-of", Clean, move |ds| set_time(ds, "forwards", "ts", 0, Some(two_days_ahead))),
+            case("memberships.ts 2 days after as-of", Clean, move |ds| set_time(ds, "memberships", "ts", 0, Some(two_days_ahead))),
+            case("accounts.created_at 2 days after as-of", Clean, move |ds| {
+                set_time(ds, "accounts", "created_at", 4, Some(two_days_ahead))
+            }),
+            case("labels.ts 2 days after as-of", Clean, move |ds| set_time(ds, "labels", "ts", 0, Some(two_days_ahead))),
+            case("invite_links.revoked_at 2 days after as-of", Clean, move |ds| {
+                set_time(ds, "invite_links", "revoked_at", 0, Some(two_days_ahead))
+            }),
+            case("memberships.ts 200 years after as-of", Quarantined(1), move |ds| {
+                set_time(ds, "memberships", "ts", 1, Some(centuries_ahead))
+            }),
+            case("reports.ts 200 years after as-of", Quarantined(1), move |ds| set_time(ds, "reports", "ts", 0, Some(centuries_ahead))),
+            case("invite_links.revoked_at 200 years after as-of", Quarantined(1), move |ds| {
+                set_time(ds, "invite_links", "revoked_at", 0, Some(centuries_ahead))
+            }),
+            case("blocks.ts in microseconds as int64", Quarantined(1), |ds| {
+                edit_cell(ds, "blocks", 0, |df, r| {
+                    let mut v: Vec<Option<i64>> = millis(df, "ts");
+                    v[r] = v[r].map(|m| m * 1000);
+                    put(df, Column::new("ts".into(), v));
+                })
+            }),
+            // File and table rules: unusable.
+            case("missing required table", Fatal, |ds| fs::remove_dir_all(ds.path("groups")).unwrap()),
+            case("missing non-null column", Fatal, |ds| {
+                let file = ds.file_with_rows("memberships", 1);
+                ds.edit(&file, |df| {
+                    df.drop_in_place("event").unwrap();
+                });
+            }),
+            case("time written as string", Fatal, |ds| {
+                let file = ds.files("groups")[0].clone();
+                ds.edit(&file, |df| {
+                    let text = millis(df, "created_at").into_iter().map(|v| v.map(|m| m.to_string())).collect();
+                    put_strs(df, "created_at", text);
+                });
+            }),
+            case("id written as float", Fatal, |ds| {
+                let file = ds.file_with_rows("forwards", 1);
+                ds.edit(&file, |df| {
+                    let c = df.column("sender_id").unwrap().cast(&DataType::Float64).unwrap();
+                    put(df, c);
+                });
+            }),
+            case("bool written as string", Fatal, |ds| {
+                let file = ds.file_with_rows("blocks", 1);
+                ds.edit(&file, |df| {
+                    let c = df.column("unknown_contact").unwrap().cast(&DataType::String).unwrap();
+                    put(df, c);
+                });
+            }),
+            case("duplicate accounts.account_id", Fatal, |ds| {
+                edit_cell(ds, "accounts", 10, |df, r| {
+                    let mut ids = u64s(df, "account_id");
+                    ids[r] = ids[3];
+                    put_u64s(df, "account_id", ids);
+                })
+            }),
+            case("duplicate groups.group_id across files", Fatal, |ds| {
+                let df = ds.read(&ds.files("groups")[0]);
+                ds.write("groups/part-zz-extra.parquet", df.slice(2, 1));
+            }),
+            case("zero-byte file", Fatal, |ds| fs::write(ds.path(&ds.file_with_rows("memberships", 1)), b"").unwrap()),
+            case("truncated Parquet", Fatal, |ds| {
+                let file = ds.path(&ds.file_with_rows("forwards", 5));
+                let bytes = fs::read(&file).unwrap();
+                fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+            }),
+            case("Parquet magic around garbage", Fatal, |ds| {
+                fs::write(ds.path(&ds.file_with_rows("reports", 1)), b"PAR1 not really parquet PAR1").unwrap()
+            }),
+            case("text file in a table folder", Fatal, |ds| fs::write(ds.path("memberships/notes.txt"), "by hand\n").unwrap()),
+            case("malformed dt folder", Fatal, |ds| {
+                let file = ds.file_with_rows("memberships", 1);
+                fs::create_dir_all(ds.path("memberships/dt=2026-13-45")).unwrap();
+                fs::copy(ds.path(&file), ds.path("memberships/dt=2026-13-45/part-0.parquet")).unwrap();
+            }),
+            case("dt folder that is not a date", Fatal, |ds| {
+                let file = ds.file_with_rows("forwards", 1);
+                fs::create_dir_all(ds.path("forwards/dt=yesterday")).unwrap();
+                fs::copy(ds.path(&file), ds.path("forwards/dt=yesterday/part-0.parquet")).unwrap();
+            }),
+            case("table as file and folder", Fatal, |ds| {
+                fs::copy(ds.path(&ds.files("accounts")[0]), ds.path("accounts.parquet")).unwrap();
+            }),
+            case("symbolic link loop", Fatal, |ds| std::os::unix::fs::symlink(".", ds.path("blocks/loop")).unwrap()),
+            case("required table with zero rows", Fatal, |ds| {
+                for f in ds.files("groups") {
+                    ds.edit(&f, |df| *df = df.clear());
+                }
+            }),
+            case("required table with every row quarantined", Fatal, |ds| {
+                for f in ds.files("groups") {
+                    ds.edit(&f, |df| {
+                        let n = df.height();
+                        put_u64s(df, "creator_id", vec![None; n]);
+                    });
+                }
+            }),
+            // Tolerated by the contract: usable, nothing set aside.
+            case("extra column in one file", Clean, |ds| {
+                let file = ds.file_with_rows("forwards", 1);
+                ds.edit(&file, |df| {
+                    let n = df.height();
+                    put(df, Column::new("client_version".into(), vec!["2.26.1"; n]));
+                });
+            }),
+            case("absent nullable column", Clean, |ds| {
+                let file = ds.files("accounts")[0].clone();
+                ds.edit(&file, |df| {
+                    df.drop_in_place("about").unwrap();
+                });
+            }),
+            case("dangling membership group_id", Clean, |ds| {
+                edit_cell(ds, "memberships", 0, |df, r| {
+                    let mut v = u64s(df, "group_id");
+                    v[r] = Some(987_654_321);
+                    put_u64s(df, "group_id", v);
+                })
+            }),
+            case("dangling forward destination", Clean, |ds| {
+                let (file, row) = forward_to_group(ds);
+                ds.edit(&file, |df| {
+                    let mut g = u64s(df, "dst_group_id");
+                    g[row] = Some(987_654_321);
+                    put_u64s(df, "dst_group_id", g);
+                });
+            }),
+            case("exact duplicate rows", Clean, |ds| {
+                edit_cell(ds, "memberships", 2, |df, r| {
+                    let copy = df.slice(r as i64, 1);
+                    df.vstack_mut(&copy).unwrap();
+                })
+            }),
+            case("rows in another day's dt folder", Clean, |ds| {
+                let files = ds.files("memberships");
+                let folder = files[files.len() - 1].rsplit_once('/').unwrap().0.to_string();
+                fs::rename(ds.path(&files[0]), ds.path(&format!("{folder}/part-zz-moved.parquet"))).unwrap();
+            }),
+            case("empty optional table", Clean, |ds| {
+                let empty = ds.read(&ds.files("reports")[0]).clear();
+                fs::remove_dir_all(ds.path("reports")).unwrap();
+                ds.write("reports/part-0.parquet", empty);
+            }),
+            case("missing optional table", Clean, |ds| fs::remove_dir_all(ds.path("blocks")).unwrap()),
+            case("int64 ids and epoch-ms times", Clean, |ds| {
+                signed_id(ds, "memberships", "actor_id", 0, 12_345);
+                edit_cell(ds, "memberships", 0, |df, _| {
+                    let ts = millis(df, "ts");
+                    put(df, Column::new("ts".into(), ts));
+                });
+            }),
+            case("nanosecond timestamps", Clean, |ds| {
+                let file = ds.file_with_rows("forwards", 1);
+                ds.edit(&file, |df| {
+                    let c = df.column("ts").unwrap().cast(&DataType::Datetime(TimeUnit::Nanoseconds, None)).unwrap();
+                    put(df, c);
+                });
+            }),
+            case("Spark markers and unknown top-level file", Clean, |ds| {
+                fs::write(ds.path("memberships/_SUCCESS"), b"").unwrap();
+                fs::create_dir_all(ds.path("forwards/_temporary/0")).unwrap();
+                fs::write(ds.path("forwards/_temporary/0/part-0.parquet"), b"half").unwrap();
+                fs::write(ds.path("README.txt"), b"exported nightly").unwrap();
+            }),
+        ]
+    }
+
+    fn groupwatch(args: &[&str], paths: &[(&str, &Path)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_groupwatch"));
+        cmd.args(args).args(["--as-of", "2026-11-24", "--threads", "1"]);
+        for (flag, p) in paths {
+            cmd.arg(flag).arg(p);
+        }
+        cmd.output().expect("run groupwatch")
+    }
+
+    fn quarantine_rows(path: &Path) -> Vec<QRow> {
+        let df = ParquetReader::new(fs::File::open(path).unwrap()).finish().unwrap();
+        let (t, f, c, why) = (strs(&df, "table"), strs(&df, "file"), strs(&df, "column"), strs(&df, "reason"));
+        let row: Vec<Option<u64>> = df.column("row").unwrap().u64().unwrap().iter().collect();
+        let mut out: Vec<QRow> = (0..df.height())
+            .map(|i| (t[i].clone().unwrap(), f[i].clone().unwrap(), row[i].unwrap(), c[i].clone(), why[i].clone().unwrap()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Runs one case; `Err` describes how it broke the rules.
+    fn check(name: &str, expect: Expect, brk: &Break) -> Result<(), String> {
+        let ds = dataset();
+        brk(&ds);
+        let scratch = tempfile::tempdir().unwrap();
+        let qfile = scratch.path().join("q.parquet");
+        let out = scratch.path().join("out");
+        let v = groupwatch(&["validate"], &[("--input", &ds.input), ("--quarantine", &qfile)]);
+        let r = groupwatch(&["run"], &[("--input", &ds.input), ("--out", &out)]);
+        let show = |o: &Output| format!("exit {:?}; stderr: {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+        for (cmd, o) in [("validate", &v), ("run", &r)] {
+            if String::from_utf8_lossy(&o.stderr).contains("panicked") || !matches!(o.status.code(), Some(0 | 2)) {
+                return Err(format!("{name}: {cmd} did not end cleanly: {}", show(o)));
+            }
+        }
+        if v.status.code() != r.status.code() {
+            return Err(format!("{name}: validate {} but run {}", show(&v), show(&r)));
+        }
+        let run_q = out.join("run=2026-11-24/quarantine.parquet");
+        let (vq, rq) = match v.status.code() {
+            Some(0) => (quarantine_rows(&qfile), quarantine_rows(&run_q)),
+            _ => {
+                if run_q.exists() {
+                    return Err(format!("{name}: run published a folder for unusable input"));
+                }
+                (Vec::new(), Vec::new())
+            }
+        };
+        if vq != rq {
+            return Err(format!("{name}: validate set aside {vq:#?}\nbut run set aside {rq:#?}"));
+        }
+        let got = match v.status.code() {
+            Some(2) => Fatal,
+            _ if vq.is_empty() => Clean,
+            _ => Quarantined(vq.len()),
+        };
+        if got != expect {
+            return Err(format!("{name}: expected {expect:?}, got {got:?} (quarantine {vq:#?}; validate {})", show(&v)));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn validate_and_run_set_aside_the_same_rows_on_every_bad_input() {
+        let cases = corpus();
+        assert!(cases.len() >= 40, "{} cases", cases.len());
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let (even, odd): (Vec<_>, Vec<_>) = cases.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+            let work = |part: Vec<(usize, &(&'static str, Expect, Break))>| {
+                part.into_iter().filter_map(|(_, (name, expect, brk))| check(name, *expect, brk).err()).collect::<Vec<_>>()
+            };
+            let a = s.spawn(move || work(even));
+            let b = s.spawn(move || work(odd));
+            let mut f = a.join().unwrap();
+            f.extend(b.join().unwrap());
+            f
+        });
+        let counts = cases.iter().fold(BTreeMap::<String, usize>::new(), |mut m, (_, e, _)| {
+            *m.entry(format!("{e:?}").split('(').next().unwrap().to_string()).or_default() += 1;
+            m
+        });
+        eprintln!("{} bad-input cases ({counts:?}), {} failed", cases.len(), failures.len());
+        assert!(failures.is_empty(), "{} of {} cases broke the rules:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    }
+}
+
+// ---- Inputs found by fuzzing (fuzz/, docs/testing.md) -----------------------------------
+
+/// Each file under tests/data/fuzz/ is a fuzz input that once crashed or hung `validate` or
+/// ingest: its first byte picks the table (as in fuzz/fuzz_targets/ingest_parquet.rs), the
+/// rest replaces that table's file in the fuzzer's tiny base dataset (fuzz/base/). Both
+/// commands must end with a clean exit code and agree; a file that cannot be read is bad
+/// input (exit 2) naming the file.
+mod fuzz_regressions {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    /// The fuzz target's table order.
+    const TABLES: [&str; 10] =
+        ["accounts", "groups", "memberships", "invite_links", "forwards", "reports", "blocks", "hash_bank", "labels", "review_decisions"];
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn groupwatch(args: &[&str], input: &Path, out_flag: &str, out: &Path) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+            .args(args)
+            .args(["--as-of", "2026-11-24", "--threads", "1", "--input"])
+            .arg(input)
+            .arg(out_flag)
+            .arg(out)
+            .output()
+            .expect("run groupwatch")
+    }
+
+    #[test]
+    fn fuzz_findings_exit_cleanly() {
+        let mut inputs: Vec<PathBuf> = fs::read_dir(root().join("tests/data/fuzz")).unwrap().map(|e| e.unwrap().path()).collect();
+        inputs.sort();
+        assert!(!inputs.is_empty());
+        for path in inputs {
+            let bytes = fs::read(&path).unwrap();
+            let table = TABLES[bytes[0] as usize % TABLES.len()];
+            let dir = tempfile::tempdir().unwrap();
+            let input = dir.path().join("input");
+            fs::create_dir_all(&input).unwrap();
+            for e in fs::read_dir(root().join("fuzz/base")).unwrap() {
+                let e = e.unwrap();
+                fs::copy(e.path(), input.join(e.file_name())).unwrap();
+            }
+            let rel = format!("{table}.parquet");
+            fs::write(input.join(&rel), &bytes[1..]).unwrap();
+            let v = groupwatch(&["validate"], &input, "--quarantine", &dir.path().join("q.parquet"));
+            let r = groupwatch(&["run"], &input, "--out", &dir.path().join("out"));
+            let name = path.file_name().unwrap().to_string_lossy();
+            for (cmd, o) in [("validate", &v), ("run", &r)] {
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                let stdout = String::from_utf8_lossy(&o.stdout);
+                assert!(matches!(o.status.code(), Some(0 | 2)) && !stderr.contains("panicked"), "{name}: {cmd}: {:?}\n{stderr}", o.status);
+                if o.status.code() == Some(2) {
+                    assert!(stdout.contains(&rel) || stderr.contains(&rel), "{name}: {cmd} does not name {rel}:\n{stdout}\n{stderr}");
+                }
+            }
+            assert_eq!(v.status.code(), r.status.code(), "{name}: validate and run disagree");
+        }
     }
 }

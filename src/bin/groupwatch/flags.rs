@@ -358,8 +358,9 @@ pub struct ValidateArgs {
     /// Where to write the quarantined rows (Parquet, the contract's quarantine table).
     #[arg(long, default_value = "quarantine.parquet")]
     pub quarantine: PathBuf,
-    /// As-of date: timestamps after the end of this day (plus one day) are rejected.
-    /// Defaults to yesterday (UTC), as for every command that reads a dataset.
+    /// As-of date: times more than a century after the end of this day are quarantined (the
+    /// same rule as `run`; a later time is only outside a run's window). Defaults to
+    /// yesterday (UTC), as for every command that reads a dataset.
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
     /// Also write the report as JSON to this file.
