@@ -33,7 +33,7 @@ use crate::schema::{Contract, LogicalType};
 use crate::validate::ValidationReport;
 
 pub const NONE: u32 = u32::MAX;
-pub use crate::synth::{MS_PER_DAY, MS_PER_HOUR};
+pub use crate::units::{MS_PER_DAY, MS_PER_HOUR};
 
 /// The window to ingest.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -45,7 +45,7 @@ pub struct WindowSpec {
 impl WindowSpec {
     /// End of the as-of day (exclusive), epoch ms: "now" for every feature.
     pub fn now_ms(&self) -> i64 {
-        crate::synth::day_start_ms(self.as_of) + MS_PER_DAY
+        crate::units::day_start_ms(self.as_of) + MS_PER_DAY
     }
     pub fn start_ms(&self) -> i64 {
         self.now_ms() - self.window_days as i64 * MS_PER_DAY
@@ -517,7 +517,7 @@ impl Interner {
         let mask = cap - 1;
         let mut slots = vec![0u32; cap];
         for (i, &id) in ids.iter().enumerate() {
-            let mut s = crate::synth::mix64(id) as usize & mask;
+            let mut s = crate::units::mix64(id) as usize & mask;
             while slots[s] != 0 {
                 s = (s + 1) & mask;
             }
@@ -526,7 +526,7 @@ impl Interner {
         Interner { ids, slots, mask }
     }
     fn get(&self, id: u64) -> u32 {
-        let mut s = crate::synth::mix64(id) as usize & self.mask;
+        let mut s = crate::units::mix64(id) as usize & self.mask;
         loop {
             match self.slots[s] {
                 0 => return NONE,

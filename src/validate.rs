@@ -240,8 +240,8 @@ pub fn validate(cfg: &ValidateConfig) -> Result<ValidationReport, ValidateError>
 
 /// Validates an already discovered dataset.
 pub fn validate_dataset(cfg: &ValidateConfig, ds: &Dataset) -> ValidationReport {
-    let horizon_ms = crate::synth::day_start_ms(cfg.as_of)
-        + (1 + FUTURE_TOLERANCE_DAYS) * crate::synth::MS_PER_DAY;
+    let horizon_ms = crate::units::day_start_ms(cfg.as_of)
+        + (1 + FUTURE_TOLERANCE_DAYS) * crate::units::MS_PER_DAY;
     let mut report = ValidationReport {
         input: cfg.input.display().to_string(),
         as_of: cfg.as_of,
@@ -766,7 +766,7 @@ impl<'a> TableValidator<'a> {
             // An absent nullable column reads as null, for duplicate detection too.
             let Some(c) = present.iter().copied().find(|p| p.name == c.name) else {
                 for h in hashes.iter_mut() {
-                    *h = crate::synth::mix64(*h ^ Value::Null.hash());
+                    *h = crate::units::mix64(*h ^ Value::Null.hash());
                 }
                 continue;
             };
@@ -789,7 +789,7 @@ impl<'a> TableValidator<'a> {
             for i in 0..n {
                 let v = &values[i];
                 if let Some(h) = hashes.get_mut(i) {
-                    *h = crate::synth::mix64(*h ^ v.hash());
+                    *h = crate::units::mix64(*h ^ v.hash());
                 }
                 if is_null[i] {
                     continue;
@@ -965,7 +965,7 @@ impl Value<'_> {
     /// tell rows apart for duplicate detection, so a few rounds of a 64-bit mixer stand in
     /// for SipHash (which showed up in profiles of validating ten million rows).
     fn hash(&self) -> u64 {
-        use crate::synth::mix64;
+        use crate::units::mix64;
         let bytes = |tag: u64, b: &[u8]| {
             let mut h = mix64(tag ^ (b.len() as u64) << 8);
             for chunk in b.chunks(8) {
