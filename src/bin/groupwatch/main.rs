@@ -140,7 +140,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             run_cmd(&cfg)
         }
         Command::Sweep(a) => sweep_cmd(&a),
-        Command::Report(a) => finish(groupwatch::report::write_report(&a.run), |path| Ok(println!("written: {}", path.display()))),
+        Command::Report(a) => finish(groupwatch::report::write_report(&a.run), |path| {
+            println!("written: {}", path.display());
+            Ok(())
+        }),
         Command::Evaluate(a) => {
             use groupwatch::evaluate::{evaluate, EvaluateConfig};
             let cfg = EvaluateConfig { run_dir: a.run, truth_dir: a.truth, k: a.k, include_labelled: a.include_labelled };
@@ -161,7 +164,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 (_, _, Some(x)) => Target::Account(x),
                 _ => unreachable!("clap requires one target"),
             };
-            finish(explain(&a.run, target), |text| Ok(print!("{text}")))
+            finish(explain(&a.run, target), |text| {
+                print!("{text}");
+                Ok(())
+            })
         }
         Command::ConvertReddit(a) => {
             use groupwatch::convert::{reddit, RedditConfig};
@@ -197,13 +203,11 @@ fn synth_cmd(cfg: &SynthConfig) -> anyhow::Result<ExitCode> {
 }
 
 fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let report = match with_spinner(|p| {
+    let report = with_spinner(|p| {
         p(&format!("validating {}", cfg.input.display()));
         validate::validate(cfg)
-    }) {
-        Ok(r) => r,
-        Err(e) => return finish(Err::<(), _>(e), |_| Ok(())),
-    };
+    });
+    let report = match report { Ok(r) => r, Err(e) => return finish(Err::<(), _>(e), |_| Ok(())) };
     print!("{report}");
     let mut df = report.quarantine_frame()?;
     groupwatch::io::write_parquet(&mut df, quarantine).map_err(|e| e.context("writing the quarantine file"))?;
@@ -234,10 +238,7 @@ fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     use groupwatch::policy::Policy;
     use groupwatch::sweep;
     let policies = (|| Ok::<_, groupwatch::policy::PolicyError>((a.policy.as_deref().map(Policy::load).transpose()?, a.compare.as_deref().map(Policy::load).transpose()?)))();
-    let (policy, other) = match policies {
-        Ok(p) => p,
-        Err(e) => return finish(Err::<(), _>(e), |_| Ok(())),
-    };
+    let (policy, other) = match policies { Ok(p) => p, Err(e) => return finish(Err::<(), _>(e), |_| Ok(())) };
     let policy = policy.or_else(|| sweep::applied_policy(&a.run)).unwrap_or_else(Policy::default_policy);
     let result = (|| -> Result<(), sweep::SweepError> {
         let s = sweep::sweep(&a.run, &policy, a.steps)?;
