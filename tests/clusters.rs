@@ -465,6 +465,10 @@ fn planted_networks_are_recovered_on_small_data() {
         "recovered as one cluster: {}/{} plain, {}/{} camouflaged; benign entities in violating clusters: {benign}/{in_violating} ({:.1} %); clusters: {}",
         recovered[0], total[0], recovered[1], total[1], share * 100.0, m.len()
     );
-    assert!(recovered[0] * 2 >= total[0], "fewer than half the plain networks recovered");
-    assert!(share <= 0.5, "violating clusters are mostly benign entities");
+    // Floors near what is measured (7 Dec 2026: 6/6 plain, 1/2 camouflaged, 5.5 % benign), so
+    // a real regression fails: at most one plain network missed, a camouflaged one found, and
+    // violating clusters at most 15 % benign.
+    assert!(recovered[0] * 6 >= total[0] * 5, "{}/{} plain networks recovered", recovered[0], total[0]);
+    assert!(total[1] == 0 || recovered[1] >= 1, "no camouflaged network recovered of {}", total[1]);
+    assert!(share <= 0.15, "violating clusters are {:.1} % benign entities", share * 100.0);
 }
