@@ -81,7 +81,6 @@ pub struct Source<'a> {
 
 /// The validated, ingested and replayed window with its graphs: every command's starting point.
 pub struct Prepared {
-    pub ds: Dataset,
     pub report: ValidationReport,
     pub w: Window,
     pub st: MembershipState,
@@ -165,7 +164,6 @@ pub fn prepare(
     w.release_text();
     clock.lap("graphs");
     Ok(Prepared {
-        ds,
         report,
         w,
         st,
@@ -310,7 +308,6 @@ pub struct TrainJob {
 pub struct TrainSummary {
     /// The evaluation in Markdown, as written to `<model_out>.evaluation.md`.
     pub evaluation: String,
-    pub files: Vec<PathBuf>,
     pub oof_rows: Option<usize>,
     pub warnings: Vec<String>,
 }
@@ -362,7 +359,6 @@ pub fn train(job: &TrainJob, progress: &dyn Fn(&str)) -> Result<TrainSummary, Ru
     )?;
     let summary = m.summary();
     write(&md_path, summary.as_bytes())?;
-    let mut files = vec![job.model_out.clone(), md_path, json_path];
     let oof_rows = match &job.oof_out {
         Some(path) => {
             let mut df = m.oof_frame().map_err(anyhow::Error::from)?;
@@ -376,14 +372,12 @@ pub fn train(job: &TrainJob, progress: &dyn Fn(&str)) -> Result<TrainSummary, Ru
                 .into());
             }
             crate::io::write_parquet(&mut df, path)?;
-            files.push(path.clone());
             Some(df.height())
         }
         None => None,
     };
     Ok(TrainSummary {
         evaluation: summary,
-        files,
         oof_rows,
         warnings: p.warnings,
     })

@@ -223,7 +223,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     };
     let outcome = crossfit::run(&w, &st, &ctx, mode, &mut |stage| clock.lap(stage))?;
     let crossfit::Outcome { groups: gtab, accounts: atab, group: gres, account: ares } = outcome;
-    for f in gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))) {
+    let unavailable = pipeline::unavailable(&gtab, &atab);
+    for f in &unavailable {
         warnings.push(format!("feature unavailable (input table absent or too few labels): {f}"));
     }
     let (model, model_origin) = match given_model {
@@ -381,7 +382,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
         // Per table and dt= folder, rows whose event date is another day (read by their time).
         "rows_outside_their_dt_folder": report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect::<BTreeMap<_, _>>(),
-        "unavailable_features": gtab.unavailable.iter().map(|f| format!("group_features.{f}")).chain(atab.unavailable.iter().map(|f| format!("account_features.{f}"))).collect::<Vec<_>>(),
+        "unavailable_features": unavailable,
         "warnings": warnings,
         "stages": clock.stages,
     });
