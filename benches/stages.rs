@@ -138,6 +138,16 @@ fn graph_stages(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("ppr_membership", p.accounts), p, |b, _| {
             b.iter(|| pagerank::bipartite_seeded_pagerank(&gr.members, &gr.groups_members, &seeds.accounts, &seeds.groups, 0.85, 1e-9, 100))
         });
+        // Five cross-validation passes (each fifth of the seeds hidden in turn): five walks one
+        // after another, or one walk of five lanes.
+        let passes: Vec<(Vec<u32>, Vec<u32>)> = (0..5).map(|k| (seeds.accounts.iter().copied().filter(|a| a % 5 != k).collect(), seeds.groups.iter().copied().filter(|g| g % 5 != k).collect())).collect();
+        let refs: Vec<(&[u32], &[u32])> = passes.iter().map(|(a, g)| (&a[..], &g[..])).collect();
+        g.bench_with_input(BenchmarkId::new("ppr_membership_5_passes_one_by_one", p.accounts), p, |b, _| {
+            b.iter(|| refs.iter().map(|&(a, s)| pagerank::bipartite_seeded_pagerank(&gr.members, &gr.groups_members, a, s, 0.85, 1e-10, 200)).collect::<Vec<_>>())
+        });
+        g.bench_with_input(BenchmarkId::new("ppr_membership_5_passes_as_lanes", p.accounts), p, |b, _| {
+            b.iter(|| pagerank::bipartite_seeded_pagerank_many(&gr.members, &gr.groups_members, &refs, 0.85, 1e-10, 200))
+        });
     }
     g.finish();
 }

@@ -20,8 +20,7 @@
 
 use rayon::prelude::*;
 
-use super::graph::{Columns, Graphs, Seeds};
-use crate::graph::pagerank;
+use super::graph::{Columns, Graphs, Propagation, Seeds};
 use crate::ingest::{Window, NONE};
 use crate::replay::MembershipState;
 
@@ -51,8 +50,9 @@ pub const GROUP_NETWORK_FEATURES: &[(&str, bool)] = &[
 ];
 pub const ACCOUNT_NETWORK_FEATURES: &[(&str, bool)] = &[("groups_score_max", false), ("groups_score_mean", false), ("admin_groups_score_max", false)];
 
-/// The network features of both kinds, as (group columns, account columns) by dense index.
-pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, seeds: &Seeds) -> (Columns, Columns) {
+/// The network features of both kinds, as (group columns, account columns) by dense index;
+/// `prop` is the seeds' propagation ([`Propagation::of_passes`]).
+pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, seeds: &Seeds, prop: &Propagation) -> (Columns, Columns) {
     let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
     let ties = &g.projection.ties;
     let gs = first.group;
@@ -94,12 +94,7 @@ pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, 
     // personalised PageRank on the ties from the seed groups.
     let mut seed_group = vec![false; ng];
     seeds.groups.iter().for_each(|&s| seed_group[s as usize] = true);
-    let ppr = if seeds.groups.is_empty() {
-        vec![0.0; ng]
-    } else {
-        let restart: Vec<f64> = seed_group.iter().map(|&b| f64::from(u8::from(b))).collect();
-        pagerank::personalized_pagerank(ties, &restart, 0.85, 1e-10, 200)
-    };
+    let ppr = &prop.ties;
 
     let group_cols: Columns = {
         let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..ng).into_par_iter().map(f).collect::<Vec<_>>();

@@ -29,14 +29,6 @@ use super::Csr;
 /// Nodes per block in the fixed-order reductions.
 const BLOCK: usize = 4096;
 
-/// Sum of `f(i)` for `i in 0..n`: blocks in parallel, block sums added in block order, so
-/// the result does not depend on how rayon splits the work.
-fn fixed_order_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
-    let blocks: Vec<f64> =
-        (0..n.div_ceil(BLOCK)).into_par_iter().map(|b| (b * BLOCK..n.min((b + 1) * BLOCK)).map(&f).sum()).collect();
-    blocks.iter().sum()
-}
-
 /// The outcome of a power iteration, for callers that want to know whether it converged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRankRun {
@@ -66,34 +58,77 @@ fn check_weights(g: &Csr) {
     assert!(g.weights.iter().all(|&w| w.is_finite() && w >= 0.0), "edge weights must be finite and non-negative");
 }
 
-/// The shared power iteration. `pull(v, y)` returns `sum over in-edges (u, v, w) of w * y[u]`
-/// in a fixed order, where `y[u] = x[u] / strength(u)`; `inv_strength[u]` is 0 for dangling
-/// nodes (no out-weight).
+/// The shared power iteration, over one or more restart vectors at once (*lanes*: one per
+/// cross-validation pass, so each iteration reads the graph once for every pass).
+/// `pull(v, y, lanes, acc)` adds to `acc[l]` the sum over in-edges `(u, v, w)` of
+/// `w * y[u * lanes + l]`, in a fixed order, where `y[u * lanes + l] = x_l[u] / strength(u)`;
+/// `inv_strength[u]` is 0 for dangling nodes (no out-weight).
+///
+/// Each lane is computed exactly as if it ran alone (the same additions in the same order,
+/// and a lane stops changing at the iteration it converges), so one run of `k` lanes gives
+/// the same bits as `k` runs of one.
 fn power_iteration(
-    p: &[f64],
+    p: &[Vec<f64>],
     inv_strength: &[f64],
     damping: f64,
     tol: f64,
     max_iter: usize,
-    pull: impl Fn(usize, &[f64]) -> f64 + Sync,
-) -> PageRankRun {
-    let n = p.len();
-    let mut x = vec![1.0 / n as f64; n];
-    let mut y = vec![0.0; n];
-    let mut next = vec![0.0; n];
+    pull: impl Fn(usize, &[f64], usize, &mut [f64]) + Sync,
+) -> Vec<PageRankRun> {
+    let lanes = p.len();
+    let n = inv_strength.len();
+    let mut runs: Vec<PageRankRun> = (0..lanes).map(|_| PageRankRun { scores: Vec::new(), iterations: max_iter, converged: false }).collect();
+    if lanes == 0 {
+        return runs;
+    }
+    // Node-major: the lanes of one node side by side, so a pull reads each neighbour once.
+    let restart: Vec<f64> = (0..n * lanes).map(|i| p[i % lanes][i / lanes]).collect();
+    let mut x = vec![1.0 / n as f64; n * lanes];
+    let mut y = vec![0.0; n * lanes];
+    let mut next = vec![0.0; n * lanes];
+    let mut active = vec![true; lanes];
     for it in 1..=max_iter {
-        let dangling = fixed_order_sum(n, |u| if inv_strength[u] == 0.0 { x[u] } else { 0.0 });
-        y.par_iter_mut().enumerate().for_each(|(u, yu)| *yu = x[u] * inv_strength[u]);
-        next.par_iter_mut().enumerate().for_each(|(v, xv)| {
-            *xv = damping * (pull(v, &y) + dangling * p[v]) + (1.0 - damping) * p[v];
+        let dangling = lane_sums(n, lanes, |u, l| if inv_strength[u] == 0.0 { x[u * lanes + l] } else { 0.0 });
+        y.par_chunks_mut(lanes).zip(x.par_chunks(lanes)).enumerate().for_each(|(u, (yu, xu))| {
+            for (yl, xl) in yu.iter_mut().zip(xu) {
+                *yl = xl * inv_strength[u];
+            }
         });
-        let err = fixed_order_sum(n, |u| (next[u] - x[u]).abs());
+        next.par_chunks_mut(lanes).zip(x.par_chunks(lanes)).enumerate().for_each(|(v, (nv, xv))| {
+            nv.fill(0.0);
+            pull(v, &y, lanes, nv);
+            for l in 0..lanes {
+                let pv = restart[v * lanes + l];
+                nv[l] = if active[l] { damping * (nv[l] + dangling[l] * pv) + (1.0 - damping) * pv } else { xv[l] };
+            }
+        });
+        let err = lane_sums(n, lanes, |u, l| (next[u * lanes + l] - x[u * lanes + l]).abs());
         std::mem::swap(&mut x, &mut next);
-        if err < n as f64 * tol {
-            return PageRankRun { scores: x, iterations: it, converged: true };
+        for l in 0..lanes {
+            if active[l] && err[l] < n as f64 * tol {
+                active[l] = false;
+                runs[l].iterations = it;
+                runs[l].converged = true;
+            }
+        }
+        if !active.contains(&true) {
+            break;
         }
     }
-    PageRankRun { scores: x, iterations: max_iter, converged: false }
+    for (l, run) in runs.iter_mut().enumerate() {
+        run.scores = (0..n).map(|u| x[u * lanes + l]).collect();
+    }
+    runs
+}
+
+/// Per lane, the sum of `f(u, lane)` for `u in 0..n`: blocks in parallel, block sums added in
+/// block order, so the result does not depend on how rayon splits the work.
+fn lane_sums(n: usize, lanes: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> Vec<f64> {
+    let blocks: Vec<Vec<f64>> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| (0..lanes).map(|l| (b * BLOCK..n.min((b + 1) * BLOCK)).map(|u| f(u, l)).sum()).collect())
+        .collect();
+    (0..lanes).map(|l| blocks.iter().map(|b| b[l]).sum()).collect()
 }
 
 fn inverse_strengths(g: &Csr) -> Vec<f64> {
@@ -110,10 +145,16 @@ fn inverse_strengths(g: &Csr) -> Vec<f64> {
         .collect()
 }
 
-/// Pulls along `incoming` row `v`: `sum w * y[src]` in ascending source order.
+/// Pulls along `incoming` row `v` into every lane: `acc[l] += sum w * y[(offset + src) *
+/// lanes + l]` in ascending source order.
 #[inline]
-fn pull_row(incoming: &Csr, v: usize, y: &[f64], y_offset: usize) -> f64 {
-    incoming.neighbors(v).iter().zip(incoming.edge_weights(v)).map(|(&u, &w)| w as f64 * y[y_offset + u as usize]).sum()
+fn pull_row(incoming: &Csr, v: usize, y: &[f64], y_offset: usize, lanes: usize, acc: &mut [f64]) {
+    for (&u, &w) in incoming.neighbors(v).iter().zip(incoming.edge_weights(v)) {
+        let src = &y[(y_offset + u as usize) * lanes..][..lanes];
+        for (a, s) in acc.iter_mut().zip(src) {
+            *a += w as f64 * s;
+        }
+    }
 }
 
 /// Personalized PageRank of a weighted directed graph, by power iteration.
@@ -219,9 +260,34 @@ pub fn personalized_pagerank_with(
     if n == 0 {
         return PageRankRun { scores: Vec::new(), iterations: 0, converged: true };
     }
-    let p = normalised_restart(restart, n).expect("restart weights sum to 0");
+    personalized_pagerank_many(out, incoming, std::slice::from_ref(&restart.to_vec()), damping, tol, max_iter).pop().expect("one run per restart vector")
+}
+
+/// [`personalized_pagerank_with`] for several restart vectors at once: the graph is read once
+/// per iteration for all of them (one per cross-validation pass), and each result is bit for
+/// bit what a run of its restart vector alone gives.
+///
+/// # Panics
+/// As [`personalized_pagerank_with`], for any restart vector.
+///
+/// # Complexity
+/// O(E + n) time per iteration for every vector together (the inner loop over vectors is
+/// contiguous), O(n) space per vector.
+pub fn personalized_pagerank_many(out: &Csr, incoming: &Csr, restarts: &[Vec<f64>], damping: f64, tol: f64, max_iter: usize) -> Vec<PageRankRun> {
+    let n = out.n_rows();
+    assert_eq!(out.n_cols, n, "PageRank needs a square matrix");
+    assert!(
+        incoming.n_rows() == n && incoming.n_cols == n && incoming.n_edges() == out.n_edges(),
+        "`incoming` must be `out.transpose()`"
+    );
+    check_params(damping, tol);
+    check_weights(out);
+    if n == 0 {
+        return restarts.iter().map(|_| PageRankRun { scores: Vec::new(), iterations: 0, converged: true }).collect();
+    }
+    let p: Vec<Vec<f64>> = restarts.iter().map(|r| normalised_restart(r, n).expect("restart weights sum to 0")).collect();
     let inv = inverse_strengths(out);
-    power_iteration(&p, &inv, damping, tol, max_iter, |v, y| pull_row(incoming, v, y, 0))
+    power_iteration(&p, &inv, damping, tol, max_iter, |v, y, lanes, acc| pull_row(incoming, v, y, 0, lanes, acc))
 }
 
 /// Risk scores of both sides of the account–group membership graph.
@@ -284,6 +350,27 @@ pub fn bipartite_seeded_pagerank(
     tol: f64,
     max_iter: usize,
 ) -> BipartiteScores {
+    let seeds = [(seed_accounts, seed_groups)];
+    bipartite_seeded_pagerank_many(members, groups_members, &seeds, damping, tol, max_iter).pop().expect("one result per seed set")
+}
+
+/// [`bipartite_seeded_pagerank`] for several seed sets at once (one per cross-validation
+/// pass): one read of the graph per iteration for all of them, each result bit for bit what
+/// its seed set alone gives.
+///
+/// # Panics
+/// As [`bipartite_seeded_pagerank`], for any seed set.
+///
+/// # Complexity
+/// O(E + n) time per iteration for every seed set together, O(n) space per set.
+pub fn bipartite_seeded_pagerank_many(
+    members: &Csr,
+    groups_members: &Csr,
+    seed_sets: &[(&[u32], &[u32])],
+    damping: f64,
+    tol: f64,
+    max_iter: usize,
+) -> Vec<BipartiteScores> {
     let (na, ng) = (members.n_rows(), members.n_cols);
     assert!(
         groups_members.n_rows() == ng && groups_members.n_cols == na && groups_members.n_edges() == members.n_edges(),
@@ -291,30 +378,49 @@ pub fn bipartite_seeded_pagerank(
     );
     check_params(damping, tol);
     check_weights(members);
-    let mut restart = vec![0.0; na + ng];
-    for &a in seed_accounts {
-        assert!((a as usize) < na, "seed account {a} out of range");
-        restart[a as usize] = 1.0;
+    // The normalised restart of each seed set that has any seed.
+    let restarts: Vec<Option<Vec<f64>>> = seed_sets
+        .iter()
+        .map(|&(seed_accounts, seed_groups)| {
+            let mut restart = vec![0.0; na + ng];
+            for &a in seed_accounts {
+                assert!((a as usize) < na, "seed account {a} out of range");
+                restart[a as usize] = 1.0;
+            }
+            for &g in seed_groups {
+                assert!((g as usize) < ng, "seed group {g} out of range");
+                restart[na + g as usize] = 1.0;
+            }
+            normalised_restart(&restart, na + ng)
+        })
+        .collect();
+    let p: Vec<Vec<f64>> = restarts.iter().flatten().cloned().collect();
+    let mut runs = if p.is_empty() {
+        Vec::new()
+    } else {
+        let mut inv = inverse_strengths(members);
+        inv.extend(inverse_strengths(groups_members));
+        power_iteration(&p, &inv, damping, tol, max_iter, |v, y, lanes, acc| {
+            if v < na {
+                pull_row(members, v, y, na, lanes, acc)
+            } else {
+                pull_row(groups_members, v - na, y, 0, lanes, acc)
+            }
+        })
     }
-    for &g in seed_groups {
-        assert!((g as usize) < ng, "seed group {g} out of range");
-        restart[na + g as usize] = 1.0;
-    }
-    let Some(p) = normalised_restart(&restart, na + ng) else {
-        return BipartiteScores { accounts: vec![0.0; na], groups: vec![0.0; ng], iterations: 0, converged: true };
-    };
-    let mut inv = inverse_strengths(members);
-    inv.extend(inverse_strengths(groups_members));
-    let run = power_iteration(&p, &inv, damping, tol, max_iter, |v, y| {
-        if v < na {
-            pull_row(members, v, y, na)
-        } else {
-            pull_row(groups_members, v - na, y, 0)
-        }
-    });
-    let mut accounts = run.scores;
-    let groups = accounts.split_off(na);
-    BipartiteScores { accounts, groups, iterations: run.iterations, converged: run.converged }
+    .into_iter();
+    restarts
+        .iter()
+        .map(|r| match r {
+            None => BipartiteScores { accounts: vec![0.0; na], groups: vec![0.0; ng], iterations: 0, converged: true },
+            Some(_) => {
+                let run = runs.next().expect("one run per seeded set");
+                let mut accounts = run.scores;
+                let groups = accounts.split_off(na);
+                BipartiteScores { accounts, groups, iterations: run.iterations, converged: run.converged }
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -402,6 +508,32 @@ mod tests {
             prop_assert_eq!(bits(&one), bits(&three));
             let plain = pagerank(&g, 0.85, 1e-12, 1000);
             prop_assert!((plain.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+
+        #[test]
+        fn lanes_give_the_bits_of_separate_runs((n, edges) in graphs(), k in 1usize..6) {
+            // Restart vectors that converge at different iterations; the first bipartite lane has
+            // no seed account (and may have no seed at all).
+            let g = Csr::from_edges(n, n, edges.clone());
+            let gt = g.transpose();
+            let restarts: Vec<Vec<f64>> = (0..k).map(|j| (0..n).map(|i| f64::from(u8::from((i + j) % (j + 2) == 0 || i == j % n))).collect()).collect();
+            let many = personalized_pagerank_many(&g, &gt, &restarts, 0.85, 1e-12, 1000);
+            for (r, run) in restarts.iter().zip(&many) {
+                let alone = personalized_pagerank_with(&g, &gt, r, 0.85, 1e-12, 1000);
+                prop_assert_eq!(bits(&alone.scores), bits(&run.scores));
+                prop_assert_eq!(alone.iterations, run.iterations);
+            }
+            let m = Csr::from_edges(n, n.div_ceil(2), edges.iter().map(|&(a, b, w)| (a, b / 2, w)).collect());
+            let mt = m.transpose();
+            let sets: Vec<(Vec<u32>, Vec<u32>)> = (0..k).map(|j| ((0..n as u32).filter(|i| (*i as usize + j) % 3 == 0 && j > 0).collect(), (0..m.n_cols as u32).filter(|i| (*i as usize) % (j + 2) == 1).collect())).collect();
+            let refs: Vec<(&[u32], &[u32])> = sets.iter().map(|(a, g)| (&a[..], &g[..])).collect();
+            let many = bipartite_seeded_pagerank_many(&m, &mt, &refs, 0.85, 1e-12, 1000);
+            for ((a, gs), run) in sets.iter().zip(&many) {
+                let alone = bipartite_seeded_pagerank(&m, &mt, a, gs, 0.85, 1e-12, 1000);
+                prop_assert_eq!(bits(&alone.accounts), bits(&run.accounts));
+                prop_assert_eq!(bits(&alone.groups), bits(&run.groups));
+                prop_assert_eq!(alone.iterations, run.iterations);
+            }
         }
     }
 

@@ -25,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use crate::features::graph::{Columns, Seeds};
+use crate::features::graph::{Columns, Propagation, Seeds};
 use crate::features::network::{self, FirstStage};
 use crate::features::{self, Context, FeatureTable, FOLDS};
 use crate::ingest::Window;
@@ -187,19 +187,22 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     let mut gcols: Columns = Vec::new();
     let mut acols: Columns = Vec::new();
     let nan = vec![f64::NAN; ng.max(na)];
-    for k in 0..passes as u8 {
-        let seeds = if passes == 1 {
-            all_visible.clone()
-        } else {
-            Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))
-        };
+    let pass_seeds: Vec<Seeds> = if passes == 1 {
+        vec![all_visible.clone()]
+    } else {
+        (0..passes as u8).map(|k| Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))).collect()
+    };
+    let clock = std::time::Instant::now();
+    let props = Propagation::of_passes(&ctx.graphs, &pass_seeds.iter().collect::<Vec<_>>());
+    tracing::debug!(passes, seconds = clock.elapsed().as_secs_f64(), "propagation of every pass");
+    for (k, (seeds, prop)) in (0u8..).zip(pass_seeds.iter().zip(&props)) {
         let clock = std::time::Instant::now();
-        let (mut g, mut a) = features::graph::seeded(w, st, &ctx.graphs, &seeds);
+        let (mut g, mut a) = features::graph::seeded_with(w, st, &ctx.graphs, seeds, prop);
         tracing::debug!(pass = k, seconds = clock.elapsed().as_secs_f64(), "seed-based features");
         let gs = masked_first(gfirst.dense.get(k as usize), &grp_labels, &w.groups.ids, k);
         let as_ = masked_first(afirst.dense.get(k as usize), &acc_labels, &w.accounts.ids, k);
         let first = FirstStage { group: gs.as_deref().unwrap_or(&nan[..ng]), account: as_.as_deref().unwrap_or(&nan[..na]) };
-        let (gn, an) = network::network(w, st, &ctx.graphs, first, &seeds);
+        let (gn, an) = network::network(w, st, &ctx.graphs, first, seeds, prop);
         tracing::debug!(pass = k, seconds = clock.elapsed().as_secs_f64(), "network features");
         g.extend(gn);
         a.extend(an);
@@ -263,11 +266,12 @@ fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels:
     let seed_based = |entity: &str, cols: Columns| -> Columns { cols.into_iter().filter(|(n, _)| features::is_seed_based(entity, n)).collect() };
     let mut gout: Columns = Vec::new();
     let mut aout: Columns = Vec::new();
-    for k in 0..FOLDS {
-        let hide = |labels: &[Option<bool>], in_fold: &dyn Fn(usize) -> bool| -> Vec<u32> { (0..labels.len()).filter(|&i| labels[i].is_some() && in_fold(i)).map(|i| i as u32).collect() };
-        let seeds = Seeds::visible(w, ctx, w.now_ms, &hide(acc_labels, &|a| afold[a] == Some(k)), &hide(grp_labels, &|i| gfold[i] == k));
-        let (mut gs, mut as_) = features::graph::seeded(w, st, g, &seeds);
-        let (gn, an) = network::network(w, st, g, FirstStage { group: gnan, account: anan }, &seeds);
+    let hide = |labels: &[Option<bool>], in_fold: &dyn Fn(usize) -> bool| -> Vec<u32> { (0..labels.len()).filter(|&i| labels[i].is_some() && in_fold(i)).map(|i| i as u32).collect() };
+    let pass_seeds: Vec<Seeds> = (0..FOLDS).map(|k| Seeds::visible(w, ctx, w.now_ms, &hide(acc_labels, &|a| afold[a] == Some(k)), &hide(grp_labels, &|i| gfold[i] == k))).collect();
+    let props = Propagation::of_passes(g, &pass_seeds.iter().collect::<Vec<_>>());
+    for (k, (seeds, prop)) in (0..FOLDS).zip(pass_seeds.iter().zip(&props)) {
+        let (mut gs, mut as_) = features::graph::seeded_with(w, st, g, seeds, prop);
+        let (gn, an) = network::network(w, st, g, FirstStage { group: gnan, account: anan }, seeds, prop);
         gs.extend(gn);
         as_.extend(an);
         let (gs, as_) = (seed_based("group", gs), seed_based("account", as_));
