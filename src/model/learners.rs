@@ -257,9 +257,7 @@ impl Fitted {
                     // The same order of additions as `raw`: trees in order, from -0.0.
                     let mut margin = vec![-0.0f64; rows.len()];
                     for t in 0..flat.roots.len() {
-                        for (m, row) in margin.iter_mut().zip(vals.chunks_exact(p)) {
-                            *m += flat.leaf_value(t, row);
-                        }
+                        flat.add_leaf_values(t, &vals, p, &mut margin);
                     }
                     for (o, m) in out.iter_mut().zip(margin) {
                         *o = sigmoid(base + m);
@@ -323,9 +321,15 @@ impl Fitted {
     }
 }
 
-/// Every tree's nodes in flat arrays (16 bytes a node for routing, values apart).
+/// Every tree's nodes in flat arrays (16 bytes a node for routing, values apart). A leaf
+/// routes to itself whatever the row, so every row takes exactly its tree's depth in steps:
+/// [`FlatTrees::add_leaf_values`] walks [`LANES`] rows in lockstep without branching on
+/// leaves, and the rows' independent chains of loads overlap instead of waiting on each
+/// other (routing one row at a time was bound by the latency of each level's loads).
 struct FlatTrees {
     roots: Vec<u32>,
+    /// Levels from the root to the deepest leaf, per tree.
+    depth: Vec<u32>,
     feature: Vec<u32>,
     threshold: Vec<f32>,
     /// Child index; the top bit set when missing values go left.
@@ -336,38 +340,75 @@ struct FlatTrees {
 
 const MISSING_LEFT: u32 = 1 << 31;
 
+/// Rows routed together through one tree.
+const LANES: usize = 8;
+
+/// Levels below node `k` of `t` to its deepest leaf.
+fn depth(t: &Tree, k: usize) -> u32 {
+    let n = &t.nodes[k];
+    if n.feature == LEAF {
+        0
+    } else {
+        1 + depth(t, n.left as usize).max(depth(t, n.right as usize))
+    }
+}
+
 impl FlatTrees {
     fn new(trees: &[Tree]) -> FlatTrees {
         let n: usize = trees.iter().map(|t| t.nodes.len()).sum();
-        let mut f = FlatTrees { roots: Vec::with_capacity(trees.len()), feature: Vec::with_capacity(n), threshold: Vec::with_capacity(n), left: Vec::with_capacity(n), right: Vec::with_capacity(n), value: Vec::with_capacity(n) };
+        let mut f = FlatTrees {
+            roots: Vec::with_capacity(trees.len()),
+            depth: Vec::with_capacity(trees.len()),
+            feature: Vec::with_capacity(n),
+            threshold: Vec::with_capacity(n),
+            left: Vec::with_capacity(n),
+            right: Vec::with_capacity(n),
+            value: Vec::with_capacity(n),
+        };
         for t in trees {
             let off = u32::try_from(f.feature.len()).expect("fewer than 2^31 nodes");
             assert!(off as usize + t.nodes.len() < MISSING_LEFT as usize, "fewer than 2^31 nodes");
             f.roots.push(off);
-            for nd in &t.nodes {
-                f.feature.push(nd.feature);
-                f.threshold.push(nd.threshold);
-                let (l, r) = if nd.feature == LEAF { (0, 0) } else { (nd.left + off, nd.right + off) };
-                f.left.push(if nd.default_left { l | MISSING_LEFT } else { l });
-                f.right.push(r);
+            f.depth.push(depth(t, 0));
+            for (i, nd) in t.nodes.iter().enumerate() {
+                let me = off + i as u32;
+                if nd.feature == LEAF {
+                    // Feature 0 exists (the batch scorer runs only with columns); both ways lead here.
+                    f.feature.push(0);
+                    f.threshold.push(0.0);
+                    f.left.push(me);
+                    f.right.push(me);
+                } else {
+                    f.feature.push(nd.feature);
+                    f.threshold.push(nd.threshold);
+                    let l = nd.left + off;
+                    f.left.push(if nd.default_left { l | MISSING_LEFT } else { l });
+                    f.right.push(nd.right + off);
+                }
                 f.value.push(nd.value);
             }
         }
         f
     }
 
-    /// The leaf value tree `t` gives `row` (routed as [`step`] routes it).
-    fn leaf_value(&self, t: usize, row: &[f32]) -> f64 {
-        let mut k = self.roots[t] as usize;
-        loop {
-            let feat = self.feature[k];
-            if feat == LEAF {
-                return self.value[k];
+    /// Adds tree `t`'s leaf value for each row of `vals` (rows of `p` values) to `margin`,
+    /// routing each row as [`step`] does.
+    fn add_leaf_values(&self, t: usize, vals: &[f32], p: usize, margin: &mut [f64]) {
+        let (root, depth) = (self.roots[t], self.depth[t]);
+        for (rows, m) in vals.chunks(LANES * p).zip(margin.chunks_mut(LANES)) {
+            let mut k = [root; LANES];
+            for _ in 0..depth {
+                for (j, kj) in k.iter_mut().enumerate().take(m.len()) {
+                    let node = *kj as usize;
+                    let v = rows[j * p + self.feature[node] as usize];
+                    let l = self.left[node];
+                    let left = if v.is_nan() { l & MISSING_LEFT != 0 } else { v < self.threshold[node] };
+                    *kj = if left { l & !MISSING_LEFT } else { self.right[node] };
+                }
             }
-            let v = row[feat as usize];
-            let l = self.left[k];
-            let left = if v.is_nan() { l & MISSING_LEFT != 0 } else { v < self.threshold[k] };
-            k = if left { (l & !MISSING_LEFT) as usize } else { self.right[k] as usize };
+            for (mj, kj) in m.iter_mut().zip(k) {
+                *mj += self.value[kj as usize];
+            }
         }
     }
 }
@@ -434,9 +475,10 @@ mod tests {
         for r in (0..x.nrows()).step_by(7) {
             x[[r, (r / 7) % 3]] = f64::NAN;
         }
-        // Every row, out of order, more than one block.
+        // Every row, out of order, more than one block, the last one not a whole number of
+        // lockstep lanes.
         let mut rows: Vec<usize> = (0..x.nrows()).rev().collect();
-        rows.extend(0..x.nrows());
+        rows.extend(0..x.nrows() - 3);
         for m in [&logistic, &boosted, &blend] {
             let batch = m.raw_rows(&x, &rows);
             assert_eq!(batch.len(), rows.len());

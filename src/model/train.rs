@@ -476,6 +476,7 @@ fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target
             (oof, d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold)))
         })
         .collect();
+    tracing::debug!(candidates = fitted.len(), rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "candidates scored out of fold");
     // One more candidate at no fitting cost: the blend of every fitted one, fold by fold,
     // its scores from its members' (the same bits as scoring the blend itself).
     if fitted.len() > 1 {
