@@ -16,7 +16,7 @@
 //!   previous run byte-identical and the lock free;
 //! - pruning never changes results: memberships exported as one snapshot folder dated after
 //!   as-of give the same outputs as daily partitions, with a warning naming the folder.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

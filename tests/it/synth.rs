@@ -1,7 +1,7 @@
 //! The generator: deterministic, valid against the contract, consistent with its truth and
 //! true to the distributional claims it makes (checked by an oracle outside Rust).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

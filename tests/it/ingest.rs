@@ -1,6 +1,6 @@
 //! Ingest accepts every physical encoding the contract allows and gives the same features.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -9,7 +9,7 @@
 //!
 //! Each test generates its own tiny dataset in a temp dir and runs the `groupwatch` binary.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fs::File;

@@ -8,7 +8,7 @@
 //!   scikit-learn's LogisticRegression (tests/oracle/model_oracle.py).
 //! - `groupwatch train` writes a model that loads, an evaluation beside it, and a model
 //!   whose features are absent from the data is refused with a clear error.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! beside the clone): the counts SOURCE.md states, an independent polars check of the mapping,
 //! `groupwatch validate` accepting the result, determinism, and bad CSV input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
