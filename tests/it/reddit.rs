@@ -25,7 +25,7 @@ fn labels() -> PathBuf {
 }
 
 fn groupwatch(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch")).args(args).output().expect("run groupwatch")
+    common::groupwatch().args(args).output().expect("run groupwatch")
 }
 
 fn s(p: &Path) -> &str {

@@ -20,17 +20,13 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{as_of, synth, tree_bytes};
+use common::{as_of, groupwatch, synth, tree_bytes};
 use groupwatch::schema::Contract;
 use groupwatch::synth::Scale;
 use polars::prelude::*;
-
-fn groupwatch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
-}
 
 fn run_args(input: &Path, out: &Path) -> Vec<String> {
     ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", &as_of().to_string()]
