@@ -3,7 +3,7 @@
 //! The machine-readable contract lives in `data-schemas/*.toml`, one versioned file per
 //! table. Those files are compiled into the binary (`include_str!`) and parsed here, so the
 //! validator, the generator and every later stage read the same definitions: a column added to
-//! a schema file is checked and generated without further code, and `tests/contract.rs` fails
+//! a schema file is checked and generated without further code, and `tests/it/contract.rs` fails
 //! if the files and `data-contract.md` disagree.
 
 use std::collections::BTreeMap;
@@ -120,7 +120,7 @@ pub struct TableSchema {
     /// Columns beyond `columns` that another catalog defines (feature tables).
     pub open_columns: Option<String>,
     /// A table groupwatch adds beyond `data-contract.md` (documented in its schema file
-    /// only); `tests/contract.rs` compares the page with the other tables.
+    /// only); `tests/it/contract.rs` compares the page with the other tables.
     #[serde(default)]
     pub extension: bool,
     pub description: String,

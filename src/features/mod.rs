@@ -7,7 +7,7 @@
 //! the thread count.
 //!
 //! Every feature is named, described and unit-tagged in `data-schemas/feature_catalog.toml`;
-//! `tests/features.rs` checks that the code and the catalog list the same features and that
+//! `tests/it/features.rs` checks that the code and the catalog list the same features and that
 //! each tabular feature equals the same quantity computed independently in Python (polars) from
 //! the input Parquet files. A feature whose input table is absent is null for every entity and
 //! listed as unavailable, never zero.

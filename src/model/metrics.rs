@@ -16,7 +16,7 @@
 //! - [`mean_and_interval`] summarises a metric across cross-validation folds.
 //!
 //! Definitions follow scikit-learn (1.9) exactly where it has one (`average_precision_score`,
-//! `roc_auc_score`, `precision_recall_curve`, `brier_score_loss`); `tests/metrics_oracle.rs`
+//! `roc_auc_score`, `precision_recall_curve`, `brier_score_loss`); `tests/it/metrics_oracle.rs`
 //! checks this. Everything is deterministic: scores are ordered with [`f64::total_cmp`]
 //! (descending) and equal scores by row index (ascending), so results never depend on the
 //! sort algorithm. Scores that compare equal form one threshold, as in

@@ -229,7 +229,7 @@ def nearest_bank_distance(pdq, bank_ints):
 
 
 # The features this oracle recomputes (the catalog's tabular features). Catalog entries with a
-# `seed_based` key are graph features, checked elsewhere (tests/graph_oracle.rs); any other
+# `seed_based` key are graph features, checked elsewhere (tests/it/graph_oracle.rs); any other
 # catalog feature missing here is a failure.
 GROUP_FEATURES = (
     "members_now", "max_jaccard_any_group", "members_peak", "joins_1d", "joins_7d", "joins_window", "join_burst_ratio",

@@ -2,7 +2,7 @@
 
 usage: metrics_oracle.py CASE_DIR
 
-Reads CASE_DIR/cases.json (written by tests/metrics_oracle.rs: inputs only, no Rust results)
+Reads CASE_DIR/cases.json (written by tests/it/metrics_oracle.rs: inputs only, no Rust results)
 and writes CASE_DIR/oracle.json with, per case:
 
 - ranking cases: sklearn average_precision_score and roc_auc_score; the points of

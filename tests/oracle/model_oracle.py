@@ -1,4 +1,4 @@
-"""Oracle for tests/model.rs: scikit-learn's LogisticRegression on the same folds.
+"""Oracle for tests/it/model.rs: scikit-learn's LogisticRegression on the same folds.
 
 Usage: model_oracle.py FOLD_DIR ALPHA
 

@@ -1,4 +1,4 @@
-"""Oracle for tests/reddit.rs: the converted Reddit dataset against its source CSVs.
+"""Oracle for tests/it/reddit.rs: the converted Reddit dataset against its source CSVs.
 
 Usage: reddit_check.py EDGES_CSV LABELS_CSV DATASET_DIR AS_OF(YYYY-MM-DD)
 

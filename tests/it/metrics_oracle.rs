@@ -5,7 +5,7 @@
 //! computes the reference values with scikit-learn 1.9 / scipy, and the comparisons happen
 //! here, so a failure names the case, the quantity and both numbers.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -10,7 +10,7 @@
 //! - quality on a `small` dataset against its truth: purity and completeness of each planted
 //!   network's best-matching cluster, networks recovered as one cluster, benign entities in
 //!   violating clusters (camouflaged networks apart), printed and held to floors.
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,9 +1,8 @@
 //! The generator: deterministic, valid against the contract, consistent with its truth and
 //! true to the distributional claims it makes (checked by an oracle outside Rust).
 
-mod common;
+use crate::common;
 
-use std::process::Command;
 
 use common::{as_of, python_oracle, synth, tree_bytes};
 use groupwatch::synth::{generate, Preset, Scale, SynthConfig};
@@ -15,7 +14,7 @@ fn same_seed_gives_identical_files_whatever_the_thread_count() {
     let b = tempfile::tempdir().unwrap();
     synth(a.path(), Scale::Tiny, Some(2_000), 42);
     // The second run goes through the CLI on one thread.
-    let status = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+    let status = common::groupwatch()
         .args(["--threads", "1", "synth", "--scale", "tiny", "--accounts", "2000", "--seed", "42", "--out"])
         .arg(b.path())
         .output()
@@ -97,7 +96,7 @@ fn hard_preset_same_seed_gives_identical_files_whatever_the_thread_count() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     synth_hard(a.path(), Scale::Tiny, Some(2_000), 42);
-    let out = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+    let out = common::groupwatch()
         .args(["--threads", "1", "synth", "--preset", "hard", "--scale", "tiny", "--accounts", "2000", "--seed", "42", "--out"])
         .arg(b.path())
         .output()
@@ -120,7 +119,7 @@ fn hard_tiny_dataset_is_valid_and_holds_its_realism_claims() {
     assert!(report.is_usable(), "{report}");
     assert!(report.quarantine.is_empty(), "{report}");
     // The CLI's validate passes with exit 0.
-    let out = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+    let out = common::groupwatch()
         .args(["validate", "--as-of", "2026-11-24", "--input"])
         .arg(d.path().join("input"))
         .arg("--quarantine")

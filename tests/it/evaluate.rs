@@ -1,7 +1,7 @@
 //! `groupwatch evaluate` against an independent oracle: every figure (average precision,
 //! ROC-AUC, precision and recall in the top k, network recall, per slice) recomputed with
 //! polars and scikit-learn from the same Parquet files; and the command's bad-input exit code.
-mod common;
+use crate::common;
 
 
 use common::{as_of, groupwatch, python_oracle, synth};

@@ -2,7 +2,7 @@
 //! beside the clone): the counts SOURCE.md states, an independent polars check of the mapping,
 //! `groupwatch validate` accepting the result, determinism, and bad CSV input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,7 +25,7 @@ fn labels() -> PathBuf {
 }
 
 fn groupwatch(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch")).args(args).output().expect("run groupwatch")
+    common::groupwatch().args(args).output().expect("run groupwatch")
 }
 
 fn s(p: &Path) -> &str {

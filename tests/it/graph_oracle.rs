@@ -6,7 +6,7 @@
 //! a script from tests/oracle that recomputes and compares, failing with its report.
 //! `scale_timings` (ignored) times every algorithm at production size.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Instant;
@@ -352,7 +352,7 @@ fn group_projection(members: &Csr, max_k: usize) -> Csr {
     Csr::from_undirected_edges(members.n_cols, edges)
 }
 
-/// Production-size timings: `cargo test --test graph_oracle scale_timings -- --ignored --nocapture`
+/// Production-size timings: `cargo test --test it graph_oracle::scale_timings -- --ignored --nocapture`
 /// (with `--release`, or `CARGO_PROFILE_DEV_OPT_LEVEL=3`, for meaningful numbers). Each algorithm
 /// runs 3 times.
 #[test]

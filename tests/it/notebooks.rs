@@ -14,7 +14,7 @@
 //! - the statistics they report (ROC-AUC, Spearman's ρ, KS, PSI) agree with scikit-learn and
 //!   scipy (`tests/oracle/notebook_stats.py`);
 //! - the notebooks are stored without outputs (clean diffs).
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

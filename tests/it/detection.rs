@@ -11,7 +11,7 @@
 //!    saw its label, computed from features that never saw it either: flipping the labels of
 //!    one fold leaves that fold's out-of-fold scores unchanged, to the bit. And the nightly path
 //!    (`run --model` with a model trained earlier) scores exactly as the training did.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -16,21 +16,17 @@
 //!   previous run byte-identical and the lock free;
 //! - pruning never changes results: memberships exported as one snapshot folder dated after
 //!   as-of give the same outputs as daily partitions, with a warning naming the folder.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{as_of, synth, tree_bytes};
+use common::{as_of, groupwatch, synth, tree_bytes};
 use groupwatch::schema::Contract;
 use groupwatch::synth::Scale;
 use polars::prelude::*;
-
-fn groupwatch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch"))
-}
 
 fn run_args(input: &Path, out: &Path) -> Vec<String> {
     ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", &as_of().to_string()]

@@ -158,7 +158,7 @@ fn schema_files_on_disk_are_the_ones_compiled_in() {
     let mut on_disk = BTreeSet::new();
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        // The feature catalog is not a table schema (tests/features.rs checks it).
+        // The feature catalog is not a table schema (tests/it/features.rs checks it).
         if p.extension().is_some_and(|x| x == "toml") && p.file_stem().is_some_and(|s| s != "feature_catalog") {
             let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
             let parsed = groupwatch::schema::parse_schema(&stem, &std::fs::read_to_string(&p).unwrap()).unwrap();

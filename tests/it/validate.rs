@@ -997,14 +997,14 @@ fn several_problems_in_one_row_quarantine_it_once() {
 
 mod cli {
     use std::path::Path;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     use polars::prelude::*;
 
     use super::support::*;
 
     fn run_validate(input: &Path, quarantine: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+        crate::common::groupwatch()
             .args(["validate", "--as-of", "2026-11-24", "--input"])
             .arg(input)
             .arg("--quarantine")
@@ -1085,7 +1085,7 @@ mod rulebook {
     use std::collections::BTreeMap;
     use std::fs;
     use std::path::Path;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     use polars::prelude::*;
 
@@ -1429,7 +1429,7 @@ mod rulebook {
     }
 
     fn groupwatch(args: &[&str], paths: &[(&str, &Path)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_groupwatch"));
+        let mut cmd = crate::common::groupwatch();
         cmd.args(args).args(["--as-of", "2026-11-24", "--threads", "1"]);
         for (flag, p) in paths {
             cmd.arg(flag).arg(p);
@@ -1524,7 +1524,7 @@ mod rulebook {
 mod fuzz_regressions {
     use std::fs;
     use std::path::{Path, PathBuf};
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     /// The fuzz target's table order.
     const TABLES: [&str; 10] =
@@ -1535,7 +1535,7 @@ mod fuzz_regressions {
     }
 
     fn groupwatch(args: &[&str], input: &Path, out_flag: &str, out: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+        crate::common::groupwatch()
             .args(args)
             .args(["--as-of", "2026-11-24", "--threads", "1", "--input"])
             .arg(input)

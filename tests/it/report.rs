@@ -10,7 +10,7 @@
 //! Without chromium the browser part is skipped with a loud message, unless `CI` is set: then
 //! it fails. `GROUPWATCH_CHROMIUM` names another binary; `GROUPWATCH_KEEP_REPORT=DIR` keeps the
 //! page and the screenshots.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,7 +63,7 @@ fn report_loads_in_chromium_and_shows_the_parquet_numbers() {
 
     let Some(browser) = chromium() else {
         assert!(std::env::var_os("CI").is_none(), "CI is set but chromium is missing: .ci/run must `apt-get install -y chromium`");
-        eprintln!("\n!!!!!!!!!! SKIPPED the browser part of tests/report.rs: chromium is not installed (apt-get install -y chromium) !!!!!!!!!!\n");
+        eprintln!("\n!!!!!!!!!! SKIPPED the browser part of tests/it/report.rs: chromium is not installed (apt-get install -y chromium) !!!!!!!!!!\n");
         return;
     };
     let shots = d.path().join("browser");

@@ -1,14 +1,13 @@
 //! Ingest accepts every physical encoding the contract allows and gives the same features.
 
-mod common;
+use crate::common;
 
-use std::process::Command;
 
 use common::{python_oracle, synth};
 use groupwatch::synth::Scale;
 
 fn features(input: &std::path::Path, out: &std::path::Path) {
-    let o = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+    let o = common::groupwatch()
         .args(["features", "--as-of", "2026-11-24", "--input"])
         .arg(input)
         .arg("--out")

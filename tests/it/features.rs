@@ -9,12 +9,11 @@
 //!
 //! Each test generates its own tiny dataset in a temp dir and runs the `groupwatch` binary.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{as_of, python_oracle, synth};
 use groupwatch::synth::Scale;
@@ -22,7 +21,7 @@ use polars::prelude::*;
 
 /// Runs `groupwatch features` on `input` into `out`; panics with its output on failure.
 fn run_features(input: &Path, out: &Path, window_days: u32) {
-    let o = Command::new(env!("CARGO_BIN_EXE_groupwatch"))
+    let o = common::groupwatch()
         .arg("features")
         .arg("--input")
         .arg(input)

@@ -8,10 +8,9 @@
 //!   scikit-learn's LogisticRegression (tests/oracle/model_oracle.py).
 //! - `groupwatch train` writes a model that loads, an evaluation beside it, and a model
 //!   whose features are absent from the data is refused with a clear error.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{as_of, python_oracle, synth};
 use groupwatch::features::{self, graph::Seeds, Context, FeatureConfig};
@@ -143,7 +142,7 @@ fn logistic_regression_matches_scikit_learn_on_the_same_folds() {
 }
 
 fn groupwatch(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_groupwatch")).args(args).output().unwrap()
+    common::groupwatch().args(args).output().unwrap()
 }
 
 #[test]
