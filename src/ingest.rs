@@ -24,7 +24,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use polars_parquet::parquet::metadata::{ColumnChunkMetadata, FileMetadata};
 
@@ -198,7 +198,7 @@ pub struct Groups {
 }
 
 /// Counts for the run manifest.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IngestStats {
     pub rows_read: BTreeMap<String, u64>,
     pub duplicate_rows_dropped: BTreeMap<String, u64>,
@@ -961,7 +961,7 @@ pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, Validatio
 }
 
 /// What [`append_review_decisions`] did, for the run manifest.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ReviewStats {
     /// Decision rows decided up to as-of.
     pub decisions: u64,

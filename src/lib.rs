@@ -15,6 +15,7 @@
 //! | [`features`] | group and account features, the feature catalog |
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
+//! | [`run_folder`] | a run's folder as later readers see it: the typed manifest |
 //! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
 //! | [`pipeline`] | the stages every command shares (validate → graphs), the `features` and `train` jobs |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
@@ -52,6 +53,7 @@ pub mod replay;
 pub mod report;
 pub mod pipeline;
 pub mod run;
+pub mod run_folder;
 pub mod schema;
 pub mod sweep;
 pub mod synth;

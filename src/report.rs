@@ -37,6 +37,7 @@ use polars::prelude::*;
 
 use crate::features::catalog_entry;
 use crate::model::ModelFile;
+use crate::run_folder::Manifest;
 
 /// Cluster sections on the page (the highest-ranked clusters).
 pub const TOP_CLUSTERS: usize = 25;
@@ -308,18 +309,6 @@ impl Table {
     }
 }
 
-fn json_str(v: &serde_json::Value, path: &[&str]) -> String {
-    let mut x = v;
-    for p in path {
-        x = &x[*p];
-    }
-    match x {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 fn run_info(run_dir: &Path) -> Result<RunInfo, ReportError> {
     let path = run_dir.join("manifest.json");
     let bytes = match std::fs::read(&path) {
@@ -327,35 +316,25 @@ fn run_info(run_dir: &Path) -> Result<RunInfo, ReportError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReportError::MissingFile { path }),
         Err(e) => return Err(ReportError::Manifest { path, error: e.to_string() }),
     };
-    let m: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ReportError::Manifest { path: path.clone(), error: e.to_string() })?;
-    if !m.is_object() {
-        return Err(ReportError::Manifest { path, error: "not a JSON object".into() });
-    }
-    let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| ReportError::Manifest { path: path.clone(), error: e.to_string() })?;
     let mut info = RunInfo {
-        as_of: json_str(&m, &["as_of"]),
-        window_days: u(&m["window_days"]),
-        code_version: json_str(&m, &["groupwatch_version"]),
-        model_version: json_str(&m, &["model", "version"]),
-        model_origin: json_str(&m, &["model", "origin"]),
-        policy_name: json_str(&m, &["policy", "name"]),
-        policy_version: json_str(&m, &["policy", "version"]),
-        review_capacity: m["policy"]["settings"]["review"]["daily_capacity"].as_u64(),
+        as_of: m.as_of.to_string(),
+        window_days: m.window_days.into(),
+        code_version: m.groupwatch_version.clone(),
+        // Both in the file's (sorted) order.
+        inputs: m.inputs.iter().map(|(t, v)| (t.clone(), v.files as u64, v.bytes)).collect(),
+        rows: m.rows.named().iter().map(|&(k, n)| (k.to_string(), n as u64)).collect(),
+        model_version: m.model.version.clone(),
+        model_origin: m.model.origin.clone(),
+        policy_name: m.policy.name.clone(),
+        policy_version: m.policy.version.to_string(),
+        review_capacity: Some(m.policy.settings.review.daily_capacity as u64),
+        warnings: m.warnings.clone(),
         ..RunInfo::default()
     };
-    // serde_json's map is ordered by key: the lists below come out sorted.
-    if let Some(inputs) = m["inputs"].as_object() {
-        info.inputs = inputs.iter().map(|(t, v)| (t.clone(), u(&v["files"]), u(&v["bytes"]))).collect();
-    }
-    if let Some(rows) = m["rows"].as_object() {
-        info.rows = rows.iter().map(|(k, v)| (k.clone(), u(v))).collect();
-    }
-    if let Some(w) = m["warnings"].as_array() {
-        info.warnings = w.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect();
-    }
     let model = ModelFile::load(&run_dir.join("model.json"));
-    for kind in ["group", "account"] {
-        let method = json_str(&m, &["scoring", kind]);
+    for (kind, method) in [("group", m.scoring.group), ("account", m.scoring.account)] {
+        let method = method.as_str().to_string();
         let sentence = match &model {
             Err(e) => format!("model quality unavailable ({e})"),
             Ok(mf) => match mf.kind(kind) {

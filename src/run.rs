@@ -51,13 +51,15 @@ use sha2::{Digest, Sha256};
 
 use crate::clusters;
 use crate::pipeline;
-use crate::features::{self, graph::Seeds, Context, FeatureTable};
+use crate::features::{self, graph::Seeds, Context, FeatureTable, SeedCounts};
 use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
 use crate::model::score::{self, Scores};
 use crate::model::{crossfit, train, ModelFile};
 use crate::policy::{Decision, Entity, Facts, Policy};
 use crate::replay::MembershipState;
+use crate::run_folder::manifest::{InputTable, Manifest, ModelRecord, NetworksRecord, PolicyRecord, ReviewRecord, RowCounts, Scoring, REVIEW_DECISIONS_RULE};
+use crate::run_folder::StageFigures;
 use crate::validate;
 
 /// Settings of one run.
@@ -131,15 +133,6 @@ impl crate::ExitCode for RunError {
             _ => 1,
         }
     }
-}
-
-/// One stage's figures for the manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct StageFigures {
-    pub stage: String,
-    pub seconds: f64,
-    /// Peak resident memory of the process so far, MiB.
-    pub peak_rss_mib: Option<f64>,
 }
 
 /// What a run did, for the caller and the manifest.
@@ -353,42 +346,52 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         warnings: warnings.clone(),
         stages: clock.stages.clone(),
     };
-    let manifest = serde_json::json!({
-        "groupwatch_version": env!("CARGO_PKG_VERSION"),
-        "as_of": cfg.as_of, "window_days": cfg.window_days, "seed": cfg.seed,
-        "hamming_threshold": cfg.hamming_threshold,
-        "inputs": inputs,
-        "policy": {"origin": policy_origin, "name": policy.name, "version": policy.version, "sha256": sha256_hex(policy_text.as_bytes()), "settings": policy},
-        // The policy as applied: the file's, with the thresholds of kinds flagged by rank
-        // raised; `sweep` replays this one by default so its "current policy" line agrees.
-        "effective_policy": effective,
-        "model": {"origin": model_origin, "version": model_version, "sha256": sha256_hex(&model_json),
-                  "group": model.group.as_ref().map(|k| k.second.learner.describe()), "account": model.account.as_ref().map(|k| k.second.learner.describe()),
-                  "skipped": model.skipped},
-        "scoring": {"group": gscores.method, "account": ascores.method},
-        "feature_catalog_version": features::catalog().0,
-        "schema_versions": crate::schema::Contract::get().versions(),
-        "ingest": w.stats, "replay": st.stats,
-        "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
-        "review_decisions": {"applied": review, "clusters_resolved_in": previous_run.as_ref().map(|p| p.display().to_string()),
-                             "rule": "confirmed = violating, dismissed = benign, source review, at the decision's time; a cluster decision labels the groups of that cluster in the previous run folder's cluster_members"},
-        "networks": {"clusters": nets.clusters.len(), "ids_kept_from_previous_run": nets.ids_kept, "ids_new": nets.ids_new,
-                     "previous_run": nets.previous_run.as_ref().map(|p| p.display().to_string()),
-                     "groups_in_clusters": nets.clusters.iter().map(|c| c.groups.len()).sum::<usize>(),
-                     "accounts_in_clusters": nets.clusters.iter().map(|c| c.accounts.len()).sum::<usize>()},
-        "rows": {"group_features": gtab.ids.len(), "account_features": atab.ids.len(), "groups_flagged": gflag, "accounts_flagged": aflag,
-                 "quarantine": report.quarantine.len()},
-        // Columns outside the contract, ignored (the validation notes name each file).
-        "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
-        // Per table and dt= folder, rows whose event date is another day (read by their time).
-        "rows_outside_their_dt_folder": report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect::<BTreeMap<_, _>>(),
-        "unavailable_features": unavailable,
-        "warnings": warnings,
-        "stages": clock.stages,
-    });
+    let manifest = Manifest {
+        as_of: cfg.as_of,
+        effective_policy: Some(effective),
+        extra_columns: report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect(),
+        feature_catalog_version: features::catalog().0,
+        groupwatch_version: env!("CARGO_PKG_VERSION").into(),
+        hamming_threshold: cfg.hamming_threshold,
+        ingest: w.stats.clone(),
+        inputs,
+        model: ModelRecord {
+            account: model.account.as_ref().map(|k| k.second.learner.describe()),
+            group: model.group.as_ref().map(|k| k.second.learner.describe()),
+            origin: model_origin,
+            sha256: sha256_hex(&model_json),
+            skipped: model.skipped.clone(),
+            version: model_version,
+        },
+        networks: NetworksRecord {
+            accounts_in_clusters: nets.clusters.iter().map(|c| c.accounts.len()).sum(),
+            clusters: nets.clusters.len(),
+            groups_in_clusters: nets.clusters.iter().map(|c| c.groups.len()).sum(),
+            ids_kept_from_previous_run: nets.ids_kept,
+            ids_new: nets.ids_new,
+            previous_run: nets.previous_run.as_ref().map(|p| p.display().to_string()),
+        },
+        policy: PolicyRecord { name: policy.name.clone(), origin: policy_origin, sha256: sha256_hex(policy_text.as_bytes()), version: policy.version, settings: policy },
+        replay: st.stats.clone(),
+        review_decisions: ReviewRecord {
+            applied: review,
+            clusters_resolved_in: previous_run.as_ref().map(|p| p.display().to_string()),
+            rule: REVIEW_DECISIONS_RULE.into(),
+        },
+        rows: RowCounts { account_features: atab.ids.len(), accounts_flagged: aflag, group_features: gtab.ids.len(), groups_flagged: gflag, quarantine: report.quarantine.len() },
+        rows_outside_their_dt_folder: report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect(),
+        schema_versions: crate::schema::Contract::get().versions(),
+        scoring: Scoring { account: ascores.method, group: gscores.method },
+        seed: cfg.seed,
+        seeds: SeedCounts::of(&seeds),
+        stages: clock.stages,
+        unavailable_features: unavailable,
+        warnings,
+        window_days: cfg.window_days,
+    };
     let publish = || -> anyhow::Result<()> {
         let path = staging.join("manifest.json");
-        crate::io::write_bytes(&path, &serde_json::to_vec_pretty(&manifest)?).map_err(|e| e.context(format!("writing {}", path.display())))?;
+        crate::io::write_bytes(&path, &manifest.to_json()?).map_err(|e| e.context(format!("writing {}", path.display())))?;
         // The investigators' page is rendered from the finished tables, so it shows exactly
         // what the run wrote.
         crate::report::write_report(&staging).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -405,8 +408,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     Ok(summary)
 }
 
-/// Per input file: path, rows (from validation) and SHA-256 of the bytes.
-fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+/// Per input table: its files' count, bytes and SHA-256 sums.
+fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String, InputTable>> {
     let mut out = BTreeMap::new();
     for (table, loc) in &ds.tables {
         let files: Vec<crate::layout::DataFile> = match loc {
@@ -427,12 +430,12 @@ fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String
         }
         out.insert(
             table.clone(),
-            serde_json::json!({
-                "files": sums.len(),
-                "bytes": sums.iter().map(|s| s.2).sum::<u64>(),
-                "sha256_of_file_sums": h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-                "file_sha256": sums.iter().map(|(r, s, _)| (r.clone(), s.clone())).collect::<BTreeMap<_, _>>(),
-            }),
+            InputTable {
+                bytes: sums.iter().map(|s| s.2).sum::<u64>(),
+                file_sha256: sums.iter().map(|(r, s, _)| (r.clone(), s.clone())).collect(),
+                files: sums.len(),
+                sha256_of_file_sums: h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            },
         );
     }
     Ok(out)

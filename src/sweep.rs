@@ -457,8 +457,8 @@ pub fn compare(run_dir: &Path, a: &Policy, b: &Policy) -> Result<Comparison, Swe
 /// thresholds of kinds flagged by rank raised): what a sweep replays when no policy is given,
 /// so its "current policy" figures are the run's own. `None` for runs that predate it.
 pub fn applied_policy(run_dir: &Path) -> Option<Policy> {
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).ok()?).ok()?;
-    serde_json::from_value(manifest.get("effective_policy")?.clone()).ok()
+    let manifest: crate::run_folder::Manifest = serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).ok()?).ok()?;
+    manifest.effective_policy
 }
 
 fn read_parquet(path: &Path) -> Result<DataFrame, SweepError> {

@@ -40,6 +40,20 @@ impl Default for FeatureConfig {
     }
 }
 
+/// Labelled entities that seed the propagation features, counted for `manifest.json` and
+/// `features.json`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SeedCounts {
+    pub accounts: usize,
+    pub groups: usize,
+}
+
+impl SeedCounts {
+    pub fn of(seeds: &graph::Seeds) -> SeedCounts {
+        SeedCounts { accounts: seeds.accounts.len(), groups: seeds.groups.len() }
+    }
+}
+
 /// One feature column. Values are stored as `f64` with NaN for null (8 bytes a value
 /// instead of `Option<f64>`'s 16: ten million accounts' features are several gigabytes);
 /// [`get`](FeatureColumn::get) and [`iter`](FeatureColumn::iter) give `Option`s. A NaN a

@@ -38,13 +38,23 @@ impl Reason {
 }
 
 /// What a score is; written to the manifest as `"model"` or `"unsupervised"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoreMethod {
     /// A calibrated probability from a trained model.
     Model,
     /// A rank score without labels ([`unsupervised`]): not a probability.
     Unsupervised,
+}
+
+impl ScoreMethod {
+    /// The manifest's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreMethod::Model => "model",
+            ScoreMethod::Unsupervised => "unsupervised",
+        }
+    }
 }
 
 /// Scores of one table's entities, in the table's row order.
