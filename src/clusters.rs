@@ -78,6 +78,7 @@ use crate::ingest::{ev, Window, MS_PER_DAY, NONE};
 use crate::io::col;
 use crate::model::score::Scores;
 use crate::replay::MembershipState;
+use crate::run_folder::{RunFolder, RunFolderError, RunTable};
 
 /// Accounts in more groups than this add no shared-member weight (as the group projection).
 pub const MAX_GROUPS_PER_ACCOUNT: usize = 50;
@@ -111,12 +112,9 @@ pub const TIES: [&str; 5] = ["member", "admin", "link_creator", "forward", "shar
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("reading the previous run's {}: {source}", path.display())]
-    Previous {
-        path: PathBuf,
-        #[source]
-        source: PolarsError,
-    },
+    /// The previous run folder's clusters cannot be read (the error names the file).
+    #[error("reading the previous run's clusters: {0}")]
+    Previous(#[source] RunFolderError),
     #[error("building cluster tables: {0}")]
     Frame(#[from] PolarsError),
 }
@@ -233,18 +231,12 @@ pub fn previous_run(out: &Path, as_of: NaiveDate) -> Option<PathBuf> {
 /// Reads `cluster_members.parquet` of a run folder: every cluster's members as
 /// (cluster id, entity kind, entity id).
 pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, String, u64)>, ClusterError> {
-    let path = run_dir.join("cluster_members.parquet");
-    let err = |source| ClusterError::Previous { path: path.clone(), source };
-    let df = crate::io::read_parquet(&path, None).map_err(err)?;
-    let ids = df.column("cluster_id").and_then(|c| c.u64().cloned()).map_err(err)?;
-    let kinds = df.column("entity_kind").and_then(|c| c.str().cloned()).map_err(err)?;
-    let ents = df.column("entity_id").and_then(|c| c.u64().cloned()).map_err(err)?;
-    Ok(ids
-        .iter()
-        .zip(kinds.iter())
-        .zip(ents.iter())
-        .filter_map(|((c, k), e)| Some((c?, k?.to_string(), e?)))
-        .collect())
+    let read = || -> Result<_, RunFolderError> {
+        let t = RunFolder::open(run_dir)?.read(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)?;
+        let (ids, kinds, ents) = (t.opt_u64s("cluster_id")?, t.opt_strs("entity_kind")?, t.opt_u64s("entity_id")?);
+        Ok(ids.into_iter().zip(kinds).zip(ents).filter_map(|((c, k), e)| Some((c?, k?, e?))).collect())
+    };
+    read().map_err(ClusterError::Previous)
 }
 
 /// The previous clusters' group sets.

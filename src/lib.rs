@@ -15,11 +15,12 @@
 //! | [`features`] | group and account features, the feature catalog |
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
-//! | [`run_folder`] | a run's folder as later readers see it: the typed manifest |
+//! | [`run_folder`] | a finished run's folder: the typed manifest, the one lazy reader of its tables (report, sweep, explain, evaluate, the next run's clusters) |
 //! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
 //! | [`pipeline`] | the stages every command shares (validate → graphs), the `features` and `train` jobs |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //! | [`report`] | `report.html`, the investigators' view of a run |
+//! | [`sweep`] | a policy replayed over a run's facts at every threshold, and two policies compared |
 //! | [`evaluate`] | a run's scores against a synthetic dataset's held-out truth |
 //! | [`explain`] | the evidence of a finished run in the terminal |
 //!

@@ -42,6 +42,7 @@ use serde::Serialize;
 
 use crate::policy::{Entity, Facts, Policy};
 use crate::report::esc;
+use crate::run_folder::{RunFolder, RunFolderError, RunTable, Table};
 
 /// Thresholds a sweep tries by default: 0, 0.01, …, 1.
 pub const DEFAULT_STEPS: usize = 100;
@@ -52,16 +53,8 @@ const Z_975: f64 = 1.959963984540054;
 /// A run folder the sweep cannot use, or an output it cannot write.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("run folder {} does not exist or is not a folder", path.display())]
-    NoRunDir { path: PathBuf },
-    #[error("{} is missing: the run folder was not written by `groupwatch run`, or by an older version", path.display())]
-    MissingFile { path: PathBuf },
-    #[error("cannot read {}: {error}", path.display())]
-    Read { path: PathBuf, error: PolarsError },
-    #[error("{}, column {column}: {problem}", path.display())]
-    Column { path: PathBuf, column: String, problem: String },
-    #[error("{}, row {row}, column {column}: {problem}", path.display())]
-    Value { path: PathBuf, row: usize, column: String, problem: String },
+    #[error(transparent)]
+    RunFolder(#[from] RunFolderError),
     #[error("a sweep needs at least one step (steps = 0)")]
     NoSteps,
     #[error("writing {}: {error:#}", path.display())]
@@ -457,67 +450,43 @@ pub fn compare(run_dir: &Path, a: &Policy, b: &Policy) -> Result<Comparison, Swe
 /// thresholds of kinds flagged by rank raised): what a sweep replays when no policy is given,
 /// so its "current policy" figures are the run's own. `None` for runs that predate it.
 pub fn applied_policy(run_dir: &Path) -> Option<Policy> {
-    let manifest: crate::run_folder::Manifest = serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).ok()?).ok()?;
-    manifest.effective_policy
+    RunFolder::open(run_dir).and_then(|r| r.manifest()).ok()?.effective_policy
 }
 
-fn read_parquet(path: &Path) -> Result<DataFrame, SweepError> {
-    crate::io::read_parquet_if_exists(path, None)
-        .map_err(|error| SweepError::Read { path: path.to_path_buf(), error })?
-        .ok_or_else(|| SweepError::MissingFile { path: path.to_path_buf() })
-}
-
-/// A column cast to `dtype`; a missing column or a lossy cast is an error naming both.
-fn column(df: &DataFrame, path: &Path, name: &str, dtype: &DataType) -> Result<Series, SweepError> {
-    let bad = |problem: String| SweepError::Column { path: path.to_path_buf(), column: name.to_string(), problem };
-    let c = df.column(name).map_err(|_| bad("missing".to_string()))?;
-    if c.dtype() == dtype {
-        return Ok(c.as_materialized_series().clone());
-    }
-    c.strict_cast(dtype).map(|c| c.as_materialized_series().clone()).map_err(|e| bad(format!("has type {}, expected {dtype}: {e}", c.dtype())))
-}
-
-fn parse_kind(s: Option<&str>, path: &Path, row: usize) -> Result<Entity, SweepError> {
+fn parse_kind(t: &Table, s: Option<&str>, row: usize) -> Result<Entity, RunFolderError> {
     match s {
         Some("group") => Ok(Entity::Group),
         Some("account") => Ok(Entity::Account),
-        other => Err(SweepError::Value {
-            path: path.to_path_buf(),
-            row,
-            column: "entity_kind".into(),
-            problem: format!("{other:?} is not \"group\" or \"account\""),
-        }),
+        other => Err(t.bad_value(row, "entity_kind", format!("{other:?} is not \"group\" or \"account\""))),
     }
 }
 
-fn load(run_dir: &Path) -> Result<RunData, SweepError> {
-    if !run_dir.is_dir() {
-        return Err(SweepError::NoRunDir { path: run_dir.to_path_buf() });
-    }
-    let labels = load_labels(&run_dir.join("labels.parquet"))?;
+fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
+    let run = RunFolder::open(run_dir)?;
+    let labels = load_labels(&run)?;
 
-    let path = run_dir.join("policy_facts.parquet");
-    let df = read_parquet(&path)?;
-    let kind = column(&df, &path, "entity_kind", &DataType::String)?;
-    let id = column(&df, &path, "entity_id", &DataType::UInt64)?;
-    let score = column(&df, &path, "score", &DataType::Float64)?;
-    let members = column(&df, &path, "members_now", &DataType::UInt64)?;
-    let hash = column(&df, &path, "hash_match", &DataType::Boolean)?;
-    let admin = column(&df, &path, "violating_admin", &DataType::Boolean)?;
-    let reports = column(&df, &path, "child_safety_reports", &DataType::UInt64)?;
+    let columns = ["entity_kind", "entity_id", "score", "members_now", "hash_match", "violating_admin", "child_safety_reports"];
+    let t = run.read(RunTable::PolicyFacts, &columns, None)?;
+    let kind = t.column("entity_kind", &DataType::String)?;
+    let id = t.column("entity_id", &DataType::UInt64)?;
+    let score = t.column("score", &DataType::Float64)?;
+    let members = t.column("members_now", &DataType::UInt64)?;
+    let hash = t.column("hash_match", &DataType::Boolean)?;
+    let admin = t.column("violating_admin", &DataType::Boolean)?;
+    let reports = t.column("child_safety_reports", &DataType::UInt64)?;
     let (kind, id, score, members) = (kind.str().unwrap(), id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
     let (hash, admin, reports) = (hash.bool().unwrap(), admin.bool().unwrap(), reports.u64().unwrap());
 
-    let mut entries = Vec::with_capacity(df.height());
-    let mut seen: HashMap<(Entity, u64), usize> = HashMap::with_capacity(df.height());
+    let mut entries = Vec::with_capacity(t.height());
+    let mut seen: HashMap<(Entity, u64), usize> = HashMap::with_capacity(t.height());
     let (mut groups, mut accounts) = (Population::default(), Population::default());
-    for row in 0..df.height() {
-        let k = parse_kind(kind.get(row), &path, row)?;
+    for row in 0..t.height() {
+        let k = parse_kind(&t, kind.get(row), row)?;
         let Some(i) = id.get(row) else {
-            return Err(SweepError::Value { path, row, column: "entity_id".into(), problem: "null".into() });
+            return Err(t.bad_value(row, "entity_id", "null"));
         };
         if let Some(first) = seen.insert((k, i), row) {
-            return Err(SweepError::Value { path, row, column: "entity_id".into(), problem: format!("{} {i} already on row {first}", k.as_str()) });
+            return Err(t.bad_value(row, "entity_id", format!("{} {i} already on row {first}", k.as_str())));
         }
         let facts = Facts {
             // A null score never passes a threshold; rules still apply.
@@ -543,24 +512,20 @@ fn load(run_dir: &Path) -> Result<RunData, SweepError> {
             pop.labels.unscored += 1;
         }
     }
-    let clusters = load_clusters(run_dir)?;
+    let clusters = load_clusters(&run)?;
     Ok(RunData { entries, clusters, groups, accounts })
 }
 
 /// The cluster of each entity in `cluster_members.parquet`; `None` without the file.
-fn load_clusters(run_dir: &Path) -> Result<Option<HashMap<(Entity, u64), u64>>, SweepError> {
-    let path = run_dir.join("cluster_members.parquet");
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let df = read_parquet(&path)?;
-    let cid = column(&df, &path, "cluster_id", &DataType::UInt64)?;
-    let kind = column(&df, &path, "entity_kind", &DataType::String)?;
-    let id = column(&df, &path, "entity_id", &DataType::UInt64)?;
+fn load_clusters(run: &RunFolder) -> Result<Option<HashMap<(Entity, u64), u64>>, RunFolderError> {
+    let Some(t) = run.read_optional(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)? else { return Ok(None) };
+    let cid = t.column("cluster_id", &DataType::UInt64)?;
+    let kind = t.column("entity_kind", &DataType::String)?;
+    let id = t.column("entity_id", &DataType::UInt64)?;
     let (cid, kind, id) = (cid.u64().unwrap(), kind.str().unwrap(), id.u64().unwrap());
-    let mut out = HashMap::with_capacity(df.height());
-    for row in 0..df.height() {
-        let k = parse_kind(kind.get(row), &path, row)?;
+    let mut out = HashMap::with_capacity(t.height());
+    for row in 0..t.height() {
+        let k = parse_kind(&t, kind.get(row), row)?;
         if let (Some(c), Some(i)) = (cid.get(row), id.get(row)) {
             out.insert((k, i), c);
         }
@@ -573,42 +538,29 @@ type Labels = HashMap<(Entity, u64), (Label, i64)>;
 
 /// The label per entity; should an entity appear twice, the latest `ts` (then the later row)
 /// wins, as in training.
-fn load_labels(path: &Path) -> Result<Labels, SweepError> {
-    let df = read_parquet(path)?;
-    let kind = column(&df, path, "entity_kind", &DataType::String)?;
-    let id = column(&df, path, "entity_id", &DataType::UInt64)?;
-    let label = column(&df, path, "label", &DataType::String)?;
-    // Datetime(ms) or epoch-ms Int64; both cast to Int64 milliseconds.
-    let ts = match df.column("ts") {
-        Ok(c) => Some(
-            c.cast(&DataType::Int64)
-                .map_err(|e| SweepError::Column { path: path.to_path_buf(), column: "ts".into(), problem: e.to_string() })?
-                .as_materialized_series()
-                .clone(),
-        ),
-        Err(_) => None,
-    };
+fn load_labels(run: &RunFolder) -> Result<Labels, RunFolderError> {
+    // `ts` is optional: without it every label is equally old.
+    let with_ts = run.columns(RunTable::Labels)?.iter().any(|c| c == "ts");
+    let columns: &[&str] = if with_ts { &["entity_kind", "entity_id", "label", "ts"] } else { &["entity_kind", "entity_id", "label"] };
+    let t = run.read(RunTable::Labels, columns, None)?;
+    let kind = t.column("entity_kind", &DataType::String)?;
+    let id = t.column("entity_id", &DataType::UInt64)?;
+    let label = t.column("label", &DataType::String)?;
+    // Datetime(ms) or epoch-ms Int64.
+    let ts = if with_ts { Some(t.times_ms("ts")?) } else { None };
     let (kind, id, label) = (kind.str().unwrap(), id.u64().unwrap(), label.str().unwrap());
-    let ts = ts.as_ref().map(|s| s.i64().unwrap());
-    let mut out = HashMap::with_capacity(df.height());
-    for row in 0..df.height() {
-        let k = parse_kind(kind.get(row), path, row)?;
+    let mut out = HashMap::with_capacity(t.height());
+    for row in 0..t.height() {
+        let k = parse_kind(&t, kind.get(row), row)?;
         let Some(i) = id.get(row) else {
-            return Err(SweepError::Value { path: path.to_path_buf(), row, column: "entity_id".into(), problem: "null".into() });
+            return Err(t.bad_value(row, "entity_id", "null"));
         };
         let l = match label.get(row) {
             Some("violating") => Label::Violating,
             Some("benign") => Label::Benign,
-            other => {
-                return Err(SweepError::Value {
-                    path: path.to_path_buf(),
-                    row,
-                    column: "label".into(),
-                    problem: format!("{other:?} is not \"violating\" or \"benign\""),
-                })
-            }
+            other => return Err(t.bad_value(row, "label", format!("{other:?} is not \"violating\" or \"benign\""))),
         };
-        let t = ts.and_then(|ts| ts.get(row)).unwrap_or(i64::MIN);
+        let t = ts.as_ref().and_then(|ts| ts[row]).unwrap_or(i64::MIN);
         match out.get(&(k, i)) {
             Some((_, prev)) if *prev > t => {}
             _ => {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use groupwatch::io::{col, frame, write_parquet};
 use groupwatch::policy::{Entity, Policy};
+use groupwatch::run_folder::RunFolderError;
 use groupwatch::sweep::{self, Counts, Label, Sweep, SweepError};
 use groupwatch::ExitCode;
 use polars::prelude::*;
@@ -454,12 +455,12 @@ fn bad_run_folders_are_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("run=2001-01-01");
     let e = sweep::sweep(&missing, &policy(), 100).unwrap_err();
-    assert!(matches!(e, SweepError::NoRunDir { .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::NotAFolder { .. })) && e.is_bad_input(), "{e}");
 
     let (_tmp, dir) = run_folder();
     std::fs::remove_file(dir.join("labels.parquet")).unwrap();
     let e = sweep::sweep(&dir, &policy(), 100).unwrap_err();
-    assert!(matches!(e, SweepError::MissingFile { .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::Missing { .. })) && e.is_bad_input(), "{e}");
     assert!(e.to_string().contains("labels.parquet"), "{e}");
 
     let (_tmp2, dir) = run_folder();
@@ -467,12 +468,12 @@ fn bad_run_folders_are_bad_input() {
     rows[3].kind = "network";
     write_facts(&dir, &rows);
     let e = sweep::compare(&dir, &policy(), &policy()).unwrap_err();
-    assert!(matches!(e, SweepError::Value { row: 3, .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::Value { row: 3, .. })) && e.is_bad_input(), "{e}");
 
     let (_tmp3, dir) = run_folder();
     std::fs::write(dir.join("policy_facts.parquet"), b"not parquet").unwrap();
     let e = sweep::sweep(&dir, &policy(), 100).unwrap_err();
-    assert!(matches!(e, SweepError::Read { .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::Read { .. })) && e.is_bad_input(), "{e}");
 
     let e = sweep::sweep(&dir, &policy(), 0).unwrap_err();
     assert!(e.is_bad_input(), "{e}");

@@ -279,9 +279,7 @@ fn demo_cmd(a: &DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let run = rcfg.run_dir();
-    let top = groupwatch::io::read_parquet(&run.join("clusters.parquet"), Some(&["cluster_id"]))
-        .ok()
-        .and_then(|df| df.column("cluster_id").ok().and_then(|c| c.u64().ok().and_then(|c| c.get(0))));
+    let top = groupwatch::run_folder::RunFolder::open(&run).and_then(|r| r.top_cluster()).ok().flatten();
     println!();
     let code = sweep_cmd(&SweepArgs { run: run.clone(), policy: None, compare: None, out: None, steps: groupwatch::sweep::DEFAULT_STEPS })?;
     let (out, run) = (a.out.display(), run.display());
