@@ -79,6 +79,7 @@ use crate::io::col;
 use crate::model::score::Scores;
 use crate::replay::MembershipState;
 use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::{EntityKind, ReportReason};
 
 /// Accounts in more groups than this add no shared-member weight (as the group projection).
 pub const MAX_GROUPS_PER_ACCOUNT: usize = 50;
@@ -230,11 +231,11 @@ pub fn previous_run(out: &Path, as_of: NaiveDate) -> Option<PathBuf> {
 
 /// Reads `cluster_members.parquet` of a run folder: every cluster's members as
 /// (cluster id, entity kind, entity id).
-pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, String, u64)>, ClusterError> {
+pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, EntityKind, u64)>, ClusterError> {
     let read = || -> Result<_, RunFolderError> {
         let t = RunFolder::open(run_dir)?.read(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)?;
         let (ids, kinds, ents) = (t.opt_u64s("cluster_id")?, t.opt_strs("entity_kind")?, t.opt_u64s("entity_id")?);
-        Ok(ids.into_iter().zip(kinds).zip(ents).filter_map(|((c, k), e)| Some((c?, k?, e?))).collect())
+        Ok(ids.into_iter().zip(kinds).zip(ents).filter_map(|((c, k), e)| Some((c?, EntityKind::parse(&k?)?, e?))).collect())
     };
     read().map_err(ClusterError::Previous)
 }
@@ -244,7 +245,7 @@ pub fn previous_clusters(run_dir: &Path) -> Result<PreviousClusters, ClusterErro
     let mut out = PreviousClusters::new();
     for (c, k, e) in read_members(run_dir)? {
         let v = out.entry(c).or_default();
-        if k == "group" {
+        if k == EntityKind::Group {
             v.push(e);
         }
     }
@@ -672,7 +673,7 @@ fn describe(
     let mut cs_reports = 0u64;
     for r in &w.reports {
         let hit = if r.on_group { in_groups(r.target) } else { in_accounts(r.target) };
-        if hit && r.reason == 0 && in_window(r.ts) {
+        if hit && r.reason == Some(ReportReason::ChildSafety) && in_window(r.ts) {
             events.push((r.ts, 6));
             cs_reports += 1;
         }
@@ -840,7 +841,7 @@ pub fn members_frame(n: &Networks, w: &Window, inp_scores: (&Scores, &Scores), r
     for c in &n.clusters {
         for &(g, ce) in &c.groups {
             cid.push(c.id);
-            kind.push("group");
+            kind.push(EntityKind::Group.as_str());
             id.push(w.groups.ids[g as usize]);
             role.push("group");
             score.push(rows.0.get(g as usize).filter(|&&r| r != usize::MAX).map_or(0.0, |&r| inp_scores.0.score[r]));
@@ -848,7 +849,7 @@ pub fn members_frame(n: &Networks, w: &Window, inp_scores: (&Scores, &Scores), r
         }
         for &(a, r, ce) in &c.accounts {
             cid.push(c.id);
-            kind.push("account");
+            kind.push(EntityKind::Account.as_str());
             id.push(w.accounts.ids[a as usize]);
             role.push(r.as_str());
             score.push(rows.1.get(a as usize).filter(|&&x| x != usize::MAX).map_or(0.0, |&x| inp_scores.1.score[x]));
@@ -884,8 +885,8 @@ pub fn timeline_frame(n: &Networks) -> PolarsResult<DataFrame> {
 pub fn edges_frame(n: &Networks, w: &Window) -> PolarsResult<DataFrame> {
     let (mut cid, mut sk, mut si, mut dk, mut di, mut tie, mut wt) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let node = |x: Node| match x {
-        Node::Group(g) => ("group", w.groups.ids[g as usize]),
-        Node::Account(a) => ("account", w.accounts.ids[a as usize]),
+        Node::Group(g) => (EntityKind::Group.as_str(), w.groups.ids[g as usize]),
+        Node::Account(a) => (EntityKind::Account.as_str(), w.accounts.ids[a as usize]),
     };
     for c in &n.clusters {
         for e in &c.edges {

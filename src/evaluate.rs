@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::model::metrics;
 use crate::run_folder::{RunFolder, RunFolderError, RunTable, Table};
+use crate::schema::EntityKind;
 
 /// A run folder or truth folder that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -117,18 +118,18 @@ struct Truth {
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<TruthEvaluation, EvaluateError> {
     let run = RunFolder::open(&cfg.run_dir)?;
     let labelled = read_labelled(&run)?;
-    let (gids, gscores, model_version) = read_scores(&run, RunTable::GroupScores, "group_id")?;
-    let (aids, ascores, _) = read_scores(&run, RunTable::AccountScores, "account_id")?;
+    let (gids, gscores, model_version) = read_scores(&run, EntityKind::Group)?;
+    let (aids, ascores, _) = read_scores(&run, EntityKind::Account)?;
     let gtruth = read_truth(&cfg.truth_dir.join("groups.parquet"), "group_id", Some("violating"))?;
     let atruth = read_truth(&cfg.truth_dir.join("accounts.parquet"), "account_id", None)?;
 
-    let keep = |kind: &str, ids: &[u64]| -> (Vec<usize>, usize) {
-        let rows: Vec<usize> = (0..ids.len()).filter(|&i| cfg.include_labelled || !labelled.contains(&(kind == "group", ids[i]))).collect();
+    let keep = |kind: EntityKind, ids: &[u64]| -> (Vec<usize>, usize) {
+        let rows: Vec<usize> = (0..ids.len()).filter(|&i| cfg.include_labelled || !labelled.contains(&(kind, ids[i]))).collect();
         let excluded = ids.len() - rows.len();
         (rows, excluded)
     };
-    let (grows, gex) = keep("group", &gids);
-    let (arows, aex) = keep("account", &aids);
+    let (grows, gex) = keep(EntityKind::Group, &gids);
+    let (arows, aex) = keep(EntityKind::Account, &aids);
     let groups = kind_figures(&gids, &gscores, &grows, &gtruth, cfg.k, gex);
     let accounts = kind_figures(&aids, &ascores, &arows, &atruth, cfg.k, aex);
 
@@ -197,19 +198,19 @@ fn kind_figures(ids: &[u64], scores: &[f64], rows: &[usize], truth: &HashMap<u64
 
 // ---------------------------------------------------------------- reading
 
-fn read_scores(run: &RunFolder, table: RunTable, key: &str) -> Result<(Vec<u64>, Vec<f64>, String), RunFolderError> {
-    let t = run.read(table, &[key, "score", "model_version"], None)?;
+fn read_scores(run: &RunFolder, kind: EntityKind) -> Result<(Vec<u64>, Vec<f64>, String), RunFolderError> {
+    let key = kind.id_column();
+    let t = run.read(RunTable::Scores(kind), &[key, "score", "model_version"], None)?;
     let ids = t.u64s(key)?;
     let scores: Vec<f64> = t.f64s("score")?.into_iter().map(|v| v.unwrap_or(0.0)).collect();
     let version = t.opt_strs("model_version")?.into_iter().next().flatten().unwrap_or_default();
     Ok((ids, scores, version))
 }
 
-/// (is_group, id) of every labelled entity in the run.
-fn read_labelled(run: &RunFolder) -> Result<HashSet<(bool, u64)>, RunFolderError> {
+/// Every labelled entity in the run.
+fn read_labelled(run: &RunFolder) -> Result<HashSet<(EntityKind, u64)>, RunFolderError> {
     let t = run.read(RunTable::Labels, &["entity_kind", "entity_id"], None)?;
-    let ids = t.u64s("entity_id")?;
-    Ok(t.opt_strs("entity_kind")?.into_iter().zip(ids).map(|(k, id)| (k.as_deref() == Some("group"), id)).collect())
+    Ok(t.kinds("entity_kind")?.into_iter().zip(t.u64s("entity_id")?).collect())
 }
 
 /// A truth file's `columns`.
@@ -264,7 +265,7 @@ impl TruthEvaluation {
             self.k,
             if self.include_labelled { "all scored" } else { "unlabelled" }
         );
-        for (kind, f) in [("group", &self.groups), ("account", &self.accounts)] {
+        for (kind, f) in [(EntityKind::Group, &self.groups), (EntityKind::Account, &self.accounts)] {
             for (name, x) in [("all", &f.all), ("camouflaged", &f.camouflaged), ("loud", &f.loud)] {
                 s += &format!(
                     "| {kind} | {name} | {} | {} | {} | {} | {} | {} |\n",

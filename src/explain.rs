@@ -25,6 +25,7 @@ use polars::prelude::*;
 
 use crate::features::catalog_entry;
 use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::EntityKind;
 
 /// What to explain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +39,9 @@ pub enum Target {
 pub enum ExplainError {
     #[error(transparent)]
     RunFolder(#[from] RunFolderError),
-    #[error("{kind} {id} is not in this run ({table} of {})", run.display())]
-    Unknown { kind: &'static str, id: u64, table: String, run: PathBuf },
+    /// `what` is "cluster", "group" or "account".
+    #[error("{what} {id} is not in this run ({table} of {})", run.display())]
+    Unknown { what: &'static str, id: u64, table: String, run: PathBuf },
 }
 
 impl crate::ExitCode for ExplainError {
@@ -52,7 +54,7 @@ fn day(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
-fn phrase(entity: &str, feature: &str, value: Option<f64>) -> String {
+fn phrase(entity: EntityKind, feature: &str, value: Option<f64>) -> String {
     catalog_entry(entity, feature).map_or_else(|| format!("{feature} = {value:?}"), |e| e.reason_text(value))
 }
 
@@ -61,13 +63,13 @@ pub fn explain(run_dir: &Path, target: Target) -> Result<String, ExplainError> {
     let run = RunFolder::open(run_dir)?;
     match target {
         Target::Cluster(id) => cluster(&run, id),
-        Target::Group(id) => entity(&run, "group", id),
-        Target::Account(id) => entity(&run, "account", id),
+        Target::Group(id) => entity(&run, EntityKind::Group, id),
+        Target::Account(id) => entity(&run, EntityKind::Account, id),
     }
 }
 
-fn unknown(run: &RunFolder, kind: &'static str, id: u64, table: RunTable) -> ExplainError {
-    ExplainError::Unknown { kind, id, table: table.file_name(), run: run.dir().to_path_buf() }
+fn unknown(run: &RunFolder, what: &'static str, id: u64, table: RunTable) -> ExplainError {
+    ExplainError::Unknown { what, id, table: table.file_name(), run: run.dir().to_path_buf() }
 }
 
 fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
@@ -89,12 +91,12 @@ fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
 
     // Members.
     let m = run.read(RunTable::ClusterMembers, &["entity_kind", "entity_id", "score", "centrality", "role"], Some(("cluster_id", &[id])))?;
-    let (kinds, ids, scores, cents, roles) = (m.opt_strs("entity_kind")?, m.opt_u64s("entity_id")?, m.f64s("score")?, m.f64s("centrality")?, m.opt_strs("role")?);
+    let (kinds, ids, scores, cents, roles) = (m.kinds("entity_kind")?, m.opt_u64s("entity_id")?, m.f64s("score")?, m.f64s("centrality")?, m.opt_strs("role")?);
     let mut groups: Vec<(u64, f64, f64)> = Vec::new();
     let mut accounts: Vec<(u64, String, f64, f64)> = Vec::new();
     for r in 0..m.height() {
         let (eid, score, cent) = (ids[r].unwrap_or(0), scores[r].unwrap_or(0.0), cents[r].unwrap_or(0.0));
-        if kinds[r].as_deref() == Some("group") {
+        if kinds[r] == EntityKind::Group {
             groups.push((eid, score, cent));
         } else {
             accounts.push((eid, roles[r].clone().unwrap_or_default(), score, cent));
@@ -104,7 +106,7 @@ fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
     // Top reasons across the groups: each feature's largest contribution to one group.
     let mut gids: Vec<u64> = groups.iter().map(|g| g.0).collect();
     gids.sort_unstable();
-    let gs = run.read(RunTable::GroupScores, &["group_id", "top_features"], Some(("group_id", &gids)))?;
+    let gs = run.read(RunTable::Scores(EntityKind::Group), &["group_id", "top_features"], Some(("group_id", &gids)))?;
     let mut top_of: std::collections::HashMap<u64, Vec<Vec<(String, Option<f64>, f64)>>> = Default::default();
     for (gid, top) in gs.opt_u64s("group_id")?.into_iter().zip(gs.contributions("top_features")?) {
         top_of.entry(gid.unwrap_or(0)).or_default().push(top);
@@ -122,7 +124,7 @@ fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
     best.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
     let _ = writeln!(out, "\ntop reasons (largest contribution to one of its groups' scores):");
     for (f, v, c, gid) in best.iter().filter(|b| b.2 > 0.0).take(6) {
-        let _ = writeln!(out, "  - {} (group {gid}, {c:+.2})", phrase("group", f, *v));
+        let _ = writeln!(out, "  - {} (group {gid}, {c:+.2})", phrase(EntityKind::Group, f, *v));
     }
 
     // Hash matches of the members.
@@ -130,11 +132,14 @@ fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
     member_ids.sort_unstable();
     member_ids.dedup();
     let hm = run.read(RunTable::HashMatches, &["entity_kind", "entity_id", "bank", "distance"], Some(("entity_id", &member_ids)))?;
-    let (kinds, ids, banks, dists) = (hm.opt_strs("entity_kind")?, hm.opt_u64s("entity_id")?, hm.opt_strs("bank")?, hm.opt_u64s("distance")?);
+    let (kinds, ids, banks, dists) = (hm.kinds("entity_kind")?, hm.opt_u64s("entity_id")?, hm.opt_strs("bank")?, hm.opt_u64s("distance")?);
     let mut lines = Vec::new();
     for r in 0..hm.height() {
-        let (kind, eid) = (kinds[r].clone().unwrap_or_default(), ids[r].unwrap_or(0));
-        let member = if kind == "group" { groups.iter().any(|g| g.0 == eid) } else { accounts.iter().any(|a| a.0 == eid) };
+        let (kind, eid) = (kinds[r], ids[r].unwrap_or(0));
+        let member = match kind {
+            EntityKind::Group => groups.iter().any(|g| g.0 == eid),
+            EntityKind::Account => accounts.iter().any(|a| a.0 == eid),
+        };
         if member {
             let (bank, d) = (banks[r].clone().unwrap_or_default(), dists[r].unwrap_or(0));
             lines.push(format!("  - {kind} {eid}: photo within Hamming distance {d} of a {bank} entry"));
@@ -194,15 +199,11 @@ fn sparkline(v: &[u64]) -> Option<String> {
     Some(v.iter().map(|&x| BARS[((x * 7 + max - 1) / max).min(7) as usize]).collect())
 }
 
-fn entity(run: &RunFolder, kind: &'static str, id: u64) -> Result<String, ExplainError> {
-    let (scores_table, features_table, key) = if kind == "group" {
-        (RunTable::GroupScores, RunTable::GroupFeatures, "group_id")
-    } else {
-        (RunTable::AccountScores, RunTable::AccountFeatures, "account_id")
-    };
+fn entity(run: &RunFolder, kind: EntityKind, id: u64) -> Result<String, ExplainError> {
+    let (scores_table, features_table, key) = (RunTable::Scores(kind), RunTable::Features(kind), kind.id_column());
     let s = run.read(scores_table, &[key, "score", "flagged", "model_version", "reasons", "top_features", "cluster_id"], Some((key, &[id])))?;
     if s.height() == 0 {
-        return Err(unknown(run, kind, id, scores_table));
+        return Err(unknown(run, kind.as_str(), id, scores_table));
     }
     let mut out = String::new();
     let score = s.f64s("score")?[0].unwrap_or(0.0);
@@ -231,9 +232,9 @@ fn entity(run: &RunFolder, kind: &'static str, id: u64) -> Result<String, Explai
     }
 
     let hm = run.read(RunTable::HashMatches, &["entity_kind", "bank", "distance"], Some(("entity_id", &[id])))?;
-    let (kinds, banks, dists) = (hm.opt_strs("entity_kind")?, hm.opt_strs("bank")?, hm.opt_u64s("distance")?);
+    let (kinds, banks, dists) = (hm.kinds("entity_kind")?, hm.opt_strs("bank")?, hm.opt_u64s("distance")?);
     for r in 0..hm.height() {
-        if kinds[r].as_deref() == Some(kind) {
+        if kinds[r] == kind {
             let (bank, d) = (banks[r].clone().unwrap_or_default(), dists[r].unwrap_or(0));
             let _ = writeln!(out, "\nhash-bank match: photo within Hamming distance {d} of a {bank} entry");
         }
@@ -245,11 +246,11 @@ fn entity(run: &RunFolder, kind: &'static str, id: u64) -> Result<String, Explai
         }
         Some(cid) => {
             let m = run.read(RunTable::ClusterMembers, &["entity_kind", "role", "centrality"], Some(("entity_id", &[id])))?;
-            let (kinds, roles, cents) = (m.opt_strs("entity_kind")?, m.opt_strs("role")?, m.f64s("centrality")?);
+            let (kinds, roles, cents) = (m.kinds("entity_kind")?, m.opt_strs("role")?, m.f64s("centrality")?);
             let mut role = String::new();
             let mut cent = 0.0;
             for r in 0..m.height() {
-                if kinds[r].as_deref() == Some(kind) {
+                if kinds[r] == kind {
                     role = roles[r].clone().unwrap_or_default();
                     cent = cents[r].unwrap_or(0.0);
                 }

@@ -35,7 +35,8 @@ use std::path::{Path, PathBuf};
 
 
 use crate::features::catalog_entry;
-use crate::run_folder::{RunFolder, RunFolderError, RunTable, Table};
+use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::EntityKind;
 
 /// Cluster sections on the page (the highest-ranked clusters).
 pub const TOP_CLUSTERS: usize = 25;
@@ -71,32 +72,8 @@ impl crate::ExitCode for ReportError {
     }
 }
 
-/// Group or account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    Group,
-    Account,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Group => "group",
-            Kind::Account => "account",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "group" => Some(Kind::Group),
-            "account" => Some(Kind::Account),
-            _ => None,
-        }
-    }
-}
-
 /// An entity: kind and id.
-pub type EntityKey = (Kind, u64);
+pub type EntityKey = (EntityKind, u64);
 
 /// The run summary from `manifest.json` and `model.json`.
 #[derive(Debug, Clone, Default)]
@@ -219,15 +196,6 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
 
 // ---------------------------------------------------------------- reading the run folder
 
-/// An entity-kind column.
-fn kinds(t: &Table, name: &str) -> Result<Vec<Kind>, RunFolderError> {
-    t.strs(name)?
-        .iter()
-        .enumerate()
-        .map(|(row, s)| Kind::parse(s).ok_or_else(|| t.bad_value(row, name, format!("{s:?} is not \"group\" or \"account\""))))
-        .collect()
-}
-
 fn run_info(run: &RunFolder) -> Result<RunInfo, RunFolderError> {
     let m = run.manifest()?;
     let mut info = RunInfo {
@@ -246,7 +214,7 @@ fn run_info(run: &RunFolder) -> Result<RunInfo, RunFolderError> {
         ..RunInfo::default()
     };
     let model = run.model();
-    for (kind, method) in [("group", m.scoring.group), ("account", m.scoring.account)] {
+    for (kind, method) in [(EntityKind::Group, m.scoring.group), (EntityKind::Account, m.scoring.account)] {
         let method = method.as_str().to_string();
         let sentence = match &model {
             Err(e) => format!("model quality unavailable ({e})"),
@@ -272,9 +240,7 @@ fn run_info(run: &RunFolder) -> Result<RunInfo, RunFolderError> {
                     }
                 }
                 None => mf
-                    .skipped
-                    .iter()
-                    .find(|s| s.entity == kind)
+                    .skipped(kind)
                     .map_or("no model for this kind".into(), |s| format!("no model: {}", s.reason)),
             },
         };
@@ -283,8 +249,8 @@ fn run_info(run: &RunFolder) -> Result<RunInfo, RunFolderError> {
     Ok(info)
 }
 
-fn score_column(run: &RunFolder, table: RunTable, key: &str) -> Result<ScoreColumn, RunFolderError> {
-    let t = run.read(table, &[key, "score", "flagged"], None)?;
+fn score_column(run: &RunFolder, kind: EntityKind) -> Result<ScoreColumn, RunFolderError> {
+    let t = run.read(RunTable::Scores(kind), &[kind.id_column(), "score", "flagged"], None)?;
     let score = t.f64s("score")?.into_iter().map(|s| s.unwrap_or(f64::NAN)).collect();
     Ok(ScoreColumn { score, flagged: t.bools("flagged")? })
 }
@@ -324,7 +290,7 @@ fn read_members(run: &RunFolder, wanted: &[u64]) -> Result<HashMap<u64, Vec<Memb
         columns.push("centrality");
     }
     let t = run.read(RunTable::ClusterMembers, &columns, Some(("cluster_id", wanted)))?;
-    let (cid, kind, id, role) = (t.u64s("cluster_id")?, kinds(&t, "entity_kind")?, t.u64s("entity_id")?, t.strs("role")?);
+    let (cid, kind, id, role) = (t.u64s("cluster_id")?, t.kinds("entity_kind")?, t.u64s("entity_id")?, t.strs("role")?);
     let score = t.f64s("score")?;
     let centrality = if with_centrality { t.f64s("centrality")? } else { vec![None; t.height()] };
     let mut out: HashMap<u64, Vec<Member>> = HashMap::new();
@@ -342,7 +308,7 @@ fn read_members(run: &RunFolder, wanted: &[u64]) -> Result<HashMap<u64, Vec<Memb
 fn read_edges(run: &RunFolder, wanted: &[u64]) -> Result<Option<HashMap<u64, Vec<Edge>>>, RunFolderError> {
     let columns = ["cluster_id", "src_kind", "src_id", "dst_kind", "dst_id", "tie", "weight"];
     let Some(t) = run.read_optional(RunTable::ClusterEdges, &columns, Some(("cluster_id", wanted)))? else { return Ok(None) };
-    let (cid, sk, si, dk, di) = (t.u64s("cluster_id")?, kinds(&t, "src_kind")?, t.u64s("src_id")?, kinds(&t, "dst_kind")?, t.u64s("dst_id")?);
+    let (cid, sk, si, dk, di) = (t.u64s("cluster_id")?, t.kinds("src_kind")?, t.u64s("src_id")?, t.kinds("dst_kind")?, t.u64s("dst_id")?);
     let (tie, weight) = (t.strs("tie")?, t.f64s("weight")?);
     let mut out: HashMap<u64, Vec<Edge>> = HashMap::new();
     for i in 0..t.height() {
@@ -365,11 +331,12 @@ fn read_timeline(run: &RunFolder, wanted: &[u64]) -> Result<Option<HashMap<u64, 
 }
 
 /// Flags, reasons and top features of the given entities, scanning only their rows.
-fn read_details(run: &RunFolder, table: RunTable, key: &str, kind: Kind, ids: &[u64], out: &mut HashMap<EntityKey, Detail>) -> Result<(), RunFolderError> {
+fn read_details(run: &RunFolder, kind: EntityKind, ids: &[u64], out: &mut HashMap<EntityKey, Detail>) -> Result<(), RunFolderError> {
     if ids.is_empty() {
         return Ok(());
     }
-    let t = run.read(table, &[key, "flagged", "reasons", "top_features"], Some((key, ids)))?;
+    let key = kind.id_column();
+    let t = run.read(RunTable::Scores(kind), &[key, "flagged", "reasons", "top_features"], Some((key, ids)))?;
     let (ids, flagged) = (t.u64s(key)?, t.bools("flagged")?);
     let (reasons, top) = (t.str_lists("reasons")?, t.contributions("top_features")?);
     for (row, ((id, reasons), top)) in ids.iter().zip(reasons).zip(top).enumerate() {
@@ -383,8 +350,8 @@ fn read_details(run: &RunFolder, table: RunTable, key: &str, kind: Kind, ids: &[
 pub fn load(run: &RunFolder) -> Result<ReportData, RunFolderError> {
     let mut data = ReportData {
         run: run_info(run)?,
-        groups: score_column(run, RunTable::GroupScores, "group_id")?,
-        accounts: score_column(run, RunTable::AccountScores, "account_id")?,
+        groups: score_column(run, EntityKind::Group)?,
+        accounts: score_column(run, EntityKind::Account)?,
         clusters: read_clusters(run)?,
         ..ReportData::default()
     };
@@ -407,20 +374,20 @@ pub fn load(run: &RunFolder) -> Result<ReportData, RunFolderError> {
         data.sections.push(ClusterView { cluster: c, members: m, edges: e, timeline: tl });
     }
     let keys: HashSet<EntityKey> = data.sections.iter().flat_map(|s| s.members.iter().map(|m| m.key)).collect();
-    let ids_of = |kind: Option<Kind>| {
+    let ids_of = |kind: Option<EntityKind>| {
         let mut v: Vec<u64> = keys.iter().filter(|k| kind.is_none_or(|kind| k.0 == kind)).map(|k| k.1).collect();
         v.sort_unstable();
         v.dedup();
         v
     };
-    let (gids, aids, all) = (ids_of(Some(Kind::Group)), ids_of(Some(Kind::Account)), ids_of(None));
-    read_details(run, RunTable::GroupScores, "group_id", Kind::Group, &gids, &mut data.details)?;
-    read_details(run, RunTable::AccountScores, "account_id", Kind::Account, &aids, &mut data.details)?;
+    let (gids, aids, all) = (ids_of(Some(EntityKind::Group)), ids_of(Some(EntityKind::Account)), ids_of(None));
+    read_details(run, EntityKind::Group, &gids, &mut data.details)?;
+    read_details(run, EntityKind::Account, &aids, &mut data.details)?;
 
     // The tables keyed by (entity_kind, entity_id): only the shown entities' rows.
     let shown = Some(("entity_id", &all[..]));
     if let Some(t) = run.read_optional(RunTable::HashMatches, &["entity_kind", "entity_id", "bank", "distance"], shown)? {
-        let (kind, id, bank, dist) = (kinds(&t, "entity_kind")?, t.u64s("entity_id")?, t.strs("bank")?, t.u64s("distance")?);
+        let (kind, id, bank, dist) = (t.kinds("entity_kind")?, t.u64s("entity_id")?, t.strs("bank")?, t.u64s("distance")?);
         for i in 0..t.height() {
             if keys.contains(&(kind[i], id[i])) {
                 data.hash_matches.entry((kind[i], id[i])).or_default().push((bank[i].clone(), dist[i]));
@@ -428,12 +395,12 @@ pub fn load(run: &RunFolder) -> Result<ReportData, RunFolderError> {
         }
     }
     if let Some(t) = run.read_optional(RunTable::PolicyFacts, &["entity_kind", "entity_id", "child_safety_reports"], shown)? {
-        let (kind, id, n) = (kinds(&t, "entity_kind")?, t.u64s("entity_id")?, t.u64s("child_safety_reports")?);
+        let (kind, id, n) = (t.kinds("entity_kind")?, t.u64s("entity_id")?, t.u64s("child_safety_reports")?);
         let r: HashMap<EntityKey, u64> = (0..t.height()).filter(|&i| n[i] > 0 && keys.contains(&(kind[i], id[i]))).map(|i| ((kind[i], id[i]), n[i])).collect();
         data.reports = Some(r);
     }
     if let Some(t) = run.read_optional(RunTable::Labels, &["entity_kind", "entity_id", "label"], shown)? {
-        let (kind, id, label) = (kinds(&t, "entity_kind")?, t.u64s("entity_id")?, t.strs("label")?);
+        let (kind, id, label) = (t.kinds("entity_kind")?, t.u64s("entity_id")?, t.strs("label")?);
         for i in 0..t.height() {
             if keys.contains(&(kind[i], id[i])) {
                 data.labels.insert((kind[i], id[i]), label[i].clone());
@@ -1028,19 +995,19 @@ fn reasons_list(o: &mut String, d: &ReportData, s: &ClusterView) {
     // Per feature: members citing it (positive contribution), summed contribution, and the
     // value at the highest-scored citing member.
     struct Agg<'a> {
-        kind: Kind,
+        kind: EntityKind,
         feature: &'a str,
         members: u64,
         sum: f64,
         best: (f64, EntityKey, Option<f64>),
     }
-    let mut aggs: BTreeMap<(Kind, &str), Agg> = BTreeMap::new();
-    let mut rules: BTreeMap<(Kind, &str), u64> = BTreeMap::new();
+    let mut aggs: BTreeMap<(EntityKind, &str), Agg> = BTreeMap::new();
+    let mut rules: BTreeMap<(EntityKind, &str), u64> = BTreeMap::new();
     let (mut n_groups, mut n_accounts) = (0u64, 0u64);
     for m in &s.members {
         match m.key.0 {
-            Kind::Group => n_groups += 1,
-            Kind::Account => n_accounts += 1,
+            EntityKind::Group => n_groups += 1,
+            EntityKind::Account => n_accounts += 1,
         }
         let Some(det) = d.details.get(&m.key) else { continue };
         for code in det.reasons.iter().filter(|r| !r.starts_with("feature:")) {
@@ -1058,22 +1025,22 @@ fn reasons_list(o: &mut String, d: &ReportData, s: &ClusterView) {
     }
     let mut list: Vec<&Agg> = aggs.values().collect();
     list.sort_by(|a, b| b.members.cmp(&a.members).then(b.sum.total_cmp(&a.sum)).then((a.kind, a.feature).cmp(&(b.kind, b.feature))));
-    let of = |k: Kind| match k {
-        Kind::Group => n_groups,
-        Kind::Account => n_accounts,
+    let of = |k: EntityKind| match k {
+        EntityKind::Group => n_groups,
+        EntityKind::Account => n_accounts,
     };
     if rules.is_empty() && list.is_empty() {
         o.push_str("<p class=\"muted\">No reasons recorded for this cluster's members.</p>");
         return;
     }
     let _ = write!(o, r#"<ol class="reasons" id="reasons-{}">"#, s.cluster.id);
-    let mut rule_list: Vec<(&(Kind, &str), &u64)> = rules.iter().collect();
+    let mut rule_list: Vec<(&(EntityKind, &str), &u64)> = rules.iter().collect();
     rule_list.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     for ((kind, code), n) in rule_list {
         let _ = write!(o, "<li><b>Policy:</b> {} <span class=\"muted\">({} of {} {}s)</span></li>", esc(&rule_text(code)), n, of(*kind), kind.as_str());
     }
     for a in list.into_iter().take(MAX_REASONS) {
-        let text = catalog_entry(a.kind.as_str(), a.feature).map_or_else(|| format!("{} = {}", a.feature, a.best.2.map_or("unknown".into(), fixed3)), |e| e.reason_text(a.best.2));
+        let text = catalog_entry(a.kind, a.feature).map_or_else(|| format!("{} = {}", a.feature, a.best.2.map_or("unknown".into(), fixed3)), |e| e.reason_text(a.best.2));
         let _ = write!(
             o,
             "<li data-feature=\"{}\">{} <span class=\"muted\">({} {} <span class=\"id\">{}</span>; behind the score of {} of {} {}s)</span></li>",
@@ -1148,7 +1115,7 @@ fn member_table(o: &mut String, d: &ReportData, s: &ClusterView) {
         let (colour, _) = role_style(&m.role);
         let top = det
             .and_then(|x| x.top.iter().find(|c| c.contribution > 0.0))
-            .map(|c| catalog_entry(m.key.0.as_str(), &c.feature).map_or_else(|| c.feature.clone(), |e| e.reason_text(c.value)))
+            .map(|c| catalog_entry(m.key.0, &c.feature).map_or_else(|| c.feature.clone(), |e| e.reason_text(c.value)))
             .unwrap_or_default();
         let _ = write!(
             o,
@@ -1256,13 +1223,13 @@ mod tests {
 
     fn sample() -> ReportData {
         let members = vec![
-            Member { key: (Kind::Group, 7), role: "group".into(), score: 0.9, centrality: Some(1.0) },
-            Member { key: (Kind::Account, 11), role: "admin".into(), score: 0.8, centrality: Some(0.5) },
-            Member { key: (Kind::Account, 12), role: "<b>odd</b>".into(), score: 0.1, centrality: None },
+            Member { key: (EntityKind::Group, 7), role: "group".into(), score: 0.9, centrality: Some(1.0) },
+            Member { key: (EntityKind::Account, 11), role: "admin".into(), score: 0.8, centrality: Some(0.5) },
+            Member { key: (EntityKind::Account, 12), role: "<b>odd</b>".into(), score: 0.1, centrality: None },
         ];
         let edges = vec![
-            Edge { src: (Kind::Account, 11), dst: (Kind::Group, 7), tie: "admin".into(), weight: 1.0 },
-            Edge { src: (Kind::Account, 12), dst: (Kind::Group, 7), tie: "member".into(), weight: 1.0 },
+            Edge { src: (EntityKind::Account, 11), dst: (EntityKind::Group, 7), tie: "admin".into(), weight: 1.0 },
+            Edge { src: (EntityKind::Account, 12), dst: (EntityKind::Group, 7), tie: "member".into(), weight: 1.0 },
         ];
         let cluster = Cluster {
             id: 42,
@@ -1278,7 +1245,7 @@ mod tests {
         };
         let mut details = HashMap::new();
         details.insert(
-            (Kind::Group, 7),
+            (EntityKind::Group, 7),
             Detail {
                 flagged: true,
                 reasons: vec!["threshold:group>=0.50".into(), "rule:hash_match".into()],
@@ -1292,8 +1259,8 @@ mod tests {
             clusters: Some(vec![cluster.clone()]),
             sections: vec![ClusterView { cluster, members, edges: Some(edges), timeline: Some(vec![(1_763_942_400_000, "joins".into(), 5)]) }],
             details,
-            hash_matches: HashMap::from([((Kind::Group, 7), vec![("bank<1>".into(), 12)])]),
-            reports: Some(HashMap::from([((Kind::Group, 7), 3)])),
+            hash_matches: HashMap::from([((EntityKind::Group, 7), vec![("bank<1>".into(), 12)])]),
+            reports: Some(HashMap::from([((EntityKind::Group, 7), 3)])),
             labels: HashMap::new(),
         }
     }

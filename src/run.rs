@@ -56,10 +56,11 @@ use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
 use crate::model::score::{self, Scores};
 use crate::model::{crossfit, train, ModelFile};
-use crate::policy::{Decision, Entity, Facts, Policy};
+use crate::policy::{Decision, Facts, Policy};
 use crate::replay::MembershipState;
 use crate::run_folder::manifest::{InputTable, Manifest, ModelRecord, NetworksRecord, PolicyRecord, ReviewRecord, RowCounts, Scoring, REVIEW_DECISIONS_RULE};
 use crate::run_folder::StageFigures;
+use crate::schema::EntityKind;
 use crate::validate;
 
 /// Settings of one run.
@@ -229,7 +230,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     };
     let model_json = serde_json::to_vec(&model).map_err(anyhow::Error::from)?;
     let model_version = format!("{}-{}", model.trained_as_of, &sha256_hex(&model_json)[..12]);
-    let score_kind = |entity: &str, table: &FeatureTable, res: &crossfit::KindResult, warnings: &mut Vec<String>| -> Scores {
+    let score_kind = |entity: EntityKind, table: &FeatureTable, res: &crossfit::KindResult, warnings: &mut Vec<String>| -> Scores {
         match score::from_crossfit(table, res, cfg.top_reasons) {
             Some(s) => s,
             None => {
@@ -240,8 +241,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         }
     };
     ctx.release_text();
-    let gscores = score_kind("group", &gtab, &gres, &mut warnings);
-    let ascores = score_kind("account", &atab, &ares, &mut warnings);
+    let gscores = score_kind(EntityKind::Group, &gtab, &gres, &mut warnings);
+    let ascores = score_kind(EntityKind::Account, &atab, &ares, &mut warnings);
     drop((gres, ares));
     clock.lap("score");
 
@@ -250,8 +251,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     // nothing for it: such a kind is flagged down to half the daily capacity instead.
     let mut effective = policy.clone();
     for (s, threshold, entity) in [
-        (&gscores, &mut effective.review.group_threshold, "group"),
-        (&ascores, &mut effective.review.account_threshold, "account"),
+        (&gscores, &mut effective.review.group_threshold, EntityKind::Group),
+        (&ascores, &mut effective.review.account_threshold, EntityKind::Account),
     ] {
         if s.method == score::ScoreMethod::Unsupervised {
             let mut v = s.score.clone();
@@ -314,8 +315,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         };
         gtab.write(&staging.join("group_features.parquet"), false)?;
         atab.write(&staging.join("account_features.parquet"), false)?;
-        parts("group_scores.parquet", gscores.ids.len(), &|lo, hi| scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version, lo, hi))?;
-        parts("account_scores.parquet", ascores.ids.len(), &|lo, hi| scores_frame("account_id", &ascores, &adec, &acluster, &model_version, lo, hi))?;
+        parts("group_scores.parquet", gscores.ids.len(), &|lo, hi| scores_frame(&gscores, &gdec, &gcluster, &model_version, lo, hi))?;
+        parts("account_scores.parquet", ascores.ids.len(), &|lo, hi| scores_frame(&ascores, &adec, &acluster, &model_version, lo, hi))?;
         table("clusters.parquet", &|| Ok(clusters::clusters_frame(&nets)?))?;
         table("cluster_members.parquet", &|| Ok(clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?))?;
         table("cluster_timeline.parquet", &|| Ok(clusters::timeline_frame(&nets)?))?;
@@ -482,8 +483,8 @@ fn decide(
             }
         })
         .collect();
-    let gdec = gfacts.par_iter().map(|f| policy.decide(Entity::Group, f)).collect();
-    let adec = afacts.par_iter().map(|f| policy.decide(Entity::Account, f)).collect();
+    let gdec = gfacts.par_iter().map(|f| policy.decide(EntityKind::Group, f)).collect();
+    let adec = afacts.par_iter().map(|f| policy.decide(EntityKind::Account, f)).collect();
     (gdec, adec, gfacts, afacts)
 }
 
@@ -497,9 +498,9 @@ fn facts_frame(gtab: &FeatureTable, atab: &FeatureTable, gf: &[Facts], af: &[Fac
     let mut hash = Vec::new();
     let mut admin = Vec::new();
     let mut cs = Vec::new();
-    for (k, t, facts) in [("group", gtab, gf), ("account", atab, af)] {
+    for (k, t, facts) in [(EntityKind::Group, gtab, gf), (EntityKind::Account, atab, af)] {
         for (i, f) in facts.iter().enumerate() {
-            kind.push(k);
+            kind.push(k.as_str());
             id.push(t.ids[i]);
             score.push(f.score);
             members.push(f.members_now.map(u64::from));
@@ -527,10 +528,10 @@ fn labels_frame(w: &Window) -> PolarsResult<DataFrame> {
     let mut id = Vec::new();
     let mut label = Vec::new();
     let mut ts = Vec::new();
-    for (k, v, ids) in [("group", &grp, &w.groups.ids), ("account", &acc, &w.accounts.ids)] {
+    for (k, v, ids) in [(EntityKind::Group, &grp, &w.groups.ids), (EntityKind::Account, &acc, &w.accounts.ids)] {
         for (i, l) in v.iter().enumerate() {
             if let Some((violating, t)) = l {
-                kind.push(k);
+                kind.push(k.as_str());
                 id.push(ids[i]);
                 label.push(if *violating { "violating" } else { "benign" });
                 ts.push(*t);
@@ -555,7 +556,7 @@ fn list_column(name: &str, flat: Series, lengths: impl Iterator<Item = usize>) -
 }
 
 /// The contract's `<kind>_scores` table.
-fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
+fn scores_frame(s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
     let n = hi - lo;
     let reasons_of = &s.reasons[lo..hi];
     let d = &d[lo..hi];
@@ -577,7 +578,7 @@ fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], 
     let flat = StructChunked::from_series("".into(), f.len(), [f, v, c].iter())?.into_series();
     let top = list_column("top_features", flat, reasons_of.iter().map(Vec::len))?;
     DataFrame::new(n, vec![
-        col::u64s(key, s.ids[lo..hi].to_vec()),
+        col::u64s(s.entity.id_column(), s.ids[lo..hi].to_vec()),
         col::f64s("score", s.score[lo..hi].to_vec()),
         col::bools("flagged", d.iter().map(|x| x.flagged).collect()),
         reasons.into(),
@@ -595,15 +596,15 @@ fn hash_matches_frame(w: &Window, ctx: &Context, threshold: u32) -> PolarsResult
     let mut bank_name = Vec::new();
     let mut dist = Vec::new();
     for (k, photos, matches, ids) in [
-        ("group", &w.groups.photo, &ctx.group_photo_match, &w.groups.ids),
-        ("account", &w.accounts.photo, &ctx.account_photo_match, &w.accounts.ids),
+        (EntityKind::Group, &w.groups.photo, &ctx.group_photo_match, &w.groups.ids),
+        (EntityKind::Account, &w.accounts.photo, &ctx.account_photo_match, &w.accounts.ids),
     ] {
         for i in 0..ids.len() {
             if matches[i].is_none() {
                 continue;
             }
             let Some((j, d)) = photos[i].and_then(|h| bank.nearest(&h, threshold)) else { continue };
-            kind.push(k);
+            kind.push(k.as_str());
             id.push(ids[i]);
             bank_name.push(w.banks[w.hash_bank[j].1 as usize].clone());
             dist.push(u64::from(d));

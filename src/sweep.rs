@@ -40,9 +40,10 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::policy::{Entity, Facts, Policy};
+use crate::policy::{Facts, Policy};
 use crate::report::esc;
-use crate::run_folder::{RunFolder, RunFolderError, RunTable, Table};
+use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::EntityKind;
 
 /// Thresholds a sweep tries by default: 0, 0.01, …, 1.
 pub const DEFAULT_STEPS: usize = 100;
@@ -205,7 +206,7 @@ impl Sweep {
 
 /// One scored entity, with its label if it has one.
 struct Entry {
-    kind: Entity,
+    kind: EntityKind,
     id: u64,
     facts: Facts,
     label: Option<Label>,
@@ -215,16 +216,16 @@ struct Entry {
 struct RunData {
     entries: Vec<Entry>,
     /// Cluster id per entity, from `cluster_members.parquet` when the run has one.
-    clusters: Option<HashMap<(Entity, u64), u64>>,
+    clusters: Option<HashMap<(EntityKind, u64), u64>>,
     groups: Population,
     accounts: Population,
 }
 
 impl RunData {
-    fn violating(&self, kind: Entity) -> usize {
+    fn violating(&self, kind: EntityKind) -> usize {
         match kind {
-            Entity::Group => self.groups.labels.violating,
-            Entity::Account => self.accounts.labels.violating,
+            EntityKind::Group => self.groups.labels.violating,
+            EntityKind::Account => self.accounts.labels.violating,
         }
     }
 }
@@ -311,16 +312,16 @@ pub fn sweep(run_dir: &Path, policy: &Policy, steps: usize) -> Result<Sweep, Swe
     Ok(Sweep { run_dir: run_dir.to_path_buf(), policy: policy.clone(), steps, groups: data.groups, accounts: data.accounts, rows, current, capacity_threshold })
 }
 
-fn kind_index(kind: Entity) -> usize {
+fn kind_index(kind: EntityKind) -> usize {
     match kind {
-        Entity::Group => 0,
-        Entity::Account => 1,
+        EntityKind::Group => 0,
+        EntityKind::Account => 1,
     }
 }
 
 /// Figures from `[flagged, flagged_labelled, true_positives]` per kind.
 fn figures(g: [usize; 3], a: [usize; 3], data: &RunData, hours: f64) -> Figures {
-    let (gv, av) = (data.violating(Entity::Group), data.violating(Entity::Account));
+    let (gv, av) = (data.violating(EntityKind::Group), data.violating(EntityKind::Account));
     Figures {
         groups: Counts::new(g[0], g[1], g[2], gv, hours),
         accounts: Counts::new(a[0], a[1], a[2], av, hours),
@@ -355,7 +356,7 @@ fn last_flagged(e: &Entry, policies: &[Policy]) -> Option<usize> {
 /// An entity one policy flags and the other does not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Difference {
-    pub kind: Entity,
+    pub kind: EntityKind,
     pub id: u64,
     pub score: f64,
     pub label: Option<Label>,
@@ -375,10 +376,10 @@ impl KindCounts {
         self.groups + self.accounts
     }
 
-    fn add(&mut self, kind: Entity) {
+    fn add(&mut self, kind: EntityKind) {
         match kind {
-            Entity::Group => self.groups += 1,
-            Entity::Account => self.accounts += 1,
+            EntityKind::Group => self.groups += 1,
+            EntityKind::Account => self.accounts += 1,
         }
     }
 }
@@ -453,35 +454,27 @@ pub fn applied_policy(run_dir: &Path) -> Option<Policy> {
     RunFolder::open(run_dir).and_then(|r| r.manifest()).ok()?.effective_policy
 }
 
-fn parse_kind(t: &Table, s: Option<&str>, row: usize) -> Result<Entity, RunFolderError> {
-    match s {
-        Some("group") => Ok(Entity::Group),
-        Some("account") => Ok(Entity::Account),
-        other => Err(t.bad_value(row, "entity_kind", format!("{other:?} is not \"group\" or \"account\""))),
-    }
-}
-
 fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
     let run = RunFolder::open(run_dir)?;
     let labels = load_labels(&run)?;
 
     let columns = ["entity_kind", "entity_id", "score", "members_now", "hash_match", "violating_admin", "child_safety_reports"];
     let t = run.read(RunTable::PolicyFacts, &columns, None)?;
-    let kind = t.column("entity_kind", &DataType::String)?;
+    let kind = t.kinds("entity_kind")?;
     let id = t.column("entity_id", &DataType::UInt64)?;
     let score = t.column("score", &DataType::Float64)?;
     let members = t.column("members_now", &DataType::UInt64)?;
     let hash = t.column("hash_match", &DataType::Boolean)?;
     let admin = t.column("violating_admin", &DataType::Boolean)?;
     let reports = t.column("child_safety_reports", &DataType::UInt64)?;
-    let (kind, id, score, members) = (kind.str().unwrap(), id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
+    let (kind, id, score, members) = (&kind, id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
     let (hash, admin, reports) = (hash.bool().unwrap(), admin.bool().unwrap(), reports.u64().unwrap());
 
     let mut entries = Vec::with_capacity(t.height());
-    let mut seen: HashMap<(Entity, u64), usize> = HashMap::with_capacity(t.height());
+    let mut seen: HashMap<(EntityKind, u64), usize> = HashMap::with_capacity(t.height());
     let (mut groups, mut accounts) = (Population::default(), Population::default());
     for row in 0..t.height() {
-        let k = parse_kind(&t, kind.get(row), row)?;
+        let k = kind[row];
         let Some(i) = id.get(row) else {
             return Err(t.bad_value(row, "entity_id", "null"));
         };
@@ -497,7 +490,7 @@ fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
             child_safety_reports: reports.get(row).map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX)),
         };
         let label = labels.get(&(k, i)).map(|(l, _)| *l);
-        let pop = if k == Entity::Group { &mut groups } else { &mut accounts };
+        let pop = if k == EntityKind::Group { &mut groups } else { &mut accounts };
         pop.scored += 1;
         match label {
             Some(Label::Violating) => pop.labels.violating += 1,
@@ -508,7 +501,7 @@ fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
     }
     for (k, i) in labels.keys() {
         if !seen.contains_key(&(*k, *i)) {
-            let pop = if *k == Entity::Group { &mut groups } else { &mut accounts };
+            let pop = if *k == EntityKind::Group { &mut groups } else { &mut accounts };
             pop.labels.unscored += 1;
         }
     }
@@ -517,15 +510,15 @@ fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
 }
 
 /// The cluster of each entity in `cluster_members.parquet`; `None` without the file.
-fn load_clusters(run: &RunFolder) -> Result<Option<HashMap<(Entity, u64), u64>>, RunFolderError> {
+fn load_clusters(run: &RunFolder) -> Result<Option<HashMap<(EntityKind, u64), u64>>, RunFolderError> {
     let Some(t) = run.read_optional(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)? else { return Ok(None) };
     let cid = t.column("cluster_id", &DataType::UInt64)?;
-    let kind = t.column("entity_kind", &DataType::String)?;
+    let kind = t.kinds("entity_kind")?;
     let id = t.column("entity_id", &DataType::UInt64)?;
-    let (cid, kind, id) = (cid.u64().unwrap(), kind.str().unwrap(), id.u64().unwrap());
+    let (cid, id) = (cid.u64().unwrap(), id.u64().unwrap());
     let mut out = HashMap::with_capacity(t.height());
     for row in 0..t.height() {
-        let k = parse_kind(&t, kind.get(row), row)?;
+        let k = kind[row];
         if let (Some(c), Some(i)) = (cid.get(row), id.get(row)) {
             out.insert((k, i), c);
         }
@@ -534,7 +527,7 @@ fn load_clusters(run: &RunFolder) -> Result<Option<HashMap<(Entity, u64), u64>>,
 }
 
 /// Label and decision time (epoch ms) per entity.
-type Labels = HashMap<(Entity, u64), (Label, i64)>;
+type Labels = HashMap<(EntityKind, u64), (Label, i64)>;
 
 /// The label per entity; should an entity appear twice, the latest `ts` (then the later row)
 /// wins, as in training.
@@ -543,15 +536,15 @@ fn load_labels(run: &RunFolder) -> Result<Labels, RunFolderError> {
     let with_ts = run.columns(RunTable::Labels)?.iter().any(|c| c == "ts");
     let columns: &[&str] = if with_ts { &["entity_kind", "entity_id", "label", "ts"] } else { &["entity_kind", "entity_id", "label"] };
     let t = run.read(RunTable::Labels, columns, None)?;
-    let kind = t.column("entity_kind", &DataType::String)?;
+    let kind = t.kinds("entity_kind")?;
     let id = t.column("entity_id", &DataType::UInt64)?;
     let label = t.column("label", &DataType::String)?;
     // Datetime(ms) or epoch-ms Int64.
     let ts = if with_ts { Some(t.times_ms("ts")?) } else { None };
-    let (kind, id, label) = (kind.str().unwrap(), id.u64().unwrap(), label.str().unwrap());
+    let (id, label) = (id.u64().unwrap(), label.str().unwrap());
     let mut out = HashMap::with_capacity(t.height());
     for row in 0..t.height() {
-        let k = parse_kind(&t, kind.get(row), row)?;
+        let k = kind[row];
         let Some(i) = id.get(row) else {
             return Err(t.bad_value(row, "entity_id", "null"));
         };
@@ -1064,7 +1057,7 @@ mod tests {
             })
             .collect();
         let scores = [0.0, 0.049, 0.05, 0.3, 0.5, 0.51, 0.95, 0.999, 1.0, f64::NAN];
-        for kind in [Entity::Group, Entity::Account] {
+        for kind in [EntityKind::Group, EntityKind::Account] {
             for &score in &scores {
                 for members in [None, Some(0), Some(2), Some(3), Some(50)] {
                     for rule in 0..4u32 {

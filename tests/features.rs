@@ -113,7 +113,7 @@ fn features_match_the_oracle_on_edge_cases() {
 fn catalog_and_feature_tables_list_the_same_features() {
     let catalog = catalog_file();
     // The catalog compiled into the binary is this file.
-    let compiled: Vec<(String, String)> = groupwatch::features::catalog().1.into_iter().map(|e| (e.entity, e.name)).collect();
+    let compiled: Vec<(String, String)> = groupwatch::features::catalog().1.into_iter().map(|e| (e.entity.to_string(), e.name)).collect();
     assert_eq!(compiled, catalog.iter().map(|(e, n, _)| (e.clone(), n.clone())).collect::<Vec<_>>());
     let inputs: BTreeSet<&str> =
         ["accounts", "groups", "memberships", "invite_links", "forwards", "reports", "blocks", "hash_bank", "labels"].into();

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::model::{ModelError, ModelFile};
+use crate::schema::EntityKind;
 
 pub use manifest::{Manifest, StageFigures};
 
@@ -54,10 +55,10 @@ impl crate::ExitCode for RunFolderError {
 /// The Parquet tables of a run folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunTable {
-    GroupScores,
-    AccountScores,
-    GroupFeatures,
-    AccountFeatures,
+    /// `group_scores`, `account_scores`.
+    Scores(EntityKind),
+    /// `group_features`, `account_features`.
+    Features(EntityKind),
     Clusters,
     ClusterMembers,
     ClusterTimeline,
@@ -71,10 +72,10 @@ impl RunTable {
     /// The table's name (its file is `<name>.parquet`).
     pub fn name(self) -> &'static str {
         match self {
-            RunTable::GroupScores => "group_scores",
-            RunTable::AccountScores => "account_scores",
-            RunTable::GroupFeatures => "group_features",
-            RunTable::AccountFeatures => "account_features",
+            RunTable::Scores(EntityKind::Group) => "group_scores",
+            RunTable::Scores(EntityKind::Account) => "account_scores",
+            RunTable::Features(EntityKind::Group) => "group_features",
+            RunTable::Features(EntityKind::Account) => "account_features",
             RunTable::Clusters => "clusters",
             RunTable::ClusterMembers => "cluster_members",
             RunTable::ClusterTimeline => "cluster_timeline",
@@ -292,6 +293,15 @@ impl Table {
         self.no_nulls(name, v)
     }
 
+    /// An entity-kind column (`entity_kind`, `src_kind`...) without nulls.
+    pub fn kinds(&self, name: &str) -> Result<Vec<EntityKind>, RunFolderError> {
+        self.opt_strs(name)?
+            .iter()
+            .enumerate()
+            .map(|(row, s)| s.as_deref().and_then(EntityKind::parse).ok_or_else(|| self.bad_value(row, name, format!("{s:?} is not \"group\" or \"account\""))))
+            .collect()
+    }
+
     /// Times as epoch milliseconds, whatever the stored unit and zone (or epoch-ms integers).
     pub fn times_ms(&self, name: &str) -> Result<Vec<Option<i64>>, RunFolderError> {
         let c = self.df.column(name).map_err(|_| self.problem(name, "missing"))?;
@@ -368,16 +378,16 @@ mod tests {
     #[test]
     fn a_read_by_ids_pushes_the_filter_and_the_projection_into_the_scan() {
         let (_tmp, run) = folder();
-        let plan = run.query(RunTable::GroupScores, &["group_id", "flagged"], Some(("group_id", &[7, 500]))).unwrap().explain(true).unwrap();
+        let plan = run.query(RunTable::Scores(EntityKind::Group), &["group_id", "flagged"], Some(("group_id", &[7, 500]))).unwrap().explain(true).unwrap();
         let scan = plan.lines().skip_while(|l| !l.contains("SCAN")).collect::<Vec<_>>().join("\n");
         assert!(scan.contains("SELECTION") && scan.contains("is_in"), "the filter did not reach the scan:\n{plan}");
         assert!(scan.contains("PROJECT 2/3 COLUMNS"), "the projection did not reach the scan:\n{plan}");
 
-        let t = run.read(RunTable::GroupScores, &["group_id", "flagged"], Some(("group_id", &[500, 7]))).unwrap();
+        let t = run.read(RunTable::Scores(EntityKind::Group), &["group_id", "flagged"], Some(("group_id", &[500, 7]))).unwrap();
         assert_eq!(t.u64s("group_id").unwrap(), [7, 500], "file order");
         assert_eq!(t.bools("flagged").unwrap(), [true, false]);
         assert!(!t.has("score"));
-        assert_eq!(run.rows(RunTable::GroupScores).unwrap(), 1000);
+        assert_eq!(run.rows(RunTable::Scores(EntityKind::Group)).unwrap(), 1000);
     }
 
     #[test]
@@ -385,7 +395,7 @@ mod tests {
         let (tmp, run) = folder();
         let e = run.read(RunTable::Clusters, &["cluster_id"], None).unwrap_err();
         assert!(matches!(e, RunFolderError::Missing { .. }) && e.to_string().contains("clusters.parquet is missing"), "{e}");
-        let t = run.read(RunTable::GroupScores, &["group_id"], None).unwrap();
+        let t = run.read(RunTable::Scores(EntityKind::Group), &["group_id"], None).unwrap();
         let e = t.strs("nope").unwrap_err();
         assert!(e.to_string().contains("group_scores.parquet, column nope: missing"), "{e}");
         let e = run.manifest().unwrap_err();
