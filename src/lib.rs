@@ -17,6 +17,7 @@
 //! | [`policy`] | the policy team's thresholds and rules |
 //! | [`run_folder`] | a finished run's folder: the typed manifest, the one lazy reader of its tables (report, sweep, explain, evaluate, the next run's clusters) |
 //! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
+//! | [`config`] | the settings of `run`, `train` and `features`: flags over an optional TOML file over the defaults, checked once |
 //! | [`pipeline`] | the stages every command shares (validate → graphs), the `features` and `train` jobs |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //! | [`report`] | `report.html`, the investigators' view of a run |
@@ -40,6 +41,7 @@
 //! ```
 
 pub mod clusters;
+pub mod config;
 pub mod convert;
 pub mod evaluate;
 pub mod explain;

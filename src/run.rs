@@ -50,12 +50,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::clusters;
+use crate::config::Config;
 use crate::pipeline;
 use crate::features::{self, graph::Seeds, Context, FeatureTable, SeedCounts};
 use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
 use crate::model::score::{self, Scores};
-use crate::model::{crossfit, train, ModelFile};
+use crate::model::{crossfit, ModelFile};
 use crate::policy::{Decision, Facts, Policy};
 use crate::replay::MembershipState;
 use crate::run_folder::manifest::{InputTable, Manifest, ModelRecord, NetworksRecord, PolicyRecord, ReviewRecord, RowCounts, Scoring, REVIEW_DECISIONS_RULE};
@@ -68,26 +69,23 @@ use crate::validate;
 pub struct RunConfig {
     pub input: PathBuf,
     pub out: PathBuf,
-    pub as_of: NaiveDate,
-    pub window_days: u32,
-    pub policy: Option<PathBuf>,
+    /// Model file from `groupwatch train`; without one a model is trained on the input's labels.
     pub model: Option<PathBuf>,
-    pub seed: u64,
-    pub hamming_threshold: u32,
+    /// As-of, window, Hamming threshold, policy file and training settings.
+    pub config: Config,
     /// Reasons kept per scored entity.
     pub top_reasons: usize,
-    /// Training without a model file: labelled violators a kind needs for a model.
-    pub min_positives: usize,
 }
 
 impl RunConfig {
+    /// Every default, for the window ending on `as_of`.
     pub fn new(input: PathBuf, out: PathBuf, as_of: NaiveDate) -> RunConfig {
-        RunConfig { input, out, as_of, window_days: 30, policy: None, model: None, seed: 1, hamming_threshold: 31, top_reasons: 5, min_positives: 20 }
+        RunConfig { input, out, model: None, config: Config::defaults(as_of), top_reasons: 5 }
     }
 
     /// The run folder this config writes.
     pub fn run_dir(&self) -> PathBuf {
-        self.out.join(format!("run={}", self.as_of))
+        self.out.join(format!("run={}", self.config.as_of))
     }
 }
 
@@ -190,7 +188,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     let mut warnings: Vec<String> = Vec::new();
 
     // Policy first: a bad policy file should fail before any heavy work.
-    let (policy, policy_text, policy_origin) = match &cfg.policy {
+    let (policy, policy_text, policy_origin) = match &cfg.config.policy {
         Some(p) => {
             let (pol, text) = Policy::load_with_text(p)?;
             (pol, text, p.display().to_string())
@@ -201,13 +199,14 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     let ds = pipeline::discover(&cfg.input)?;
     let inputs = input_manifest(&ds)?;
-    let src = pipeline::Source { spec: WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }, hamming_threshold: cfg.hamming_threshold, runs: Some(&cfg.out) };
+    let src = pipeline::Source { spec: WindowSpec { as_of: cfg.config.as_of, window_days: cfg.config.window_days }, hamming_threshold: cfg.config.hamming_threshold, runs: Some(&cfg.out) };
     let pipeline::Prepared { report, w, st, mut ctx, review, previous_run, previous, warnings: prepared, .. } = pipeline::prepare(ds, &src, &mut clock, progress)?;
     warnings.extend(prepared);
     progress("computing features and scores");
     // Seeds with every label visible: the policy's rules and the clusters read them.
     let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
-    let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, min_positives: cfg.min_positives, ..Default::default() };
+    // Precision is reported at the policy's daily capacity unless the configuration sets one.
+    let tcfg = cfg.config.train(policy.review.daily_capacity);
     let mode = match &given_model {
         Some(m) => crossfit::Mode::Apply(m),
         None => {
@@ -224,7 +223,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     let (model, model_origin) = match given_model {
         Some(m) => (m, cfg.model.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
         None => (
-            ModelFile::new(gres.model.clone(), ares.model.clone(), crate::model::label_range_ms(&w), cfg.as_of, cfg.window_days, tcfg),
+            ModelFile::new(gres.model.clone(), ares.model.clone(), crate::model::label_range_ms(&w), cfg.config.as_of, cfg.config.window_days, tcfg),
             "trained in this run".into(),
         ),
     };
@@ -285,7 +284,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         w: &w, st: &st, ctx: &ctx, gtab: &gtab, atab: &atab, gscores: &gscores, ascores: &ascores,
         group_flagged: &gflags, account_flagged: &aflags, account_threshold: effective.review.account_threshold,
     };
-    let nets = clusters::networks(&cin, previous_run.clone(), &previous, cfg.as_of);
+    let nets = clusters::networks(&cin, previous_run.clone(), &previous, cfg.config.as_of);
     let group_rows = clusters::row_index(w.groups.ids.len(), &gtab.rows);
     let account_rows = clusters::row_index(w.accounts.ids.len(), &atab.rows);
     let gcluster: Vec<Option<u64>> = gtab.rows.iter().map(|&g| nets.group_cluster[g as usize]).collect();
@@ -294,7 +293,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     progress("writing outputs");
     let run_dir = cfg.run_dir();
-    let staging = stage_dir(&cfg.out, cfg.as_of).map_err(|e| e.context(format!("preparing a staging folder in {}", cfg.out.display())))?;
+    let staging = stage_dir(&cfg.out, cfg.config.as_of).map_err(|e| e.context(format!("preparing a staging folder in {}", cfg.out.display())))?;
     let write = || -> anyhow::Result<()> {
         // Each table is built, written and dropped in turn (holding them all at once would
         // raise the run's peak memory); the files are made durable together at the end.
@@ -321,7 +320,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         table("cluster_members.parquet", &|| Ok(clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?))?;
         table("cluster_timeline.parquet", &|| Ok(clusters::timeline_frame(&nets)?))?;
         table("cluster_edges.parquet", &|| Ok(clusters::edges_frame(&nets, &w)?))?;
-        table("hash_matches.parquet", &|| Ok(hash_matches_frame(&w, &ctx, cfg.hamming_threshold)?))?;
+        table("hash_matches.parquet", &|| Ok(hash_matches_frame(&w, &ctx, cfg.config.hamming_threshold)?))?;
         table("quarantine.parquet", &|| Ok(report.quarantine_frame()?))?;
         table("policy_facts.parquet", &|| Ok(facts_frame(&gtab, &atab, &gfacts, &afacts)?))?;
         table("labels.parquet", &|| Ok(labels_frame(&w)?))?;
@@ -348,12 +347,12 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         stages: clock.stages.clone(),
     };
     let manifest = Manifest {
-        as_of: cfg.as_of,
+        as_of: cfg.config.as_of,
         effective_policy: Some(effective),
         extra_columns: report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect(),
         feature_catalog_version: features::catalog().0,
         groupwatch_version: env!("CARGO_PKG_VERSION").into(),
-        hamming_threshold: cfg.hamming_threshold,
+        hamming_threshold: cfg.config.hamming_threshold,
         ingest: w.stats.clone(),
         inputs,
         model: ModelRecord {
@@ -383,12 +382,12 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         rows_outside_their_dt_folder: report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect(),
         schema_versions: crate::schema::Contract::get().versions(),
         scoring: Scoring { account: ascores.method, group: gscores.method },
-        seed: cfg.seed,
+        seed: cfg.config.seed,
         seeds: SeedCounts::of(&seeds),
         stages: clock.stages,
         unavailable_features: unavailable,
         warnings,
-        window_days: cfg.window_days,
+        window_days: cfg.config.window_days,
     };
     let publish = || -> anyhow::Result<()> {
         let path = staging.join("manifest.json");
