@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::features::catalog_entry;
-use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::run_folder::{Contributions, RunFolder, RunFolderError, RunTable};
 use crate::schema::EntityKind;
 
 /// What to explain.
@@ -107,7 +107,7 @@ fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
     let mut gids: Vec<u64> = groups.iter().map(|g| g.0).collect();
     gids.sort_unstable();
     let gs = run.read(RunTable::Scores(EntityKind::Group), &["group_id", "top_features"], Some(("group_id", &gids)))?;
-    let mut top_of: std::collections::HashMap<u64, Vec<Vec<(String, Option<f64>, f64)>>> = Default::default();
+    let mut top_of: std::collections::HashMap<u64, Vec<Contributions>> = Default::default();
     for (gid, top) in gs.opt_u64s("group_id")?.into_iter().zip(gs.contributions("top_features")?) {
         top_of.entry(gid.unwrap_or(0)).or_default().push(top);
     }
@@ -267,6 +267,9 @@ fn entity(run: &RunFolder, kind: EntityKind, id: u64) -> Result<String, ExplainE
     Ok(out)
 }
 
+/// A notable feature: (share of the run's values below it, name, value).
+type Notable = (f64, String, f64);
+
 /// The features of entity `id` that are unusual for this run: at or above the 95th
 /// percentile of the feature's non-null values and above their median, as (share of values
 /// below, feature, value), most unusual first; `None` when the table has no row for `id`.
@@ -275,7 +278,7 @@ fn entity(run: &RunFolder, kind: EntityKind, id: u64) -> Result<String, ExplainE
 /// One filtered scan finds the entity's row; one aggregate query over the table then counts,
 /// per feature, the values below the entity's and takes the median (the upper one of an even
 /// count), so the table is never materialised here.
-fn notable_features(run: &RunFolder, table: RunTable, key: &str, id: u64) -> Result<Option<Vec<(f64, String, f64)>>, RunFolderError> {
+fn notable_features(run: &RunFolder, table: RunTable, key: &str, id: u64) -> Result<Option<Vec<Notable>>, RunFolderError> {
     let names: Vec<String> = run.columns(table)?.into_iter().filter(|c| c != key).collect();
     let columns: Vec<&str> = names.iter().map(String::as_str).collect();
     let row = run.read(table, &columns, Some((key, &[id])))?;

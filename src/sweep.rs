@@ -216,7 +216,7 @@ struct Entry {
 struct RunData {
     entries: Vec<Entry>,
     /// Cluster id per entity, from `cluster_members.parquet` when the run has one.
-    clusters: Option<HashMap<(EntityKind, u64), u64>>,
+    clusters: Option<ClusterOf>,
     groups: Population,
     accounts: Population,
 }
@@ -467,14 +467,13 @@ fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
     let hash = t.column("hash_match", &DataType::Boolean)?;
     let admin = t.column("violating_admin", &DataType::Boolean)?;
     let reports = t.column("child_safety_reports", &DataType::UInt64)?;
-    let (kind, id, score, members) = (&kind, id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
+    let (id, score, members) = (id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
     let (hash, admin, reports) = (hash.bool().unwrap(), admin.bool().unwrap(), reports.u64().unwrap());
 
     let mut entries = Vec::with_capacity(t.height());
     let mut seen: HashMap<(EntityKind, u64), usize> = HashMap::with_capacity(t.height());
     let (mut groups, mut accounts) = (Population::default(), Population::default());
-    for row in 0..t.height() {
-        let k = kind[row];
+    for (row, &k) in kind.iter().enumerate() {
         let Some(i) = id.get(row) else {
             return Err(t.bad_value(row, "entity_id", "null"));
         };
@@ -510,21 +509,23 @@ fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
 }
 
 /// The cluster of each entity in `cluster_members.parquet`; `None` without the file.
-fn load_clusters(run: &RunFolder) -> Result<Option<HashMap<(EntityKind, u64), u64>>, RunFolderError> {
+fn load_clusters(run: &RunFolder) -> Result<Option<ClusterOf>, RunFolderError> {
     let Some(t) = run.read_optional(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)? else { return Ok(None) };
     let cid = t.column("cluster_id", &DataType::UInt64)?;
     let kind = t.kinds("entity_kind")?;
     let id = t.column("entity_id", &DataType::UInt64)?;
     let (cid, id) = (cid.u64().unwrap(), id.u64().unwrap());
     let mut out = HashMap::with_capacity(t.height());
-    for row in 0..t.height() {
-        let k = kind[row];
+    for (row, &k) in kind.iter().enumerate() {
         if let (Some(c), Some(i)) = (cid.get(row), id.get(row)) {
             out.insert((k, i), c);
         }
     }
     Ok(Some(out))
 }
+
+/// The cluster of each entity in a cluster.
+type ClusterOf = HashMap<(EntityKind, u64), u64>;
 
 /// Label and decision time (epoch ms) per entity.
 type Labels = HashMap<(EntityKind, u64), (Label, i64)>;
@@ -543,8 +544,7 @@ fn load_labels(run: &RunFolder) -> Result<Labels, RunFolderError> {
     let ts = if with_ts { Some(t.times_ms("ts")?) } else { None };
     let (id, label) = (id.u64().unwrap(), label.str().unwrap());
     let mut out = HashMap::with_capacity(t.height());
-    for row in 0..t.height() {
-        let k = kind[row];
+    for (row, &k) in kind.iter().enumerate() {
         let Some(i) = id.get(row) else {
             return Err(t.bad_value(row, "entity_id", "null"));
         };

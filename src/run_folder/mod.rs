@@ -205,6 +205,9 @@ fn scan(path: &Path) -> PolarsResult<LazyFrame> {
     LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())
 }
 
+/// One row's `top_features`: (feature, value, signed contribution) for each.
+pub type Contributions = Vec<(String, Option<f64>, f64)>;
+
 /// Columns read from one Parquet file, with typed accessors whose errors name the file, the
 /// column and, for a bad value, the row.
 #[derive(Debug, Clone)]
@@ -330,7 +333,7 @@ impl Table {
     }
 
     /// The scores' `top_features` column: per row, (feature, value, contribution).
-    pub fn contributions(&self, name: &str) -> Result<Vec<Vec<(String, Option<f64>, f64)>>, RunFolderError> {
+    pub fn contributions(&self, name: &str) -> Result<Vec<Contributions>, RunFolderError> {
         let list = self.df.column(name).and_then(|c| c.list().cloned()).map_err(|e| self.problem(name, e.to_string()))?;
         let mut out = Vec::with_capacity(list.len());
         for row in 0..list.len() {
