@@ -94,8 +94,9 @@ fn with_spinner<T>(job: impl FnOnce(&dyn Fn(&str)) -> T) -> T {
     out
 }
 
-/// Ends a command that failed before it started (bad flags, policy or configuration files).
-fn bad_input<E: groupwatch::ExitCode + std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Result<ExitCode> {
+/// Ends a command on an error with nothing to show (bad flags, a bad policy or configuration
+/// file, an unreadable input): as [`finish`] does.
+fn fail<E: groupwatch::ExitCode + std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Result<ExitCode> {
     finish(Err::<(), _>(e), |_| Ok(()))
 }
 
@@ -113,7 +114,7 @@ fn dispatch(cmd: Command, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             validate_cmd(&cfg, &a.quarantine, a.report_json.as_deref())
         }
         Command::Features(a) => {
-            let job = match a.job(m) { Ok(job) => job, Err(e) => return bad_input(e) };
+            let job = match a.job(m) { Ok(job) => job, Err(e) => return fail(e) };
             finish(with_spinner(|p| pipeline::features(&job, p)), |s| {
                 println!("{} groups and {} accounts -> {}", s.group_rows, s.account_rows, job.out.display());
                 s.unavailable_features.iter().for_each(|u| println!("  unavailable (input table absent): {u}"));
@@ -122,7 +123,7 @@ fn dispatch(cmd: Command, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Train(a) => {
-            let job = match a.job(m) { Ok(job) => job, Err(e) => return bad_input(e) };
+            let job = match a.job(m) { Ok(job) => job, Err(e) => return fail(e) };
             finish(with_spinner(|p| pipeline::train(&job, p)), |s| {
                 if let (Some(rows), Some(path)) = (s.oof_rows, &job.oof_out) {
                     println!("out-of-fold scores: {rows} row(s) -> {}", path.display());
@@ -136,7 +137,7 @@ fn dispatch(cmd: Command, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         }
         Command::Run(a) => match a.run_config(m) {
             Ok(cfg) => run_cmd(&cfg),
-            Err(e) => bad_input(e),
+            Err(e) => fail(e),
         },
         Command::Sweep(a) => sweep_cmd(&a),
         Command::Report(a) => finish(groupwatch::report::write_report(&a.run), |path| {
@@ -206,7 +207,7 @@ fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) ->
         p(&format!("validating {}", cfg.input.display()));
         validate::validate(cfg)
     });
-    let report = match report { Ok(r) => r, Err(e) => return bad_input(e) };
+    let report = match report { Ok(r) => r, Err(e) => return fail(e) };
     print!("{report}");
     let mut df = report.quarantine_frame()?;
     groupwatch::io::write_parquet(&mut df, quarantine).map_err(|e| e.context("writing the quarantine file"))?;
@@ -237,7 +238,7 @@ fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     use groupwatch::policy::Policy;
     use groupwatch::sweep;
     let policies = (|| Ok::<_, groupwatch::policy::PolicyError>((a.policy.as_deref().map(Policy::load).transpose()?, a.compare.as_deref().map(Policy::load).transpose()?)))();
-    let (policy, other) = match policies { Ok(p) => p, Err(e) => return bad_input(e) };
+    let (policy, other) = match policies { Ok(p) => p, Err(e) => return fail(e) };
     let policy = policy.or_else(|| sweep::applied_policy(&a.run)).unwrap_or_else(Policy::default_policy);
     let result = (|| -> Result<(), sweep::SweepError> {
         let s = sweep::sweep(&a.run, &policy, a.steps)?;
