@@ -78,6 +78,8 @@ use crate::ingest::{ev, Window, MS_PER_DAY, NONE};
 use crate::io::col;
 use crate::model::score::Scores;
 use crate::replay::MembershipState;
+use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::{EntityKind, ReportReason};
 
 /// Accounts in more groups than this add no shared-member weight (as the group projection).
 pub const MAX_GROUPS_PER_ACCOUNT: usize = 50;
@@ -111,12 +113,9 @@ pub const TIES: [&str; 5] = ["member", "admin", "link_creator", "forward", "shar
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("reading the previous run's {}: {source}", path.display())]
-    Previous {
-        path: PathBuf,
-        #[source]
-        source: PolarsError,
-    },
+    /// The previous run folder's clusters cannot be read (the error names the file).
+    #[error("reading the previous run's clusters: {0}")]
+    Previous(#[source] RunFolderError),
     #[error("building cluster tables: {0}")]
     Frame(#[from] PolarsError),
 }
@@ -232,19 +231,13 @@ pub fn previous_run(out: &Path, as_of: NaiveDate) -> Option<PathBuf> {
 
 /// Reads `cluster_members.parquet` of a run folder: every cluster's members as
 /// (cluster id, entity kind, entity id).
-pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, String, u64)>, ClusterError> {
-    let path = run_dir.join("cluster_members.parquet");
-    let err = |source| ClusterError::Previous { path: path.clone(), source };
-    let df = crate::io::read_parquet(&path, None).map_err(err)?;
-    let ids = df.column("cluster_id").and_then(|c| c.u64().cloned()).map_err(err)?;
-    let kinds = df.column("entity_kind").and_then(|c| c.str().cloned()).map_err(err)?;
-    let ents = df.column("entity_id").and_then(|c| c.u64().cloned()).map_err(err)?;
-    Ok(ids
-        .iter()
-        .zip(kinds.iter())
-        .zip(ents.iter())
-        .filter_map(|((c, k), e)| Some((c?, k?.to_string(), e?)))
-        .collect())
+pub fn read_members(run_dir: &Path) -> Result<Vec<(u64, EntityKind, u64)>, ClusterError> {
+    let read = || -> Result<_, RunFolderError> {
+        let t = RunFolder::open(run_dir)?.read(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)?;
+        let (ids, kinds, ents) = (t.opt_u64s("cluster_id")?, t.opt_strs("entity_kind")?, t.opt_u64s("entity_id")?);
+        Ok(ids.into_iter().zip(kinds).zip(ents).filter_map(|((c, k), e)| Some((c?, EntityKind::parse(&k?)?, e?))).collect())
+    };
+    read().map_err(ClusterError::Previous)
 }
 
 /// The previous clusters' group sets.
@@ -252,7 +245,7 @@ pub fn previous_clusters(run_dir: &Path) -> Result<PreviousClusters, ClusterErro
     let mut out = PreviousClusters::new();
     for (c, k, e) in read_members(run_dir)? {
         let v = out.entry(c).or_default();
-        if k == "group" {
+        if k == EntityKind::Group {
             v.push(e);
         }
     }
@@ -680,7 +673,7 @@ fn describe(
     let mut cs_reports = 0u64;
     for r in &w.reports {
         let hit = if r.on_group { in_groups(r.target) } else { in_accounts(r.target) };
-        if hit && r.reason == 0 && in_window(r.ts) {
+        if hit && r.reason == Some(ReportReason::ChildSafety) && in_window(r.ts) {
             events.push((r.ts, 6));
             cs_reports += 1;
         }
@@ -848,7 +841,7 @@ pub fn members_frame(n: &Networks, w: &Window, inp_scores: (&Scores, &Scores), r
     for c in &n.clusters {
         for &(g, ce) in &c.groups {
             cid.push(c.id);
-            kind.push("group");
+            kind.push(EntityKind::Group.as_str());
             id.push(w.groups.ids[g as usize]);
             role.push("group");
             score.push(rows.0.get(g as usize).filter(|&&r| r != usize::MAX).map_or(0.0, |&r| inp_scores.0.score[r]));
@@ -856,7 +849,7 @@ pub fn members_frame(n: &Networks, w: &Window, inp_scores: (&Scores, &Scores), r
         }
         for &(a, r, ce) in &c.accounts {
             cid.push(c.id);
-            kind.push("account");
+            kind.push(EntityKind::Account.as_str());
             id.push(w.accounts.ids[a as usize]);
             role.push(r.as_str());
             score.push(rows.1.get(a as usize).filter(|&&x| x != usize::MAX).map_or(0.0, |&x| inp_scores.1.score[x]));
@@ -892,8 +885,8 @@ pub fn timeline_frame(n: &Networks) -> PolarsResult<DataFrame> {
 pub fn edges_frame(n: &Networks, w: &Window) -> PolarsResult<DataFrame> {
     let (mut cid, mut sk, mut si, mut dk, mut di, mut tie, mut wt) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let node = |x: Node| match x {
-        Node::Group(g) => ("group", w.groups.ids[g as usize]),
-        Node::Account(a) => ("account", w.accounts.ids[a as usize]),
+        Node::Group(g) => (EntityKind::Group.as_str(), w.groups.ids[g as usize]),
+        Node::Account(a) => (EntityKind::Account.as_str(), w.accounts.ids[a as usize]),
     };
     for c in &n.clusters {
         for e in &c.edges {

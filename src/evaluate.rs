@@ -24,20 +24,22 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use polars::prelude::*;
 use serde::Serialize;
 
 use crate::model::metrics;
+use crate::run_folder::{RunFolder, RunFolderError, RunTable, Table};
+use crate::schema::EntityKind;
 
 /// A run folder or truth folder that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
-    #[error("{} is missing (a run folder of `groupwatch run` and a truth folder of `groupwatch synth` are needed)", path.display())]
-    MissingFile { path: PathBuf },
-    #[error("cannot read {}: {error}", path.display())]
-    Read { path: PathBuf, error: PolarsError },
-    #[error("{}, column {column}: {problem}", path.display())]
-    Column { path: PathBuf, column: String, problem: String },
+    #[error(transparent)]
+    RunFolder(#[from] RunFolderError),
+    #[error("{} is missing: a truth folder written by `groupwatch synth` (DIR/truth) is needed", path.display())]
+    MissingTruth { path: PathBuf },
+    /// A truth file that cannot be read (the error names it).
+    #[error(transparent)]
+    Truth(RunFolderError),
 }
 
 impl crate::ExitCode for EvaluateError {
@@ -114,20 +116,20 @@ struct Truth {
 
 /// Evaluates a run folder against a truth folder.
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<TruthEvaluation, EvaluateError> {
-    let run = &cfg.run_dir;
-    let labelled = read_labelled(&run.join("labels.parquet"))?;
-    let (gids, gscores, model_version) = read_scores(&run.join("group_scores.parquet"), "group_id")?;
-    let (aids, ascores, _) = read_scores(&run.join("account_scores.parquet"), "account_id")?;
+    let run = RunFolder::open(&cfg.run_dir)?;
+    let labelled = read_labelled(&run)?;
+    let (gids, gscores, model_version) = read_scores(&run, EntityKind::Group)?;
+    let (aids, ascores, _) = read_scores(&run, EntityKind::Account)?;
     let gtruth = read_truth(&cfg.truth_dir.join("groups.parquet"), "group_id", Some("violating"))?;
     let atruth = read_truth(&cfg.truth_dir.join("accounts.parquet"), "account_id", None)?;
 
-    let keep = |kind: &str, ids: &[u64]| -> (Vec<usize>, usize) {
-        let rows: Vec<usize> = (0..ids.len()).filter(|&i| cfg.include_labelled || !labelled.contains(&(kind == "group", ids[i]))).collect();
+    let keep = |kind: EntityKind, ids: &[u64]| -> (Vec<usize>, usize) {
+        let rows: Vec<usize> = (0..ids.len()).filter(|&i| cfg.include_labelled || !labelled.contains(&(kind, ids[i]))).collect();
         let excluded = ids.len() - rows.len();
         (rows, excluded)
     };
-    let (grows, gex) = keep("group", &gids);
-    let (arows, aex) = keep("account", &aids);
+    let (grows, gex) = keep(EntityKind::Group, &gids);
+    let (arows, aex) = keep(EntityKind::Account, &aids);
     let groups = kind_figures(&gids, &gscores, &grows, &gtruth, cfg.k, gex);
     let accounts = kind_figures(&aids, &ascores, &arows, &atruth, cfg.k, aex);
 
@@ -196,68 +198,55 @@ fn kind_figures(ids: &[u64], scores: &[f64], rows: &[usize], truth: &HashMap<u64
 
 // ---------------------------------------------------------------- reading
 
-fn read(path: &Path) -> Result<DataFrame, EvaluateError> {
-    crate::io::read_parquet_if_exists(path, None)
-        .map_err(|error| EvaluateError::Read { path: path.to_path_buf(), error })?
-        .ok_or_else(|| EvaluateError::MissingFile { path: path.to_path_buf() })
-}
-
-/// A column cast to `dtype` with no nulls.
-fn column(df: &DataFrame, path: &Path, name: &str, dtype: &DataType) -> Result<Series, EvaluateError> {
-    let bad = |problem: String| EvaluateError::Column { path: path.to_path_buf(), column: name.to_string(), problem };
-    let c = df.column(name).map_err(|_| bad("missing".into()))?;
-    let s = c.as_materialized_series().strict_cast(dtype).map_err(|e| bad(format!("not {dtype}: {e}")))?;
-    Ok(s)
-}
-
-fn u64s(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<u64>, EvaluateError> {
-    let s = column(df, path, name, &DataType::UInt64)?;
-    let v: Option<Vec<u64>> = s.u64().expect("cast to u64").iter().collect();
-    v.ok_or_else(|| EvaluateError::Column { path: path.to_path_buf(), column: name.into(), problem: "has nulls".into() })
-}
-
-fn read_scores(path: &Path, key: &str) -> Result<(Vec<u64>, Vec<f64>, String), EvaluateError> {
-    let df = read(path)?;
-    let ids = u64s(&df, path, key)?;
-    let s = column(&df, path, "score", &DataType::Float64)?;
-    let scores: Vec<f64> = s.f64().expect("cast to f64").iter().map(|v| v.unwrap_or(0.0)).collect();
-    let version = column(&df, path, "model_version", &DataType::String)?;
-    let version = version.str().expect("cast to str").get(0).unwrap_or("").to_string();
+fn read_scores(run: &RunFolder, kind: EntityKind) -> Result<(Vec<u64>, Vec<f64>, String), RunFolderError> {
+    let key = kind.id_column();
+    let t = run.read(RunTable::Scores(kind), &[key, "score", "model_version"], None)?;
+    let ids = t.u64s(key)?;
+    let scores: Vec<f64> = t.f64s("score")?.into_iter().map(|v| v.unwrap_or(0.0)).collect();
+    let version = t.opt_strs("model_version")?.into_iter().next().flatten().unwrap_or_default();
     Ok((ids, scores, version))
 }
 
-/// (is_group, id) of every labelled entity in the run.
-fn read_labelled(path: &Path) -> Result<HashSet<(bool, u64)>, EvaluateError> {
-    let df = read(path)?;
-    let ids = u64s(&df, path, "entity_id")?;
-    let kinds = column(&df, path, "entity_kind", &DataType::String)?;
-    Ok(kinds.str().expect("cast to str").iter().zip(ids).map(|(k, id)| (k == Some("group"), id)).collect())
+/// Every labelled entity in the run.
+fn read_labelled(run: &RunFolder) -> Result<HashSet<(EntityKind, u64)>, RunFolderError> {
+    let t = run.read(RunTable::Labels, &["entity_kind", "entity_id"], None)?;
+    Ok(t.kinds("entity_kind")?.into_iter().zip(t.u64s("entity_id")?).collect())
+}
+
+/// A truth file's `columns`.
+fn read_truth_file(path: &Path, columns: &[&str]) -> Result<Table, EvaluateError> {
+    Table::read_file(path, columns).map_err(EvaluateError::Truth)?.ok_or_else(|| EvaluateError::MissingTruth { path: path.to_path_buf() })
 }
 
 /// Planted entities by id. Groups' truth lists every group with a `violating` flag; accounts'
 /// lists planted accounts only.
 fn read_truth(path: &Path, key: &str, violating: Option<&str>) -> Result<HashMap<u64, Truth>, EvaluateError> {
-    let df = read(path)?;
-    let ids = u64s(&df, path, key)?;
-    let camo = column(&df, path, "camouflaged", &DataType::Boolean)?;
-    let net = column(&df, path, "network", &DataType::UInt64)?;
-    let viol = violating.map(|v| column(&df, path, v, &DataType::Boolean)).transpose()?;
-    let mut out = HashMap::new();
-    for i in 0..ids.len() {
-        if viol.as_ref().is_some_and(|v| v.bool().expect("bool").get(i) != Some(true)) {
-            continue;
+    let mut columns = vec![key, "camouflaged", "network"];
+    columns.extend(violating);
+    let t = read_truth_file(path, &columns)?;
+    let truth = || -> Result<HashMap<u64, Truth>, RunFolderError> {
+        let (ids, camo, net) = (t.u64s(key)?, t.opt_bools("camouflaged")?, t.opt_u64s("network")?);
+        let viol = violating.map(|v| t.opt_bools(v)).transpose()?;
+        let mut out = HashMap::new();
+        for i in 0..ids.len() {
+            if viol.as_ref().is_some_and(|v| v[i] != Some(true)) {
+                continue;
+            }
+            let Some(network) = net[i] else { continue };
+            out.insert(ids[i], Truth { network, camouflaged: camo[i].unwrap_or(false) });
         }
-        let Some(network) = net.u64().expect("u64").get(i) else { continue };
-        out.insert(ids[i], Truth { network, camouflaged: camo.bool().expect("bool").get(i).unwrap_or(false) });
-    }
-    Ok(out)
+        Ok(out)
+    };
+    truth().map_err(EvaluateError::Truth)
 }
 
 fn read_networks(path: &Path) -> Result<BTreeMap<u64, bool>, EvaluateError> {
-    let df = read(path)?;
-    let ids = u64s(&df, path, "network")?;
-    let camo = column(&df, path, "camouflaged", &DataType::Boolean)?;
-    Ok(ids.into_iter().zip(camo.bool().expect("bool").iter()).map(|(n, c)| (n, c.unwrap_or(false))).collect())
+    let t = read_truth_file(path, &["network", "camouflaged"])?;
+    let networks = || -> Result<BTreeMap<u64, bool>, RunFolderError> {
+        let (ids, camo) = (t.u64s("network")?, t.opt_bools("camouflaged")?);
+        Ok(ids.into_iter().zip(camo).map(|(n, c)| (n, c.unwrap_or(false))).collect())
+    };
+    networks().map_err(EvaluateError::Truth)
 }
 
 // ---------------------------------------------------------------- presenting
@@ -276,7 +265,7 @@ impl TruthEvaluation {
             self.k,
             if self.include_labelled { "all scored" } else { "unlabelled" }
         );
-        for (kind, f) in [("group", &self.groups), ("account", &self.accounts)] {
+        for (kind, f) in [(EntityKind::Group, &self.groups), (EntityKind::Account, &self.accounts)] {
             for (name, x) in [("all", &f.all), ("camouflaged", &f.camouflaged), ("loud", &f.loud)] {
                 s += &format!(
                     "| {kind} | {name} | {} | {} | {} | {} | {} | {} |\n",

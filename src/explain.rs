@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::features::catalog_entry;
+use crate::run_folder::{Contributions, RunFolder, RunFolderError, RunTable};
+use crate::schema::EntityKind;
 
 /// What to explain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,18 +37,11 @@ pub enum Target {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {
-    #[error("run folder {} does not exist or is not a folder", .0.display())]
-    NoRun(PathBuf),
-    #[error("{} is missing: not a run folder written by `groupwatch run` (or by a version without networks)", .0.display())]
-    Missing(PathBuf),
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: PolarsError,
-    },
-    #[error("{kind} {id} is not in this run ({table} of {})", run.display())]
-    Unknown { kind: &'static str, id: u64, table: &'static str, run: PathBuf },
+    #[error(transparent)]
+    RunFolder(#[from] RunFolderError),
+    /// `what` is "cluster", "group" or "account".
+    #[error("{what} {id} is not in this run ({table} of {})", run.display())]
+    Unknown { what: &'static str, id: u64, table: String, run: PathBuf },
 }
 
 impl crate::ExitCode for ExplainError {
@@ -55,152 +50,98 @@ impl crate::ExitCode for ExplainError {
     }
 }
 
-struct Run {
-    dir: PathBuf,
-}
-
-impl Run {
-    fn table(&self, name: &str) -> Result<DataFrame, ExplainError> {
-        let path = self.dir.join(format!("{name}.parquet"));
-        if !path.is_file() {
-            return Err(ExplainError::Missing(path));
-        }
-        crate::io::read_parquet(&path, None).map_err(|source| ExplainError::Read { path, source })
-    }
-
-    fn err(&self, name: &str) -> impl Fn(PolarsError) -> ExplainError + '_ {
-        let path = self.dir.join(format!("{name}.parquet"));
-        move |source| ExplainError::Read { path: path.clone(), source }
-    }
-}
-
-/// Rows of `df` whose u64 column `col` equals `id`.
-fn rows_with(df: &DataFrame, col: &str, id: u64) -> PolarsResult<Vec<usize>> {
-    Ok(df.column(col)?.u64()?.iter().enumerate().filter(|(_, v)| *v == Some(id)).map(|(i, _)| i).collect())
-}
-
-fn f64_at(df: &DataFrame, col: &str, row: usize) -> PolarsResult<Option<f64>> {
-    Ok(df.column(col)?.cast(&DataType::Float64)?.f64()?.get(row))
-}
-
-fn u64_at(df: &DataFrame, col: &str, row: usize) -> PolarsResult<Option<u64>> {
-    Ok(df.column(col)?.u64()?.get(row))
-}
-
-fn str_at(df: &DataFrame, col: &str, row: usize) -> PolarsResult<Option<String>> {
-    Ok(df.column(col)?.str()?.get(row).map(str::to_string))
-}
-
 fn day(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
-fn time_at(df: &DataFrame, col: &str, row: usize) -> PolarsResult<Option<i64>> {
-    Ok(df.column(col)?.cast(&DataType::Int64)?.i64()?.get(row))
-}
-
-/// One row's `top_features`: (feature, value, contribution).
-fn top_features(df: &DataFrame, row: usize) -> PolarsResult<Vec<(String, Option<f64>, f64)>> {
-    let Some(s) = df.column("top_features")?.list()?.get_as_series(row) else { return Ok(Vec::new()) };
-    let st = s.struct_()?;
-    let f = st.field_by_name("feature")?;
-    let v = st.field_by_name("value")?;
-    let c = st.field_by_name("contribution")?;
-    let (f, v, c) = (f.str()?, v.f64()?, c.f64()?);
-    Ok((0..s.len()).filter_map(|i| Some((f.get(i)?.to_string(), v.get(i), c.get(i).unwrap_or(0.0)))).collect())
-}
-
-fn reasons_list(df: &DataFrame, row: usize) -> PolarsResult<Vec<String>> {
-    let Some(s) = df.column("reasons")?.list()?.get_as_series(row) else { return Ok(Vec::new()) };
-    Ok(s.str()?.iter().flatten().map(str::to_string).collect())
-}
-
-fn phrase(entity: &str, feature: &str, value: Option<f64>) -> String {
+fn phrase(entity: EntityKind, feature: &str, value: Option<f64>) -> String {
     catalog_entry(entity, feature).map_or_else(|| format!("{feature} = {value:?}"), |e| e.reason_text(value))
 }
 
 /// The evidence for `target` in the run folder `run_dir`, as text.
 pub fn explain(run_dir: &Path, target: Target) -> Result<String, ExplainError> {
-    if !run_dir.is_dir() {
-        return Err(ExplainError::NoRun(run_dir.to_path_buf()));
-    }
-    let run = Run { dir: run_dir.to_path_buf() };
+    let run = RunFolder::open(run_dir)?;
     match target {
         Target::Cluster(id) => cluster(&run, id),
-        Target::Group(id) => entity(&run, "group", id),
-        Target::Account(id) => entity(&run, "account", id),
+        Target::Group(id) => entity(&run, EntityKind::Group, id),
+        Target::Account(id) => entity(&run, EntityKind::Account, id),
     }
 }
 
-fn cluster(run: &Run, id: u64) -> Result<String, ExplainError> {
-    let clusters = run.table("clusters")?;
-    let e = run.err("clusters");
-    let Some(&row) = rows_with(&clusters, "cluster_id", id).map_err(&e)?.first() else {
-        return Err(ExplainError::Unknown { kind: "cluster", id, table: "clusters.parquet", run: run.dir.clone() });
-    };
+fn unknown(run: &RunFolder, what: &'static str, id: u64, table: RunTable) -> ExplainError {
+    ExplainError::Unknown { what, id, table: table.file_name(), run: run.dir().to_path_buf() }
+}
+
+fn cluster(run: &RunFolder, id: u64) -> Result<String, ExplainError> {
+    let columns = ["rank", "risk_score", "n_groups", "n_accounts", "hash_matches", "child_safety_reports", "first_activity", "last_activity", "summary"];
+    let c = run.read(RunTable::Clusters, &columns, Some(("cluster_id", &[id])))?;
+    if c.height() == 0 {
+        return Err(unknown(run, "cluster", id, RunTable::Clusters));
+    }
     let mut out = String::new();
-    let n = clusters.height();
-    let g = |c: &str| u64_at(&clusters, c, row).map_err(&e).map(|v| v.unwrap_or(0));
-    let risk = f64_at(&clusters, "risk_score", row).map_err(&e)?.unwrap_or(0.0);
+    let n = run.rows(RunTable::Clusters)?;
+    let g = |name: &str| c.opt_u64s(name).map(|v| v[0].unwrap_or(0));
+    let risk = c.f64s("risk_score")?[0].unwrap_or(0.0);
     let _ = writeln!(out, "cluster {id}: rank {} of {n}, risk {risk:.2}", g("rank")?);
     let _ = writeln!(out, "  {} groups, {} accounts, {} hash-bank matches, {} child-safety reports", g("n_groups")?, g("n_accounts")?, g("hash_matches")?, g("child_safety_reports")?);
-    let first = time_at(&clusters, "first_activity", row).map_err(&e)?;
-    let last = time_at(&clusters, "last_activity", row).map_err(&e)?;
-    if let (Some(f), Some(l)) = (first, last) {
+    if let (Some(f), Some(l)) = (c.times_ms("first_activity")?[0], c.times_ms("last_activity")?[0]) {
         let _ = writeln!(out, "  activity in the window: {} .. {}", day(f), day(l));
     }
-    let _ = writeln!(out, "  {}", str_at(&clusters, "summary", row).map_err(&e)?.unwrap_or_default());
+    let _ = writeln!(out, "  {}", c.opt_strs("summary")?[0].clone().unwrap_or_default());
 
     // Members.
-    let members = run.table("cluster_members")?;
-    let em = run.err("cluster_members");
-    let mrows = rows_with(&members, "cluster_id", id).map_err(&em)?;
+    let m = run.read(RunTable::ClusterMembers, &["entity_kind", "entity_id", "score", "centrality", "role"], Some(("cluster_id", &[id])))?;
+    let (kinds, ids, scores, cents, roles) = (m.kinds("entity_kind")?, m.opt_u64s("entity_id")?, m.f64s("score")?, m.f64s("centrality")?, m.opt_strs("role")?);
     let mut groups: Vec<(u64, f64, f64)> = Vec::new();
     let mut accounts: Vec<(u64, String, f64, f64)> = Vec::new();
-    for &r in &mrows {
-        let kind = str_at(&members, "entity_kind", r).map_err(&em)?.unwrap_or_default();
-        let eid = u64_at(&members, "entity_id", r).map_err(&em)?.unwrap_or(0);
-        let score = f64_at(&members, "score", r).map_err(&em)?.unwrap_or(0.0);
-        let cent = f64_at(&members, "centrality", r).map_err(&em)?.unwrap_or(0.0);
-        if kind == "group" {
+    for r in 0..m.height() {
+        let (eid, score, cent) = (ids[r].unwrap_or(0), scores[r].unwrap_or(0.0), cents[r].unwrap_or(0.0));
+        if kinds[r] == EntityKind::Group {
             groups.push((eid, score, cent));
         } else {
-            accounts.push((eid, str_at(&members, "role", r).map_err(&em)?.unwrap_or_default(), score, cent));
+            accounts.push((eid, roles[r].clone().unwrap_or_default(), score, cent));
         }
     }
 
     // Top reasons across the groups: each feature's largest contribution to one group.
-    let gscores = run.table("group_scores")?;
-    let eg = run.err("group_scores");
+    let mut gids: Vec<u64> = groups.iter().map(|g| g.0).collect();
+    gids.sort_unstable();
+    let gs = run.read(RunTable::Scores(EntityKind::Group), &["group_id", "top_features"], Some(("group_id", &gids)))?;
+    let mut top_of: std::collections::HashMap<u64, Vec<Contributions>> = Default::default();
+    for (gid, top) in gs.opt_u64s("group_id")?.into_iter().zip(gs.contributions("top_features")?) {
+        top_of.entry(gid.unwrap_or(0)).or_default().push(top);
+    }
     let mut best: Vec<(String, Option<f64>, f64, u64)> = Vec::new();
     for &(gid, _, _) in &groups {
-        for r in rows_with(&gscores, "group_id", gid).map_err(&eg)? {
-            for (f, v, c) in top_features(&gscores, r).map_err(&eg)? {
-                match best.iter_mut().find(|b| b.0 == f) {
-                    Some(b) if b.2 >= c => {}
-                    Some(b) => *b = (f, v, c, gid),
-                    None => best.push((f, v, c, gid)),
-                }
+        for (f, v, c) in top_of.get(&gid).into_iter().flatten().flatten().cloned() {
+            match best.iter_mut().find(|b| b.0 == f) {
+                Some(b) if b.2 >= c => {}
+                Some(b) => *b = (f, v, c, gid),
+                None => best.push((f, v, c, gid)),
             }
         }
     }
     best.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
     let _ = writeln!(out, "\ntop reasons (largest contribution to one of its groups' scores):");
     for (f, v, c, gid) in best.iter().filter(|b| b.2 > 0.0).take(6) {
-        let _ = writeln!(out, "  - {} (group {gid}, {c:+.2})", phrase("group", f, *v));
+        let _ = writeln!(out, "  - {} (group {gid}, {c:+.2})", phrase(EntityKind::Group, f, *v));
     }
 
-    // Hash matches.
-    let hm = run.table("hash_matches")?;
-    let eh = run.err("hash_matches");
+    // Hash matches of the members.
+    let mut member_ids: Vec<u64> = groups.iter().map(|g| g.0).chain(accounts.iter().map(|a| a.0)).collect();
+    member_ids.sort_unstable();
+    member_ids.dedup();
+    let hm = run.read(RunTable::HashMatches, &["entity_kind", "entity_id", "bank", "distance"], Some(("entity_id", &member_ids)))?;
+    let (kinds, ids, banks, dists) = (hm.kinds("entity_kind")?, hm.opt_u64s("entity_id")?, hm.opt_strs("bank")?, hm.opt_u64s("distance")?);
     let mut lines = Vec::new();
     for r in 0..hm.height() {
-        let kind = str_at(&hm, "entity_kind", r).map_err(&eh)?.unwrap_or_default();
-        let eid = u64_at(&hm, "entity_id", r).map_err(&eh)?.unwrap_or(0);
-        let member = if kind == "group" { groups.iter().any(|g| g.0 == eid) } else { accounts.iter().any(|a| a.0 == eid) };
+        let (kind, eid) = (kinds[r], ids[r].unwrap_or(0));
+        let member = match kind {
+            EntityKind::Group => groups.iter().any(|g| g.0 == eid),
+            EntityKind::Account => accounts.iter().any(|a| a.0 == eid),
+        };
         if member {
-            let bank = str_at(&hm, "bank", r).map_err(&eh)?.unwrap_or_default();
-            let d = u64_at(&hm, "distance", r).map_err(&eh)?.unwrap_or(0);
+            let (bank, d) = (banks[r].clone().unwrap_or_default(), dists[r].unwrap_or(0));
             lines.push(format!("  - {kind} {eid}: photo within Hamming distance {d} of a {bank} entry"));
         }
     }
@@ -213,15 +154,13 @@ fn cluster(run: &Run, id: u64) -> Result<String, ExplainError> {
     }
 
     // Timeline.
-    let tl = run.table("cluster_timeline")?;
-    let et = run.err("cluster_timeline");
+    let tl = run.read(RunTable::ClusterTimeline, &["day", "event", "count"], Some(("cluster_id", &[id])))?;
+    let (days, events, counts) = (tl.times_ms("day")?, tl.opt_strs("event")?, tl.opt_u64s("count")?);
     let mut by_day: std::collections::BTreeMap<i64, [u64; 7]> = Default::default();
-    for r in rows_with(&tl, "cluster_id", id).map_err(&et)? {
-        let d = time_at(&tl, "day", r).map_err(&et)?.unwrap_or(0);
-        let ev = str_at(&tl, "event", r).map_err(&et)?.unwrap_or_default();
-        let k = u64_at(&tl, "count", r).map_err(&et)?.unwrap_or(0);
+    for r in 0..tl.height() {
+        let ev = events[r].clone().unwrap_or_default();
         if let Some(i) = crate::clusters::EVENTS.iter().position(|x| *x == ev) {
-            by_day.entry(d).or_default()[i] += k;
+            by_day.entry(days[r].unwrap_or(0)).or_default()[i] += counts[r].unwrap_or(0);
         }
     }
     let _ = writeln!(out, "\ntimeline (UTC days with events):");
@@ -260,52 +199,28 @@ fn sparkline(v: &[u64]) -> Option<String> {
     Some(v.iter().map(|&x| BARS[((x * 7 + max - 1) / max).min(7) as usize]).collect())
 }
 
-fn entity(run: &Run, kind: &'static str, id: u64) -> Result<String, ExplainError> {
-    let name = if kind == "group" { "group_scores" } else { "account_scores" };
-    let key = if kind == "group" { "group_id" } else { "account_id" };
-    let scores = run.table(name)?;
-    let e = run.err(name);
-    let Some(&row) = rows_with(&scores, key, id).map_err(&e)?.first() else {
-        let table = if kind == "group" { "group_scores.parquet" } else { "account_scores.parquet" };
-        return Err(ExplainError::Unknown { kind, id, table, run: run.dir.clone() });
-    };
+fn entity(run: &RunFolder, kind: EntityKind, id: u64) -> Result<String, ExplainError> {
+    let (scores_table, features_table, key) = (RunTable::Scores(kind), RunTable::Features(kind), kind.id_column());
+    let s = run.read(scores_table, &[key, "score", "flagged", "model_version", "reasons", "top_features", "cluster_id"], Some((key, &[id])))?;
+    if s.height() == 0 {
+        return Err(unknown(run, kind.as_str(), id, scores_table));
+    }
     let mut out = String::new();
-    let score = f64_at(&scores, "score", row).map_err(&e)?.unwrap_or(0.0);
-    let flagged = scores.column("flagged").and_then(|c| c.bool().map(|b| b.get(row))).map_err(&e)?.unwrap_or(false);
+    let score = s.f64s("score")?[0].unwrap_or(0.0);
+    let flagged = s.opt_bools("flagged")?[0].unwrap_or(false);
     let _ = writeln!(out, "{kind} {id}: score {score:.3}, {}", if flagged { "flagged for review" } else { "not flagged" });
-    let _ = writeln!(out, "  model {}", str_at(&scores, "model_version", row).map_err(&e)?.unwrap_or_default());
-    let codes: Vec<String> = reasons_list(&scores, row).map_err(&e)?.into_iter().filter(|c| !c.starts_with("feature:")).collect();
+    let _ = writeln!(out, "  model {}", s.opt_strs("model_version")?[0].clone().unwrap_or_default());
+    let codes: Vec<String> = s.str_lists("reasons")?.swap_remove(0).into_iter().filter(|c| !c.starts_with("feature:")).collect();
     if !codes.is_empty() {
         let _ = writeln!(out, "  policy: {}", codes.join(", "));
     }
     let _ = writeln!(out, "\nreasons (signed contribution to the score):");
-    for (f, v, c) in top_features(&scores, row).map_err(&e)? {
+    for (f, v, c) in s.contributions("top_features")?.swap_remove(0) {
         let _ = writeln!(out, "  - {} ({c:+.2})", phrase(kind, &f, v));
     }
 
     // Notable features: at or above the run's 95th percentile and above its median.
-    let feats_name = if kind == "group" { "group_features" } else { "account_features" };
-    let feats = run.table(feats_name)?;
-    let ef = run.err(feats_name);
-    if let Some(&frow) = rows_with(&feats, key, id).map_err(&ef)?.first() {
-        let mut notable = Vec::new();
-        for c in feats.columns().iter().filter(|c| c.name().as_str() != key) {
-            let vals = c.cast(&DataType::Float64).map_err(&ef)?;
-            let vals = vals.f64().map_err(&ef)?;
-            let Some(v) = vals.get(frow) else { continue };
-            let mut all: Vec<f64> = vals.iter().flatten().collect();
-            if all.len() < 20 {
-                continue;
-            }
-            all.sort_unstable_by(f64::total_cmp);
-            let median = all[all.len() / 2];
-            let below = all.partition_point(|&x| x < v);
-            let pct = below as f64 / all.len() as f64;
-            if pct >= 0.95 && v > median {
-                notable.push((pct, c.name().to_string(), v));
-            }
-        }
-        notable.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    if let Some(notable) = notable_features(run, features_table, key, id)? {
         let _ = writeln!(out, "\nnotable features (at or above the run's 95th percentile):");
         if notable.is_empty() {
             let _ = writeln!(out, "  none");
@@ -316,43 +231,95 @@ fn entity(run: &Run, kind: &'static str, id: u64) -> Result<String, ExplainError
         }
     }
 
-    let hm = run.table("hash_matches")?;
-    let eh = run.err("hash_matches");
-    for r in rows_with(&hm, "entity_id", id).map_err(&eh)? {
-        if str_at(&hm, "entity_kind", r).map_err(&eh)?.as_deref() == Some(kind) {
-            let bank = str_at(&hm, "bank", r).map_err(&eh)?.unwrap_or_default();
-            let d = u64_at(&hm, "distance", r).map_err(&eh)?.unwrap_or(0);
+    let hm = run.read(RunTable::HashMatches, &["entity_kind", "bank", "distance"], Some(("entity_id", &[id])))?;
+    let (kinds, banks, dists) = (hm.kinds("entity_kind")?, hm.opt_strs("bank")?, hm.opt_u64s("distance")?);
+    for r in 0..hm.height() {
+        if kinds[r] == kind {
+            let (bank, d) = (banks[r].clone().unwrap_or_default(), dists[r].unwrap_or(0));
             let _ = writeln!(out, "\nhash-bank match: photo within Hamming distance {d} of a {bank} entry");
         }
     }
 
-    match u64_at(&scores, "cluster_id", row).map_err(&e)? {
+    match s.opt_u64s("cluster_id")?[0] {
         None => {
             let _ = writeln!(out, "\nnot in a suspected network");
         }
         Some(cid) => {
-            let members = run.table("cluster_members")?;
-            let em = run.err("cluster_members");
+            let m = run.read(RunTable::ClusterMembers, &["entity_kind", "role", "centrality"], Some(("entity_id", &[id])))?;
+            let (kinds, roles, cents) = (m.kinds("entity_kind")?, m.opt_strs("role")?, m.f64s("centrality")?);
             let mut role = String::new();
             let mut cent = 0.0;
-            for r in rows_with(&members, "entity_id", id).map_err(&em)? {
-                if str_at(&members, "entity_kind", r).map_err(&em)?.as_deref() == Some(kind) {
-                    role = str_at(&members, "role", r).map_err(&em)?.unwrap_or_default();
-                    cent = f64_at(&members, "centrality", r).map_err(&em)?.unwrap_or(0.0);
+            for r in 0..m.height() {
+                if kinds[r] == kind {
+                    role = roles[r].clone().unwrap_or_default();
+                    cent = cents[r].unwrap_or(0.0);
                 }
             }
-            let clusters = run.table("clusters")?;
-            let ec = run.err("clusters");
-            let crow = rows_with(&clusters, "cluster_id", cid).map_err(&ec)?;
-            let (rank, risk) = match crow.first() {
-                Some(&r) => (u64_at(&clusters, "rank", r).map_err(&ec)?.unwrap_or(0), f64_at(&clusters, "risk_score", r).map_err(&ec)?.unwrap_or(0.0)),
-                None => (0, 0.0),
+            let c = run.read(RunTable::Clusters, &["rank", "risk_score"], Some(("cluster_id", &[cid])))?;
+            let (rank, risk) = match c.height() {
+                0 => (0, 0.0),
+                _ => (c.opt_u64s("rank")?[0].unwrap_or(0), c.f64s("risk_score")?[0].unwrap_or(0.0)),
             };
             let _ = writeln!(out, "\nin cluster {cid} (rank {rank}, risk {risk:.2}) as {role}, centrality {cent:.2}");
-            let _ = writeln!(out, "  groupwatch explain --run {} --cluster {cid}", run.dir.display());
+            let _ = writeln!(out, "  groupwatch explain --run {} --cluster {cid}", run.dir().display());
         }
     }
     Ok(out)
+}
+
+/// A notable feature: (share of the run's values below it, name, value).
+type Notable = (f64, String, f64);
+
+/// The features of entity `id` that are unusual for this run: at or above the 95th
+/// percentile of the feature's non-null values and above their median, as (share of values
+/// below, feature, value), most unusual first; `None` when the table has no row for `id`.
+/// Features with fewer than 20 values are skipped.
+///
+/// One filtered scan finds the entity's row; one aggregate query over the table then counts,
+/// per feature, the values below the entity's and takes the median (the upper one of an even
+/// count), so the table is never materialised here.
+fn notable_features(run: &RunFolder, table: RunTable, key: &str, id: u64) -> Result<Option<Vec<Notable>>, RunFolderError> {
+    let names: Vec<String> = run.columns(table)?.into_iter().filter(|c| c != key).collect();
+    let columns: Vec<&str> = names.iter().map(String::as_str).collect();
+    let row = run.read(table, &columns, Some((key, &[id])))?;
+    if row.height() == 0 {
+        return Ok(None);
+    }
+    let mut values = Vec::new();
+    for name in &names {
+        match row.f64s(name)?[0] {
+            Some(v) if !v.is_nan() => values.push((name.as_str(), v)),
+            _ => {}
+        }
+    }
+    if values.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut aggs = Vec::with_capacity(3 * values.len());
+    for (i, &(name, v)) in values.iter().enumerate() {
+        let x = col(name).cast(DataType::Float64);
+        aggs.push(x.clone().count().cast(DataType::UInt64).alias(format!("n{i}")));
+        aggs.push(x.clone().lt(lit(v)).sum().cast(DataType::UInt64).alias(format!("below{i}")));
+        aggs.push(x.quantile(lit(0.5), QuantileMethod::Higher).alias(format!("median{i}")));
+    }
+    let path = run.path(table);
+    let stats = run.scan(table)?.select(aggs).collect().map_err(|source| RunFolderError::Read { path: path.clone(), source })?;
+    let get = |name: String| -> Result<AnyValue<'_>, RunFolderError> { stats.column(&name).and_then(|c| c.get(0)).map_err(|source| RunFolderError::Read { path: path.clone(), source }) };
+    let mut notable = Vec::new();
+    for (i, &(name, v)) in values.iter().enumerate() {
+        let (n, below, median) = (get(format!("n{i}"))?, get(format!("below{i}"))?, get(format!("median{i}"))?);
+        let (Some(n), Some(below)) = (n.extract::<u64>(), below.extract::<u64>()) else { continue };
+        let Some(median) = median.extract::<f64>() else { continue };
+        if n < 20 {
+            continue;
+        }
+        let pct = below as f64 / n as f64;
+        if pct >= 0.95 && v > median {
+            notable.push((pct, name.to_string(), v));
+        }
+    }
+    notable.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(Some(notable))
 }
 
 #[cfg(test)]

@@ -24,12 +24,12 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use polars_parquet::parquet::metadata::{ColumnChunkMetadata, FileMetadata};
 
 use crate::layout::{DataFile, Dataset, TableLocation};
-use crate::schema::{Contract, LogicalType};
+use crate::schema::{Contract, EntityKind, LabelSource, LogicalType, MediaType, ReportReason};
 use crate::validate::ValidationReport;
 
 pub const NONE: u32 = u32::MAX;
@@ -88,8 +88,6 @@ impl crate::ExitCode for IngestError {
 /// Membership event kinds, in contract order.
 pub const EVENTS: [&str; 5] = ["join", "leave", "removed", "promote", "demote"];
 pub const METHODS: [&str; 4] = ["creator", "added", "invite_link", "approval"];
-pub const MEDIA: [&str; 7] = ["text", "image", "video", "audio", "document", "sticker", "link"];
-pub const REASONS: [&str; 5] = ["child_safety", "spam", "scam", "harassment", "other"];
 
 pub mod ev {
     pub const JOIN: u8 = 0;
@@ -127,7 +125,8 @@ pub struct Forward {
     pub src_group: u32,
     pub dst_group: u32,
     pub dst_account: u32,
-    pub media: u8,
+    /// `None` only for a value validation would have quarantined.
+    pub media: Option<MediaType>,
     pub media_fp: Option<u64>,
     pub frequently_forwarded: bool,
     pub action: Option<u64>,
@@ -141,7 +140,7 @@ pub struct Report {
     /// `true` when the target is a group.
     pub on_group: bool,
     pub target: u32,
-    pub reason: u8,
+    pub reason: Option<ReportReason>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,7 +168,7 @@ pub struct Label {
     pub entity: u32,
     pub violating: bool,
     pub ts: i64,
-    pub source: u8,
+    pub source: Option<LabelSource>,
 }
 
 /// Account attributes, indexed by dense account index.
@@ -198,7 +197,7 @@ pub struct Groups {
 }
 
 /// Counts for the run manifest.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IngestStats {
     pub rows_read: BTreeMap<String, u64>,
     pub duplicate_rows_dropped: BTreeMap<String, u64>,
@@ -706,9 +705,9 @@ fn build(
     if let Some(r) = &reports {
         let kinds = strs(r, "target_kind")?;
         for (k, t) in kinds.iter().zip(u64s(r, "target_id")?) {
-            match (k.as_deref(), t) {
-                (Some("account"), Some(t)) => acc_ids.push(t),
-                (Some("group"), Some(t)) => grp_ids.push(t),
+            match (k.as_deref().and_then(EntityKind::parse), t) {
+                (Some(EntityKind::Account), Some(t)) => acc_ids.push(t),
+                (Some(EntityKind::Group), Some(t)) => grp_ids.push(t),
                 _ => {}
             }
         }
@@ -846,7 +845,7 @@ fn build(
     let mut fw = Vec::new();
     if let Some(mut df) = forwards {
         let none = Forward {
-            ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: u8::MAX,
+            ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: None,
             media_fp: None, frequently_forwarded: false, action: None, batch_size: 1,
         };
         fw = vec![none; df.height()];
@@ -855,7 +854,7 @@ fn build(
         fill_u64(&mut fw, &mut df, "src_group_id", |r, v| r.src_group = grp.opt(v))?;
         fill_u64(&mut fw, &mut df, "dst_group_id", |r, v| r.dst_group = grp.opt(v))?;
         fill_u64(&mut fw, &mut df, "dst_account_id", |r, v| r.dst_account = acc.opt(v))?;
-        fill_str(&mut fw, &mut df, "media_type", |r, v| r.media = code(&MEDIA, v))?;
+        fill_str(&mut fw, &mut df, "media_type", |r, v| r.media = v.and_then(MediaType::parse))?;
         fill_u64(&mut fw, &mut df, "media_fp", |r, v| r.media_fp = v)?;
         fill_bool(&mut fw, &mut df, "frequently_forwarded", |r, v| r.frequently_forwarded = v.unwrap_or(false))?;
         fill_u64(&mut fw, &mut df, "action_id", |r, v| r.action = v)?;
@@ -871,13 +870,13 @@ fn build(
     }
     let mut rp = Vec::new();
     if let Some(mut df) = reports {
-        rp = vec![Report { ts: 0, reporter: NONE, on_group: false, target: NONE, reason: u8::MAX }; df.height()];
+        rp = vec![Report { ts: 0, reporter: NONE, on_group: false, target: NONE, reason: None }; df.height()];
         fill_i64(&mut rp, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
         fill_u64(&mut rp, &mut df, "reporter_id", |r, v| r.reporter = acc.opt(v))?;
-        fill_str(&mut rp, &mut df, "target_kind", |r, v| r.on_group = v == Some("group"))?;
+        fill_str(&mut rp, &mut df, "target_kind", |r, v| r.on_group = v.and_then(EntityKind::parse) == Some(EntityKind::Group))?;
         // The target's kind is known by now: the id is interned as a group's or an account's.
         fill_u64(&mut rp, &mut df, "target_id", |r, v| r.target = if r.on_group { grp.opt(v) } else { acc.opt(v) })?;
-        fill_str(&mut rp, &mut df, "reason", |r, v| r.reason = code(&REASONS, v))?;
+        fill_str(&mut rp, &mut df, "reason", |r, v| r.reason = v.and_then(ReportReason::parse))?;
         let key = |x: &Report| (x.ts, x.reporter, x.on_group, x.target, x.reason);
         rp.par_sort_unstable_by_key(key);
         let before = rp.len();
@@ -920,9 +919,9 @@ fn build(
         let id = u64s(l, "entity_id")?;
         let label = strs(l, "label")?;
         let ts = i64s(l, "ts")?;
-        let source: Vec<u8> = l.column("source")?.str()?.iter().map(|v| code(&["enforcement", "review", "appeal"], v)).collect();
+        let source: Vec<Option<LabelSource>> = l.column("source")?.str()?.iter().map(|v| v.and_then(LabelSource::parse)).collect();
         for k in 0..ts.len() {
-            let on_group = kind[k].as_deref() == Some("group");
+            let on_group = kind[k].as_deref().and_then(EntityKind::parse) == Some(EntityKind::Group);
             let e = if on_group { grp.opt(id[k]) } else { acc.opt(id[k]) };
             if e == NONE {
                 continue; // a label on an entity this window never saw
@@ -961,7 +960,7 @@ pub fn load(input: &Path, spec: WindowSpec) -> anyhow::Result<(Window, Validatio
 }
 
 /// What [`append_review_decisions`] did, for the run manifest.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ReviewStats {
     /// Decision rows decided up to as-of.
     pub decisions: u64,
@@ -998,28 +997,28 @@ pub fn append_review_decisions(
     let id = u64s(&df, "entity_id").map_err(err)?;
     let decision = strs(&df, "decision").map_err(err)?;
     let ts = i64s(&df, "ts").map_err(err)?;
-    const REVIEW: u8 = 1; // index of "review" in the labels' sources
     for k in 0..ts.len() {
         let (Some(kind), Some(id), Some(ts)) = (kind[k].as_deref(), id[k], ts[k]) else { continue };
         out.decisions += 1;
         let violating = decision[k].as_deref() == Some("confirmed");
-        let label = |on_group: bool, entity: usize| Label { on_group, entity: entity as u32, violating, ts, source: REVIEW };
-        match kind {
-            "account" => match w.accounts.ids.binary_search(&id) {
+        let label = |on_group: bool, entity: usize| Label { on_group, entity: entity as u32, violating, ts, source: Some(LabelSource::Review) };
+        // A decision on a cluster names neither kind.
+        match EntityKind::parse(kind) {
+            Some(EntityKind::Account) => match w.accounts.ids.binary_search(&id) {
                 Ok(a) => {
                     w.labels.push(label(false, a));
                     out.account_labels += 1;
                 }
                 Err(_) => out.unknown_entities += 1,
             },
-            "group" => match w.groups.ids.binary_search(&id) {
+            Some(EntityKind::Group) => match w.groups.ids.binary_search(&id) {
                 Ok(g) => {
                     w.labels.push(label(true, g));
                     out.group_labels += 1;
                 }
                 Err(_) => out.unknown_entities += 1,
             },
-            _ => match cluster_groups.get(&id) {
+            None => match cluster_groups.get(&id) {
                 Some(gs) => {
                     for g in gs.iter().filter_map(|g| w.groups.ids.binary_search(g).ok()) {
                         w.labels.push(label(true, g));

@@ -86,8 +86,8 @@ pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> PolarsResult<DataF
     ParquetReader::new(File::open(path)?).with_columns(cols).finish()
 }
 
-/// As [`read_parquet`], with `Ok(None)` when the file does not exist, so each reader of a
-/// run folder can say which output is missing in its own error type.
+/// As [`read_parquet`], with `Ok(None)` when the file does not exist, so the caller can say
+/// which file is missing and why it was needed.
 pub fn read_parquet_if_exists(path: &Path, columns: Option<&[&str]>) -> PolarsResult<Option<DataFrame>> {
     match read_parquet(path, columns) {
         Ok(df) => Ok(Some(df)),

@@ -15,10 +15,13 @@
 //! | [`features`] | group and account features, the feature catalog |
 //! | [`model`] | training, evaluation, calibration, scoring with reasons |
 //! | [`policy`] | the policy team's thresholds and rules |
+//! | [`run_folder`] | a finished run's folder: the typed manifest, the one lazy reader of its tables (report, sweep, explain, evaluate, the next run's clusters) |
 //! | [`clusters`] | suspected networks: ties, clusters, roles, centrality, risk, stable ids |
+//! | [`config`] | the settings of `run`, `train` and `features`: flags over an optional TOML file over the defaults, checked once |
 //! | [`pipeline`] | the stages every command shares (validate → graphs), the `features` and `train` jobs |
 //! | [`run`] | the nightly job: every stage, atomic run folder, manifest |
 //! | [`report`] | `report.html`, the investigators' view of a run |
+//! | [`sweep`] | a policy replayed over a run's facts at every threshold, and two policies compared |
 //! | [`evaluate`] | a run's scores against a synthetic dataset's held-out truth |
 //! | [`explain`] | the evidence of a finished run in the terminal |
 //!
@@ -38,6 +41,7 @@
 //! ```
 
 pub mod clusters;
+pub mod config;
 pub mod convert;
 pub mod evaluate;
 pub mod explain;
@@ -52,6 +56,7 @@ pub mod replay;
 pub mod report;
 pub mod pipeline;
 pub mod run;
+pub mod run_folder;
 pub mod schema;
 pub mod sweep;
 pub mod synth;

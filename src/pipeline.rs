@@ -15,12 +15,13 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::clusters::{self, PreviousClusters};
-use crate::features::{self, graph::Seeds, Context, FeatureConfig};
+use crate::features::{self, graph::Seeds, Context, FeatureConfig, SeedCounts};
 use crate::ingest::{self, ReviewStats, Window, WindowSpec};
 use crate::layout::Dataset;
 use crate::model::{self, crossfit, ModelFile, TrainConfig};
 use crate::replay::{self, MembershipState};
-use crate::run::{peak_rss_mib, release_freed_memory, RunError, StageFigures};
+use crate::run::{peak_rss_mib, release_freed_memory, RunError};
+use crate::run_folder::StageFigures;
 use crate::validate::{self, ValidateConfig, ValidationReport};
 
 /// Wall time and peak memory of each stage, for logs and manifests.
@@ -210,12 +211,6 @@ pub struct FeaturesSummary {
     pub stage_seconds: BTreeMap<String, f64>,
 }
 
-/// Labelled entities that seed the propagation features.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct SeedCounts {
-    pub accounts: usize,
-    pub groups: usize,
-}
 
 /// Computes every feature of the window (seed-based ones from every label) and writes
 /// `group_features.parquet`, `account_features.parquet` and `features.json` into `job.out`.
@@ -223,11 +218,7 @@ pub fn features(job: &FeaturesJob, progress: &dyn Fn(&str)) -> Result<FeaturesSu
     let mut clock = Clock::default();
     let p = prepare_job(&job.input, WindowSpec { as_of: job.as_of, window_days: job.window_days }, job.hamming_threshold, &mut clock, progress)?;
     progress("computing features");
-    let seeds = Seeds::visible(&p.w, &p.ctx, p.w.now_ms, &[], &[]);
-    let seeds = SeedCounts {
-        accounts: seeds.accounts.len(),
-        groups: seeds.groups.len(),
-    };
+    let seeds = SeedCounts::of(&Seeds::visible(&p.w, &p.ctx, p.w.now_ms, &[], &[]));
     let out = crossfit::run(&p.w, &p.st, &p.ctx, crossfit::Mode::Features, &mut |_| {})?;
     let (groups, accounts) = (out.groups, out.accounts);
     clock.lap("features");

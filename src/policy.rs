@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::schema::EntityKind;
+
 /// Policy file format this build reads (the file's `version`).
 pub const POLICY_VERSION: u32 = 1;
 
@@ -81,23 +83,6 @@ pub struct Rules {
 pub struct AutoAction {
     #[serde(default)]
     pub rules: Vec<String>,
-}
-
-/// What is being decided on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Entity {
-    Group,
-    Account,
-}
-
-impl Entity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Group => "group",
-            Entity::Account => "account",
-        }
-    }
 }
 
 /// One entity's inputs to a decision.
@@ -231,16 +216,16 @@ impl Policy {
     }
 
     /// Decides whether one entity enters review. Pure: same policy and facts, same decision.
-    pub fn decide(&self, entity: Entity, f: &Facts) -> Decision {
+    pub fn decide(&self, entity: EntityKind, f: &Facts) -> Decision {
         let mut reasons = Vec::new();
         let threshold = match entity {
-            Entity::Group => self.review.group_threshold,
-            Entity::Account => self.review.account_threshold,
+            EntityKind::Group => self.review.group_threshold,
+            EntityKind::Account => self.review.account_threshold,
         };
         // A group of unknown size counts as empty: the size gate is not met.
         let big_enough = match entity {
-            Entity::Group => f.members_now.unwrap_or(0) >= self.review.min_group_size,
-            Entity::Account => true,
+            EntityKind::Group => f.members_now.unwrap_or(0) >= self.review.min_group_size,
+            EntityKind::Account => true,
         };
         // NaN scores never pass.
         if big_enough && f.score >= threshold {
@@ -543,30 +528,30 @@ mod tests {
     #[test]
     fn group_threshold_needs_min_size() {
         let p = Policy::default_policy();
-        let d = p.decide(Entity::Group, &facts(0.5, Some(3)));
+        let d = p.decide(EntityKind::Group, &facts(0.5, Some(3)));
         assert_eq!(d, Decision { flagged: true, reasons: vec!["threshold:group>=0.50".into()], auto_action: false });
-        assert!(!p.decide(Entity::Group, &facts(0.9, Some(2))).flagged);
-        assert!(!p.decide(Entity::Group, &facts(0.9, None)).flagged);
-        assert!(!p.decide(Entity::Group, &facts(0.49, Some(100))).flagged);
+        assert!(!p.decide(EntityKind::Group, &facts(0.9, Some(2))).flagged);
+        assert!(!p.decide(EntityKind::Group, &facts(0.9, None)).flagged);
+        assert!(!p.decide(EntityKind::Group, &facts(0.49, Some(100))).flagged);
     }
 
     #[test]
     fn account_threshold_ignores_members() {
         let p = Policy::default_policy();
-        assert_eq!(p.decide(Entity::Account, &facts(0.7, None)).reasons, ["threshold:account>=0.70"]);
-        assert!(!p.decide(Entity::Account, &facts(0.69, None)).flagged);
-        assert!(!p.decide(Entity::Account, &facts(f64::NAN, None)).flagged);
+        assert_eq!(p.decide(EntityKind::Account, &facts(0.7, None)).reasons, ["threshold:account>=0.70"]);
+        assert!(!p.decide(EntityKind::Account, &facts(0.69, None)).flagged);
+        assert!(!p.decide(EntityKind::Account, &facts(f64::NAN, None)).flagged);
     }
 
     #[test]
     fn rules_apply_below_threshold_and_size() {
         let p = Policy::default_policy();
         let f = Facts { score: 0.1, members_now: Some(1), hash_match: true, violating_admin: true, child_safety_reports: 3 };
-        let d = p.decide(Entity::Group, &f);
+        let d = p.decide(EntityKind::Group, &f);
         assert!(d.flagged && !d.auto_action);
         assert_eq!(d.reasons, ["rule:hash_match", "rule:violating_admin", "rule:child_safety_reports>=3"]);
         let below = Facts { score: 0.1, child_safety_reports: 2, ..Facts::default() };
-        assert!(!p.decide(Entity::Account, &below).flagged);
+        assert!(!p.decide(EntityKind::Account, &below).flagged);
     }
 
     #[test]
@@ -574,7 +559,7 @@ mod tests {
         let mut p = Policy::default_policy();
         p.auto_action.rules = vec!["hash_match".into()];
         let f = Facts { score: 0.95, members_now: Some(10), hash_match: true, violating_admin: true, child_safety_reports: 7 };
-        let d = p.decide(Entity::Group, &f);
+        let d = p.decide(EntityKind::Group, &f);
         assert_eq!(
             d.reasons,
             [
@@ -587,7 +572,7 @@ mod tests {
         );
         assert!(d.flagged && d.auto_action);
         // Without a hash match nothing is auto-actioned, however high the score.
-        assert!(!p.decide(Entity::Group, &Facts { hash_match: false, ..f }).auto_action);
+        assert!(!p.decide(EntityKind::Group, &Facts { hash_match: false, ..f }).auto_action);
     }
 
     #[test]
@@ -595,14 +580,14 @@ mod tests {
         let mut p = Policy::default_policy();
         p.rules = Rules { hash_match_always_review: false, violating_admin_always_review: false, child_safety_reports_at_least: None };
         let f = Facts { score: 0.0, members_now: Some(10), hash_match: true, violating_admin: true, child_safety_reports: 99 };
-        assert_eq!(p.decide(Entity::Account, &f), Decision::default());
+        assert_eq!(p.decide(EntityKind::Account, &f), Decision::default());
     }
 
     #[test]
     fn min_group_size_zero_admits_unknown_size() {
         let mut p = Policy::default_policy();
         p.review.min_group_size = 0;
-        assert!(p.decide(Entity::Group, &facts(0.6, None)).flagged);
+        assert!(p.decide(EntityKind::Group, &facts(0.6, None)).flagged);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::{ev, method, MembershipEvent, Window, NONE};
 
@@ -26,7 +26,7 @@ pub struct Member {
 }
 
 /// Noise counted during replay, for the manifest.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ReplayStats {
     pub leaves_of_non_members: u64,
     pub joins_of_members: u64,

@@ -33,10 +33,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::*;
 
 use crate::features::catalog_entry;
-use crate::model::ModelFile;
+use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::EntityKind;
 
 /// Cluster sections on the page (the highest-ranked clusters).
 pub const TOP_CLUSTERS: usize = 25;
@@ -60,16 +60,8 @@ const BINS: usize = 20;
 /// A run folder the report cannot read, or a page it cannot write.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("run folder {} does not exist or is not a folder", path.display())]
-    NoRunDir { path: PathBuf },
-    #[error("{} is missing: the run folder was not written by `groupwatch run`, or by an older version", path.display())]
-    MissingFile { path: PathBuf },
-    #[error("cannot read {}: {error}", path.display())]
-    Read { path: PathBuf, error: PolarsError },
-    #[error("cannot read {}: {error}", path.display())]
-    Manifest { path: PathBuf, error: String },
-    #[error("{}, column {column}: {problem}", path.display())]
-    Column { path: PathBuf, column: String, problem: String },
+    #[error(transparent)]
+    RunFolder(#[from] RunFolderError),
     #[error("writing {}: {error:#}", path.display())]
     Write { path: PathBuf, error: anyhow::Error },
 }
@@ -80,32 +72,8 @@ impl crate::ExitCode for ReportError {
     }
 }
 
-/// Group or account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    Group,
-    Account,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Group => "group",
-            Kind::Account => "account",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "group" => Some(Kind::Group),
-            "account" => Some(Kind::Account),
-            _ => None,
-        }
-    }
-}
-
 /// An entity: kind and id.
-pub type EntityKey = (Kind, u64);
+pub type EntityKey = (EntityKind, u64);
 
 /// The run summary from `manifest.json` and `model.json`.
 #[derive(Debug, Clone, Default)]
@@ -216,7 +184,7 @@ pub struct ReportData {
 /// Reads the run folder and writes `report.html` into it atomically; returns its path.
 pub fn write_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
     let t = std::time::Instant::now();
-    let data = load(run_dir)?;
+    let data = load(&RunFolder::open(run_dir)?)?;
     let loaded = t.elapsed().as_secs_f64();
     let html = render(&data);
     tracing::debug!(loaded, seconds = t.elapsed().as_secs_f64(), "report rendered");
@@ -228,134 +196,26 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
 
 // ---------------------------------------------------------------- reading the run folder
 
-/// A Parquet file of the run folder, read whole or with some columns.
-struct Table {
-    path: PathBuf,
-    df: DataFrame,
-}
-
-impl Table {
-    fn read(path: PathBuf, columns: Option<&[&str]>) -> Result<Table, ReportError> {
-        match Table::optional(path.clone(), columns)? {
-            Some(t) => Ok(t),
-            None => Err(ReportError::MissingFile { path }),
-        }
-    }
-
-    /// `None` when the file does not exist.
-    fn optional(path: PathBuf, columns: Option<&[&str]>) -> Result<Option<Table>, ReportError> {
-        match crate::io::read_parquet_if_exists(&path, columns) {
-            Ok(df) => Ok(df.map(|df| Table { path, df })),
-            Err(error) => Err(ReportError::Read { path, error }),
-        }
-    }
-
-    fn problem(&self, column: &str, problem: String) -> ReportError {
-        ReportError::Column { path: self.path.clone(), column: column.into(), problem }
-    }
-
-    fn cast(&self, name: &str, dtype: &DataType) -> Result<Series, ReportError> {
-        let c = self.df.column(name).map_err(|_| self.problem(name, "missing".into()))?;
-        c.strict_cast(dtype)
-            .map(|c| c.as_materialized_series().clone())
-            .map_err(|e| self.problem(name, format!("has type {}, expected {dtype}: {e}", c.dtype())))
-    }
-
-    fn no_nulls<T>(&self, name: &str, v: Vec<Option<T>>) -> Result<Vec<T>, ReportError> {
-        match v.iter().position(Option::is_none) {
-            Some(row) => Err(self.problem(name, format!("null on row {row}"))),
-            None => Ok(v.into_iter().flatten().collect()),
-        }
-    }
-
-    fn u64s(&self, name: &str) -> Result<Vec<u64>, ReportError> {
-        let s = self.cast(name, &DataType::UInt64)?;
-        self.no_nulls(name, s.u64().expect("cast to u64").iter().collect())
-    }
-
-    fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>, ReportError> {
-        Ok(self.cast(name, &DataType::Float64)?.f64().expect("cast to f64").iter().collect())
-    }
-
-    fn bools(&self, name: &str) -> Result<Vec<bool>, ReportError> {
-        let s = self.cast(name, &DataType::Boolean)?;
-        self.no_nulls(name, s.bool().expect("cast to bool").iter().collect())
-    }
-
-    fn strs(&self, name: &str) -> Result<Vec<String>, ReportError> {
-        let s = self.cast(name, &DataType::String)?;
-        self.no_nulls(name, s.str().expect("cast to str").iter().map(|v| v.map(str::to_string)).collect())
-    }
-
-    fn kinds(&self, name: &str) -> Result<Vec<Kind>, ReportError> {
-        self.strs(name)?
-            .iter()
-            .enumerate()
-            .map(|(row, s)| Kind::parse(s).ok_or_else(|| self.problem(name, format!("row {row}: {s:?} is not \"group\" or \"account\""))))
-            .collect()
-    }
-
-    /// Times as epoch milliseconds, whatever the stored unit and zone.
-    fn times_ms(&self, name: &str) -> Result<Vec<Option<i64>>, ReportError> {
-        let c = self.df.column(name).map_err(|_| self.problem(name, "missing".into()))?;
-        let ms = match c.dtype() {
-            DataType::Datetime(_, _) | DataType::Date => c.cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).and_then(|c| c.cast(&DataType::Int64)),
-            d if d.is_integer() || d == &DataType::Null => c.cast(&DataType::Int64),
-            d => return Err(self.problem(name, format!("has type {d}, expected a timestamp"))),
-        }
-        .map_err(|e| self.problem(name, e.to_string()))?;
-        Ok(ms.i64().expect("cast to i64").iter().collect())
-    }
-}
-
-fn json_str(v: &serde_json::Value, path: &[&str]) -> String {
-    let mut x = v;
-    for p in path {
-        x = &x[*p];
-    }
-    match x {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn run_info(run_dir: &Path) -> Result<RunInfo, ReportError> {
-    let path = run_dir.join("manifest.json");
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReportError::MissingFile { path }),
-        Err(e) => return Err(ReportError::Manifest { path, error: e.to_string() }),
-    };
-    let m: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ReportError::Manifest { path: path.clone(), error: e.to_string() })?;
-    if !m.is_object() {
-        return Err(ReportError::Manifest { path, error: "not a JSON object".into() });
-    }
-    let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+fn run_info(run: &RunFolder) -> Result<RunInfo, RunFolderError> {
+    let m = run.manifest()?;
     let mut info = RunInfo {
-        as_of: json_str(&m, &["as_of"]),
-        window_days: u(&m["window_days"]),
-        code_version: json_str(&m, &["groupwatch_version"]),
-        model_version: json_str(&m, &["model", "version"]),
-        model_origin: json_str(&m, &["model", "origin"]),
-        policy_name: json_str(&m, &["policy", "name"]),
-        policy_version: json_str(&m, &["policy", "version"]),
-        review_capacity: m["policy"]["settings"]["review"]["daily_capacity"].as_u64(),
+        as_of: m.as_of.to_string(),
+        window_days: m.window_days.into(),
+        code_version: m.groupwatch_version.clone(),
+        // Both in the file's (sorted) order.
+        inputs: m.inputs.iter().map(|(t, v)| (t.clone(), v.files as u64, v.bytes)).collect(),
+        rows: m.rows.named().iter().map(|&(k, n)| (k.to_string(), n as u64)).collect(),
+        model_version: m.model.version.clone(),
+        model_origin: m.model.origin.clone(),
+        policy_name: m.policy.name.clone(),
+        policy_version: m.policy.version.to_string(),
+        review_capacity: Some(m.policy.settings.review.daily_capacity as u64),
+        warnings: m.warnings.clone(),
         ..RunInfo::default()
     };
-    // serde_json's map is ordered by key: the lists below come out sorted.
-    if let Some(inputs) = m["inputs"].as_object() {
-        info.inputs = inputs.iter().map(|(t, v)| (t.clone(), u(&v["files"]), u(&v["bytes"]))).collect();
-    }
-    if let Some(rows) = m["rows"].as_object() {
-        info.rows = rows.iter().map(|(k, v)| (k.clone(), u(v))).collect();
-    }
-    if let Some(w) = m["warnings"].as_array() {
-        info.warnings = w.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect();
-    }
-    let model = ModelFile::load(&run_dir.join("model.json"));
-    for kind in ["group", "account"] {
-        let method = json_str(&m, &["scoring", kind]);
+    let model = run.model();
+    for (kind, method) in [(EntityKind::Group, m.scoring.group), (EntityKind::Account, m.scoring.account)] {
+        let method = method.as_str().to_string();
         let sentence = match &model {
             Err(e) => format!("model quality unavailable ({e})"),
             Ok(mf) => match mf.kind(kind) {
@@ -380,9 +240,7 @@ fn run_info(run_dir: &Path) -> Result<RunInfo, ReportError> {
                     }
                 }
                 None => mf
-                    .skipped
-                    .iter()
-                    .find(|s| s.entity == kind)
+                    .skipped(kind)
                     .map_or("no model for this kind".into(), |s| format!("no model: {}", s.reason)),
             },
         };
@@ -391,147 +249,119 @@ fn run_info(run_dir: &Path) -> Result<RunInfo, ReportError> {
     Ok(info)
 }
 
-fn score_column(run_dir: &Path, file: &str, key: &str) -> Result<ScoreColumn, ReportError> {
-    let t = Table::read(run_dir.join(file), Some(&[key, "score", "flagged"][..]))?;
+fn score_column(run: &RunFolder, kind: EntityKind) -> Result<ScoreColumn, RunFolderError> {
+    let t = run.read(RunTable::Scores(kind), &[kind.id_column(), "score", "flagged"], None)?;
     let score = t.f64s("score")?.into_iter().map(|s| s.unwrap_or(f64::NAN)).collect();
     Ok(ScoreColumn { score, flagged: t.bools("flagged")? })
 }
 
-fn read_clusters(run_dir: &Path) -> Result<Option<Vec<Cluster>>, ReportError> {
-    let Some(t) = Table::optional(run_dir.join("clusters.parquet"), None)? else { return Ok(None) };
+fn read_clusters(run: &RunFolder) -> Result<Option<Vec<Cluster>>, RunFolderError> {
+    let columns = ["cluster_id", "n_groups", "n_accounts", "rank", "risk_score", "first_activity", "last_activity", "hash_matches", "child_safety_reports", "summary"];
+    let Some(t) = run.read_optional(RunTable::Clusters, &columns, None)? else { return Ok(None) };
     let (id, ng, na, rank) = (t.u64s("cluster_id")?, t.u64s("n_groups")?, t.u64s("n_accounts")?, t.u64s("rank")?);
-    let risk = t.no_nulls("risk_score", t.f64s("risk_score")?)?;
+    let risk = t.f64s("risk_score")?;
     let (first, last) = (t.times_ms("first_activity")?, t.times_ms("last_activity")?);
     let (hm, csr, summary) = (t.u64s("hash_matches")?, t.u64s("child_safety_reports")?, t.strs("summary")?);
-    let mut out: Vec<Cluster> = (0..t.df.height())
-        .map(|i| Cluster {
+    let mut out = Vec::with_capacity(t.height());
+    for i in 0..t.height() {
+        let Some(risk) = risk[i] else { return Err(t.bad_value(i, "risk_score", "null")) };
+        out.push(Cluster {
             id: id[i],
             n_groups: ng[i],
             n_accounts: na[i],
-            risk: risk[i],
+            risk,
             rank: rank[i],
             first_activity_ms: first[i],
             last_activity_ms: last[i],
             hash_matches: hm[i],
             child_safety_reports: csr[i],
             summary: summary[i].clone(),
-        })
-        .collect();
+        });
+    }
     out.sort_by(|a, b| a.rank.cmp(&b.rank).then(a.id.cmp(&b.id)));
     Ok(Some(out))
 }
 
-fn read_members(run_dir: &Path, wanted: &HashSet<u64>) -> Result<HashMap<u64, Vec<Member>>, ReportError> {
-    let t = Table::read(run_dir.join("cluster_members.parquet"), None)?;
+fn read_members(run: &RunFolder, wanted: &[u64]) -> Result<HashMap<u64, Vec<Member>>, RunFolderError> {
+    // `centrality` joined the table after its first version: absent reads as unknown.
+    let with_centrality = run.columns(RunTable::ClusterMembers)?.iter().any(|c| c == "centrality");
+    let mut columns = vec!["cluster_id", "entity_kind", "entity_id", "role", "score"];
+    if with_centrality {
+        columns.push("centrality");
+    }
+    let t = run.read(RunTable::ClusterMembers, &columns, Some(("cluster_id", wanted)))?;
     let (cid, kind, id, role) = (t.u64s("cluster_id")?, t.kinds("entity_kind")?, t.u64s("entity_id")?, t.strs("role")?);
     let score = t.f64s("score")?;
-    // `centrality` joined the table after its first version: absent reads as unknown.
-    let centrality = if t.df.column("centrality").is_ok() { t.f64s("centrality")? } else { vec![None; t.df.height()] };
+    let centrality = if with_centrality { t.f64s("centrality")? } else { vec![None; t.height()] };
     let mut out: HashMap<u64, Vec<Member>> = HashMap::new();
-    for i in 0..t.df.height() {
-        if wanted.contains(&cid[i]) {
-            out.entry(cid[i]).or_default().push(Member {
-                key: (kind[i], id[i]),
-                role: role[i].clone(),
-                score: score[i].unwrap_or(f64::NAN),
-                centrality: centrality[i],
-            });
-        }
+    for i in 0..t.height() {
+        out.entry(cid[i]).or_default().push(Member {
+            key: (kind[i], id[i]),
+            role: role[i].clone(),
+            score: score[i].unwrap_or(f64::NAN),
+            centrality: centrality[i],
+        });
     }
     Ok(out)
 }
 
-fn read_edges(run_dir: &Path, wanted: &HashSet<u64>) -> Result<Option<HashMap<u64, Vec<Edge>>>, ReportError> {
-    let Some(t) = Table::optional(run_dir.join("cluster_edges.parquet"), None)? else { return Ok(None) };
+fn read_edges(run: &RunFolder, wanted: &[u64]) -> Result<Option<HashMap<u64, Vec<Edge>>>, RunFolderError> {
+    let columns = ["cluster_id", "src_kind", "src_id", "dst_kind", "dst_id", "tie", "weight"];
+    let Some(t) = run.read_optional(RunTable::ClusterEdges, &columns, Some(("cluster_id", wanted)))? else { return Ok(None) };
     let (cid, sk, si, dk, di) = (t.u64s("cluster_id")?, t.kinds("src_kind")?, t.u64s("src_id")?, t.kinds("dst_kind")?, t.u64s("dst_id")?);
     let (tie, weight) = (t.strs("tie")?, t.f64s("weight")?);
     let mut out: HashMap<u64, Vec<Edge>> = HashMap::new();
-    for i in 0..t.df.height() {
-        if wanted.contains(&cid[i]) {
-            out.entry(cid[i]).or_default().push(Edge { src: (sk[i], si[i]), dst: (dk[i], di[i]), tie: tie[i].clone(), weight: weight[i].unwrap_or(1.0) });
-        }
+    for i in 0..t.height() {
+        out.entry(cid[i]).or_default().push(Edge { src: (sk[i], si[i]), dst: (dk[i], di[i]), tie: tie[i].clone(), weight: weight[i].unwrap_or(1.0) });
     }
     Ok(Some(out))
 }
 
 type Timeline = Vec<(i64, String, u64)>;
 
-fn read_timeline(run_dir: &Path, wanted: &HashSet<u64>) -> Result<Option<HashMap<u64, Timeline>>, ReportError> {
-    let Some(t) = Table::optional(run_dir.join("cluster_timeline.parquet"), None)? else { return Ok(None) };
+fn read_timeline(run: &RunFolder, wanted: &[u64]) -> Result<Option<HashMap<u64, Timeline>>, RunFolderError> {
+    let Some(t) = run.read_optional(RunTable::ClusterTimeline, &["cluster_id", "day", "event", "count"], Some(("cluster_id", wanted)))? else { return Ok(None) };
     let (cid, day, event, count) = (t.u64s("cluster_id")?, t.times_ms("day")?, t.strs("event")?, t.u64s("count")?);
-    let day = t.no_nulls("day", day)?;
     let mut out: HashMap<u64, Timeline> = HashMap::new();
-    for i in 0..t.df.height() {
-        if wanted.contains(&cid[i]) {
-            out.entry(cid[i]).or_default().push((day[i], event[i].clone(), count[i]));
-        }
+    for i in 0..t.height() {
+        let Some(day) = day[i] else { return Err(t.bad_value(i, "day", "null")) };
+        out.entry(cid[i]).or_default().push((day, event[i].clone(), count[i]));
     }
     Ok(Some(out))
 }
 
 /// Flags, reasons and top features of the given entities, scanning only their rows.
-fn read_details(path: PathBuf, key: &str, kind: Kind, ids: Vec<u64>, out: &mut HashMap<EntityKey, Detail>) -> Result<(), ReportError> {
+fn read_details(run: &RunFolder, kind: EntityKind, ids: &[u64], out: &mut HashMap<EntityKey, Detail>) -> Result<(), RunFolderError> {
     if ids.is_empty() {
         return Ok(());
     }
-    if !path.exists() {
-        return Err(ReportError::MissingFile { path });
-    }
-    let read_err = |error: PolarsError| ReportError::Read { path: path.clone(), error };
-    let wanted = Series::new("wanted".into(), ids);
-    let df = LazyFrame::scan_parquet(PlRefPath::try_from_path(&path).map_err(read_err)?, ScanArgsParquet::default())
-        .map_err(read_err)?
-        .filter(col(key).cast(DataType::UInt64).is_in(lit(wanted).implode(false), false))
-        .select([col(key), col("flagged"), col("reasons"), col("top_features")])
-        .collect()
-        .map_err(read_err)?;
-    let t = Table { path: path.clone(), df };
+    let key = kind.id_column();
+    let t = run.read(RunTable::Scores(kind), &[key, "flagged", "reasons", "top_features"], Some((key, ids)))?;
     let (ids, flagged) = (t.u64s(key)?, t.bools("flagged")?);
-    let reasons = t.df.column("reasons").and_then(|c| c.list().cloned()).map_err(|e| t.problem("reasons", e.to_string()))?;
-    let top = t.df.column("top_features").and_then(|c| c.list().cloned()).map_err(|e| t.problem("top_features", e.to_string()))?;
-    for (row, id) in ids.iter().enumerate() {
-        let mut d = Detail { flagged: flagged[row], ..Detail::default() };
-        if let Some(s) = reasons.get_as_series(row) {
-            let s = s.cast(&DataType::String).map_err(|e| t.problem("reasons", e.to_string()))?;
-            d.reasons = s.str().expect("cast to str").iter().flatten().map(str::to_string).collect();
-        }
-        if let Some(s) = top.get_as_series(row) {
-            let st = s.struct_().map_err(|e| t.problem("top_features", e.to_string()))?;
-            let fields = st.fields_as_series();
-            let field = |name: &str| fields.iter().find(|f| f.name().as_str() == name).ok_or_else(|| t.problem("top_features", format!("no field {name}")));
-            let names = field("feature")?.cast(&DataType::String).map_err(|e| t.problem("top_features", e.to_string()))?;
-            let values = field("value")?.cast(&DataType::Float64).map_err(|e| t.problem("top_features", e.to_string()))?;
-            let contribs = field("contribution")?.cast(&DataType::Float64).map_err(|e| t.problem("top_features", e.to_string()))?;
-            let (names, values, contribs) = (names.str().expect("str"), values.f64().expect("f64"), contribs.f64().expect("f64"));
-            for i in 0..names.len() {
-                if let Some(feature) = names.get(i) {
-                    d.top.push(Contribution { feature: feature.to_string(), value: values.get(i), contribution: contribs.get(i).unwrap_or(0.0) });
-                }
-            }
-        }
-        out.insert((kind, *id), d);
+    let (reasons, top) = (t.str_lists("reasons")?, t.contributions("top_features")?);
+    for (row, ((id, reasons), top)) in ids.iter().zip(reasons).zip(top).enumerate() {
+        let top = top.into_iter().map(|(feature, value, contribution)| Contribution { feature, value, contribution }).collect();
+        out.insert((kind, *id), Detail { flagged: flagged[row], reasons, top });
     }
     Ok(())
 }
 
 /// Reads everything the page shows from a finished (or staged) run folder.
-pub fn load(run_dir: &Path) -> Result<ReportData, ReportError> {
-    if !run_dir.is_dir() {
-        return Err(ReportError::NoRunDir { path: run_dir.to_path_buf() });
-    }
+pub fn load(run: &RunFolder) -> Result<ReportData, RunFolderError> {
     let mut data = ReportData {
-        run: run_info(run_dir)?,
-        groups: score_column(run_dir, "group_scores.parquet", "group_id")?,
-        accounts: score_column(run_dir, "account_scores.parquet", "account_id")?,
-        clusters: read_clusters(run_dir)?,
+        run: run_info(run)?,
+        groups: score_column(run, EntityKind::Group)?,
+        accounts: score_column(run, EntityKind::Account)?,
+        clusters: read_clusters(run)?,
         ..ReportData::default()
     };
     let Some(clusters) = &data.clusters else { return Ok(data) };
     let top: Vec<Cluster> = clusters.iter().take(TOP_CLUSTERS).cloned().collect();
-    let wanted: HashSet<u64> = top.iter().map(|c| c.id).collect();
-    let mut members = read_members(run_dir, &wanted)?;
-    let mut edges = read_edges(run_dir, &wanted)?;
-    let mut timeline = read_timeline(run_dir, &wanted)?;
+    let mut wanted: Vec<u64> = top.iter().map(|c| c.id).collect();
+    wanted.sort_unstable();
+    let mut members = read_members(run, &wanted)?;
+    let mut edges = read_edges(run, &wanted)?;
+    let mut timeline = read_timeline(run, &wanted)?;
     for c in top {
         let mut m = members.remove(&c.id).unwrap_or_default();
         m.sort_by(member_order);
@@ -544,31 +374,34 @@ pub fn load(run_dir: &Path) -> Result<ReportData, ReportError> {
         data.sections.push(ClusterView { cluster: c, members: m, edges: e, timeline: tl });
     }
     let keys: HashSet<EntityKey> = data.sections.iter().flat_map(|s| s.members.iter().map(|m| m.key)).collect();
-    let ids_of = |kind: Kind| {
-        let mut v: Vec<u64> = keys.iter().filter(|k| k.0 == kind).map(|k| k.1).collect();
+    let ids_of = |kind: Option<EntityKind>| {
+        let mut v: Vec<u64> = keys.iter().filter(|k| kind.is_none_or(|kind| k.0 == kind)).map(|k| k.1).collect();
         v.sort_unstable();
+        v.dedup();
         v
     };
-    let (gids, aids) = (ids_of(Kind::Group), ids_of(Kind::Account));
-    read_details(run_dir.join("group_scores.parquet"), "group_id", Kind::Group, gids, &mut data.details)?;
-    read_details(run_dir.join("account_scores.parquet"), "account_id", Kind::Account, aids, &mut data.details)?;
+    let (gids, aids, all) = (ids_of(Some(EntityKind::Group)), ids_of(Some(EntityKind::Account)), ids_of(None));
+    read_details(run, EntityKind::Group, &gids, &mut data.details)?;
+    read_details(run, EntityKind::Account, &aids, &mut data.details)?;
 
-    if let Some(t) = Table::optional(run_dir.join("hash_matches.parquet"), None)? {
+    // The tables keyed by (entity_kind, entity_id): only the shown entities' rows.
+    let shown = Some(("entity_id", &all[..]));
+    if let Some(t) = run.read_optional(RunTable::HashMatches, &["entity_kind", "entity_id", "bank", "distance"], shown)? {
         let (kind, id, bank, dist) = (t.kinds("entity_kind")?, t.u64s("entity_id")?, t.strs("bank")?, t.u64s("distance")?);
-        for i in 0..t.df.height() {
+        for i in 0..t.height() {
             if keys.contains(&(kind[i], id[i])) {
                 data.hash_matches.entry((kind[i], id[i])).or_default().push((bank[i].clone(), dist[i]));
             }
         }
     }
-    if let Some(t) = Table::optional(run_dir.join("policy_facts.parquet"), Some(&["entity_kind", "entity_id", "child_safety_reports"][..]))? {
+    if let Some(t) = run.read_optional(RunTable::PolicyFacts, &["entity_kind", "entity_id", "child_safety_reports"], shown)? {
         let (kind, id, n) = (t.kinds("entity_kind")?, t.u64s("entity_id")?, t.u64s("child_safety_reports")?);
-        let r: HashMap<EntityKey, u64> = (0..t.df.height()).filter(|&i| n[i] > 0 && keys.contains(&(kind[i], id[i]))).map(|i| ((kind[i], id[i]), n[i])).collect();
+        let r: HashMap<EntityKey, u64> = (0..t.height()).filter(|&i| n[i] > 0 && keys.contains(&(kind[i], id[i]))).map(|i| ((kind[i], id[i]), n[i])).collect();
         data.reports = Some(r);
     }
-    if let Some(t) = Table::optional(run_dir.join("labels.parquet"), Some(&["entity_kind", "entity_id", "label"][..]))? {
+    if let Some(t) = run.read_optional(RunTable::Labels, &["entity_kind", "entity_id", "label"], shown)? {
         let (kind, id, label) = (t.kinds("entity_kind")?, t.u64s("entity_id")?, t.strs("label")?);
-        for i in 0..t.df.height() {
+        for i in 0..t.height() {
             if keys.contains(&(kind[i], id[i])) {
                 data.labels.insert((kind[i], id[i]), label[i].clone());
             }
@@ -1162,19 +995,19 @@ fn reasons_list(o: &mut String, d: &ReportData, s: &ClusterView) {
     // Per feature: members citing it (positive contribution), summed contribution, and the
     // value at the highest-scored citing member.
     struct Agg<'a> {
-        kind: Kind,
+        kind: EntityKind,
         feature: &'a str,
         members: u64,
         sum: f64,
         best: (f64, EntityKey, Option<f64>),
     }
-    let mut aggs: BTreeMap<(Kind, &str), Agg> = BTreeMap::new();
-    let mut rules: BTreeMap<(Kind, &str), u64> = BTreeMap::new();
+    let mut aggs: BTreeMap<(EntityKind, &str), Agg> = BTreeMap::new();
+    let mut rules: BTreeMap<(EntityKind, &str), u64> = BTreeMap::new();
     let (mut n_groups, mut n_accounts) = (0u64, 0u64);
     for m in &s.members {
         match m.key.0 {
-            Kind::Group => n_groups += 1,
-            Kind::Account => n_accounts += 1,
+            EntityKind::Group => n_groups += 1,
+            EntityKind::Account => n_accounts += 1,
         }
         let Some(det) = d.details.get(&m.key) else { continue };
         for code in det.reasons.iter().filter(|r| !r.starts_with("feature:")) {
@@ -1192,22 +1025,22 @@ fn reasons_list(o: &mut String, d: &ReportData, s: &ClusterView) {
     }
     let mut list: Vec<&Agg> = aggs.values().collect();
     list.sort_by(|a, b| b.members.cmp(&a.members).then(b.sum.total_cmp(&a.sum)).then((a.kind, a.feature).cmp(&(b.kind, b.feature))));
-    let of = |k: Kind| match k {
-        Kind::Group => n_groups,
-        Kind::Account => n_accounts,
+    let of = |k: EntityKind| match k {
+        EntityKind::Group => n_groups,
+        EntityKind::Account => n_accounts,
     };
     if rules.is_empty() && list.is_empty() {
         o.push_str("<p class=\"muted\">No reasons recorded for this cluster's members.</p>");
         return;
     }
     let _ = write!(o, r#"<ol class="reasons" id="reasons-{}">"#, s.cluster.id);
-    let mut rule_list: Vec<(&(Kind, &str), &u64)> = rules.iter().collect();
+    let mut rule_list: Vec<(&(EntityKind, &str), &u64)> = rules.iter().collect();
     rule_list.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     for ((kind, code), n) in rule_list {
         let _ = write!(o, "<li><b>Policy:</b> {} <span class=\"muted\">({} of {} {}s)</span></li>", esc(&rule_text(code)), n, of(*kind), kind.as_str());
     }
     for a in list.into_iter().take(MAX_REASONS) {
-        let text = catalog_entry(a.kind.as_str(), a.feature).map_or_else(|| format!("{} = {}", a.feature, a.best.2.map_or("unknown".into(), fixed3)), |e| e.reason_text(a.best.2));
+        let text = catalog_entry(a.kind, a.feature).map_or_else(|| format!("{} = {}", a.feature, a.best.2.map_or("unknown".into(), fixed3)), |e| e.reason_text(a.best.2));
         let _ = write!(
             o,
             "<li data-feature=\"{}\">{} <span class=\"muted\">({} {} <span class=\"id\">{}</span>; behind the score of {} of {} {}s)</span></li>",
@@ -1282,7 +1115,7 @@ fn member_table(o: &mut String, d: &ReportData, s: &ClusterView) {
         let (colour, _) = role_style(&m.role);
         let top = det
             .and_then(|x| x.top.iter().find(|c| c.contribution > 0.0))
-            .map(|c| catalog_entry(m.key.0.as_str(), &c.feature).map_or_else(|| c.feature.clone(), |e| e.reason_text(c.value)))
+            .map(|c| catalog_entry(m.key.0, &c.feature).map_or_else(|| c.feature.clone(), |e| e.reason_text(c.value)))
             .unwrap_or_default();
         let _ = write!(
             o,
@@ -1390,13 +1223,13 @@ mod tests {
 
     fn sample() -> ReportData {
         let members = vec![
-            Member { key: (Kind::Group, 7), role: "group".into(), score: 0.9, centrality: Some(1.0) },
-            Member { key: (Kind::Account, 11), role: "admin".into(), score: 0.8, centrality: Some(0.5) },
-            Member { key: (Kind::Account, 12), role: "<b>odd</b>".into(), score: 0.1, centrality: None },
+            Member { key: (EntityKind::Group, 7), role: "group".into(), score: 0.9, centrality: Some(1.0) },
+            Member { key: (EntityKind::Account, 11), role: "admin".into(), score: 0.8, centrality: Some(0.5) },
+            Member { key: (EntityKind::Account, 12), role: "<b>odd</b>".into(), score: 0.1, centrality: None },
         ];
         let edges = vec![
-            Edge { src: (Kind::Account, 11), dst: (Kind::Group, 7), tie: "admin".into(), weight: 1.0 },
-            Edge { src: (Kind::Account, 12), dst: (Kind::Group, 7), tie: "member".into(), weight: 1.0 },
+            Edge { src: (EntityKind::Account, 11), dst: (EntityKind::Group, 7), tie: "admin".into(), weight: 1.0 },
+            Edge { src: (EntityKind::Account, 12), dst: (EntityKind::Group, 7), tie: "member".into(), weight: 1.0 },
         ];
         let cluster = Cluster {
             id: 42,
@@ -1412,7 +1245,7 @@ mod tests {
         };
         let mut details = HashMap::new();
         details.insert(
-            (Kind::Group, 7),
+            (EntityKind::Group, 7),
             Detail {
                 flagged: true,
                 reasons: vec!["threshold:group>=0.50".into(), "rule:hash_match".into()],
@@ -1426,8 +1259,8 @@ mod tests {
             clusters: Some(vec![cluster.clone()]),
             sections: vec![ClusterView { cluster, members, edges: Some(edges), timeline: Some(vec![(1_763_942_400_000, "joins".into(), 5)]) }],
             details,
-            hash_matches: HashMap::from([((Kind::Group, 7), vec![("bank<1>".into(), 12)])]),
-            reports: Some(HashMap::from([((Kind::Group, 7), 3)])),
+            hash_matches: HashMap::from([((EntityKind::Group, 7), vec![("bank<1>".into(), 12)])]),
+            reports: Some(HashMap::from([((EntityKind::Group, 7), 3)])),
             labels: HashMap::new(),
         }
     }

@@ -50,14 +50,18 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::clusters;
+use crate::config::Config;
 use crate::pipeline;
-use crate::features::{self, graph::Seeds, Context, FeatureTable};
+use crate::features::{self, graph::Seeds, Context, FeatureTable, SeedCounts};
 use crate::ingest::{self, Window, WindowSpec};
 use crate::io::col;
 use crate::model::score::{self, Scores};
-use crate::model::{crossfit, train, ModelFile};
-use crate::policy::{Decision, Entity, Facts, Policy};
+use crate::model::{crossfit, ModelFile};
+use crate::policy::{Decision, Facts, Policy};
 use crate::replay::MembershipState;
+use crate::run_folder::manifest::{InputTable, Manifest, ModelRecord, NetworksRecord, PolicyRecord, ReviewRecord, RowCounts, Scoring, REVIEW_DECISIONS_RULE};
+use crate::run_folder::StageFigures;
+use crate::schema::EntityKind;
 use crate::validate;
 
 /// Settings of one run.
@@ -65,26 +69,23 @@ use crate::validate;
 pub struct RunConfig {
     pub input: PathBuf,
     pub out: PathBuf,
-    pub as_of: NaiveDate,
-    pub window_days: u32,
-    pub policy: Option<PathBuf>,
+    /// Model file from `groupwatch train`; without one a model is trained on the input's labels.
     pub model: Option<PathBuf>,
-    pub seed: u64,
-    pub hamming_threshold: u32,
+    /// As-of, window, Hamming threshold, policy file and training settings.
+    pub config: Config,
     /// Reasons kept per scored entity.
     pub top_reasons: usize,
-    /// Training without a model file: labelled violators a kind needs for a model.
-    pub min_positives: usize,
 }
 
 impl RunConfig {
+    /// Every default, for the window ending on `as_of`.
     pub fn new(input: PathBuf, out: PathBuf, as_of: NaiveDate) -> RunConfig {
-        RunConfig { input, out, as_of, window_days: 30, policy: None, model: None, seed: 1, hamming_threshold: 31, top_reasons: 5, min_positives: 20 }
+        RunConfig { input, out, model: None, config: Config::defaults(as_of), top_reasons: 5 }
     }
 
     /// The run folder this config writes.
     pub fn run_dir(&self) -> PathBuf {
-        self.out.join(format!("run={}", self.as_of))
+        self.out.join(format!("run={}", self.config.as_of))
     }
 }
 
@@ -131,15 +132,6 @@ impl crate::ExitCode for RunError {
             _ => 1,
         }
     }
-}
-
-/// One stage's figures for the manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct StageFigures {
-    pub stage: String,
-    pub seconds: f64,
-    /// Peak resident memory of the process so far, MiB.
-    pub peak_rss_mib: Option<f64>,
 }
 
 /// What a run did, for the caller and the manifest.
@@ -196,7 +188,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     let mut warnings: Vec<String> = Vec::new();
 
     // Policy first: a bad policy file should fail before any heavy work.
-    let (policy, policy_text, policy_origin) = match &cfg.policy {
+    let (policy, policy_text, policy_origin) = match &cfg.config.policy {
         Some(p) => {
             let (pol, text) = Policy::load_with_text(p)?;
             (pol, text, p.display().to_string())
@@ -207,13 +199,14 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     let ds = pipeline::discover(&cfg.input)?;
     let inputs = input_manifest(&ds)?;
-    let src = pipeline::Source { spec: WindowSpec { as_of: cfg.as_of, window_days: cfg.window_days }, hamming_threshold: cfg.hamming_threshold, runs: Some(&cfg.out) };
+    let src = pipeline::Source { spec: WindowSpec { as_of: cfg.config.as_of, window_days: cfg.config.window_days }, hamming_threshold: cfg.config.hamming_threshold, runs: Some(&cfg.out) };
     let pipeline::Prepared { report, w, st, mut ctx, review, previous_run, previous, warnings: prepared, .. } = pipeline::prepare(ds, &src, &mut clock, progress)?;
     warnings.extend(prepared);
     progress("computing features and scores");
     // Seeds with every label visible: the policy's rules and the clusters read them.
     let seeds = Seeds::visible(&w, &ctx, w.now_ms, &[], &[]);
-    let tcfg = train::TrainConfig { seed: cfg.seed, capacity: policy.review.daily_capacity, min_positives: cfg.min_positives, ..Default::default() };
+    // Precision is reported at the policy's daily capacity unless the configuration sets one.
+    let tcfg = cfg.config.train(policy.review.daily_capacity);
     let mode = match &given_model {
         Some(m) => crossfit::Mode::Apply(m),
         None => {
@@ -230,13 +223,13 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     let (model, model_origin) = match given_model {
         Some(m) => (m, cfg.model.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
         None => (
-            ModelFile::new(gres.model.clone(), ares.model.clone(), crate::model::label_range_ms(&w), cfg.as_of, cfg.window_days, tcfg),
+            ModelFile::new(gres.model.clone(), ares.model.clone(), crate::model::label_range_ms(&w), cfg.config.as_of, cfg.config.window_days, tcfg),
             "trained in this run".into(),
         ),
     };
     let model_json = serde_json::to_vec(&model).map_err(anyhow::Error::from)?;
     let model_version = format!("{}-{}", model.trained_as_of, &sha256_hex(&model_json)[..12]);
-    let score_kind = |entity: &str, table: &FeatureTable, res: &crossfit::KindResult, warnings: &mut Vec<String>| -> Scores {
+    let score_kind = |entity: EntityKind, table: &FeatureTable, res: &crossfit::KindResult, warnings: &mut Vec<String>| -> Scores {
         match score::from_crossfit(table, res, cfg.top_reasons) {
             Some(s) => s,
             None => {
@@ -247,8 +240,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         }
     };
     ctx.release_text();
-    let gscores = score_kind("group", &gtab, &gres, &mut warnings);
-    let ascores = score_kind("account", &atab, &ares, &mut warnings);
+    let gscores = score_kind(EntityKind::Group, &gtab, &gres, &mut warnings);
+    let ascores = score_kind(EntityKind::Account, &atab, &ares, &mut warnings);
     drop((gres, ares));
     clock.lap("score");
 
@@ -257,8 +250,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     // nothing for it: such a kind is flagged down to half the daily capacity instead.
     let mut effective = policy.clone();
     for (s, threshold, entity) in [
-        (&gscores, &mut effective.review.group_threshold, "group"),
-        (&ascores, &mut effective.review.account_threshold, "account"),
+        (&gscores, &mut effective.review.group_threshold, EntityKind::Group),
+        (&ascores, &mut effective.review.account_threshold, EntityKind::Account),
     ] {
         if s.method == score::ScoreMethod::Unsupervised {
             let mut v = s.score.clone();
@@ -291,7 +284,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         w: &w, st: &st, ctx: &ctx, gtab: &gtab, atab: &atab, gscores: &gscores, ascores: &ascores,
         group_flagged: &gflags, account_flagged: &aflags, account_threshold: effective.review.account_threshold,
     };
-    let nets = clusters::networks(&cin, previous_run.clone(), &previous, cfg.as_of);
+    let nets = clusters::networks(&cin, previous_run.clone(), &previous, cfg.config.as_of);
     let group_rows = clusters::row_index(w.groups.ids.len(), &gtab.rows);
     let account_rows = clusters::row_index(w.accounts.ids.len(), &atab.rows);
     let gcluster: Vec<Option<u64>> = gtab.rows.iter().map(|&g| nets.group_cluster[g as usize]).collect();
@@ -300,7 +293,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
 
     progress("writing outputs");
     let run_dir = cfg.run_dir();
-    let staging = stage_dir(&cfg.out, cfg.as_of).map_err(|e| e.context(format!("preparing a staging folder in {}", cfg.out.display())))?;
+    let staging = stage_dir(&cfg.out, cfg.config.as_of).map_err(|e| e.context(format!("preparing a staging folder in {}", cfg.out.display())))?;
     let write = || -> anyhow::Result<()> {
         // Each table is built, written and dropped in turn (holding them all at once would
         // raise the run's peak memory); the files are made durable together at the end.
@@ -321,13 +314,13 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         };
         gtab.write(&staging.join("group_features.parquet"), false)?;
         atab.write(&staging.join("account_features.parquet"), false)?;
-        parts("group_scores.parquet", gscores.ids.len(), &|lo, hi| scores_frame("group_id", &gscores, &gdec, &gcluster, &model_version, lo, hi))?;
-        parts("account_scores.parquet", ascores.ids.len(), &|lo, hi| scores_frame("account_id", &ascores, &adec, &acluster, &model_version, lo, hi))?;
+        parts("group_scores.parquet", gscores.ids.len(), &|lo, hi| scores_frame(&gscores, &gdec, &gcluster, &model_version, lo, hi))?;
+        parts("account_scores.parquet", ascores.ids.len(), &|lo, hi| scores_frame(&ascores, &adec, &acluster, &model_version, lo, hi))?;
         table("clusters.parquet", &|| Ok(clusters::clusters_frame(&nets)?))?;
         table("cluster_members.parquet", &|| Ok(clusters::members_frame(&nets, &w, (&gscores, &ascores), (&group_rows, &account_rows))?))?;
         table("cluster_timeline.parquet", &|| Ok(clusters::timeline_frame(&nets)?))?;
         table("cluster_edges.parquet", &|| Ok(clusters::edges_frame(&nets, &w)?))?;
-        table("hash_matches.parquet", &|| Ok(hash_matches_frame(&w, &ctx, cfg.hamming_threshold)?))?;
+        table("hash_matches.parquet", &|| Ok(hash_matches_frame(&w, &ctx, cfg.config.hamming_threshold)?))?;
         table("quarantine.parquet", &|| Ok(report.quarantine_frame()?))?;
         table("policy_facts.parquet", &|| Ok(facts_frame(&gtab, &atab, &gfacts, &afacts)?))?;
         table("labels.parquet", &|| Ok(labels_frame(&w)?))?;
@@ -353,42 +346,52 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
         warnings: warnings.clone(),
         stages: clock.stages.clone(),
     };
-    let manifest = serde_json::json!({
-        "groupwatch_version": env!("CARGO_PKG_VERSION"),
-        "as_of": cfg.as_of, "window_days": cfg.window_days, "seed": cfg.seed,
-        "hamming_threshold": cfg.hamming_threshold,
-        "inputs": inputs,
-        "policy": {"origin": policy_origin, "name": policy.name, "version": policy.version, "sha256": sha256_hex(policy_text.as_bytes()), "settings": policy},
-        // The policy as applied: the file's, with the thresholds of kinds flagged by rank
-        // raised; `sweep` replays this one by default so its "current policy" line agrees.
-        "effective_policy": effective,
-        "model": {"origin": model_origin, "version": model_version, "sha256": sha256_hex(&model_json),
-                  "group": model.group.as_ref().map(|k| k.second.learner.describe()), "account": model.account.as_ref().map(|k| k.second.learner.describe()),
-                  "skipped": model.skipped},
-        "scoring": {"group": gscores.method, "account": ascores.method},
-        "feature_catalog_version": features::catalog().0,
-        "schema_versions": crate::schema::Contract::get().versions(),
-        "ingest": w.stats, "replay": st.stats,
-        "seeds": {"accounts": seeds.accounts.len(), "groups": seeds.groups.len()},
-        "review_decisions": {"applied": review, "clusters_resolved_in": previous_run.as_ref().map(|p| p.display().to_string()),
-                             "rule": "confirmed = violating, dismissed = benign, source review, at the decision's time; a cluster decision labels the groups of that cluster in the previous run folder's cluster_members"},
-        "networks": {"clusters": nets.clusters.len(), "ids_kept_from_previous_run": nets.ids_kept, "ids_new": nets.ids_new,
-                     "previous_run": nets.previous_run.as_ref().map(|p| p.display().to_string()),
-                     "groups_in_clusters": nets.clusters.iter().map(|c| c.groups.len()).sum::<usize>(),
-                     "accounts_in_clusters": nets.clusters.iter().map(|c| c.accounts.len()).sum::<usize>()},
-        "rows": {"group_features": gtab.ids.len(), "account_features": atab.ids.len(), "groups_flagged": gflag, "accounts_flagged": aflag,
-                 "quarantine": report.quarantine.len()},
-        // Columns outside the contract, ignored (the validation notes name each file).
-        "extra_columns": report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect::<BTreeMap<_, _>>(),
-        // Per table and dt= folder, rows whose event date is another day (read by their time).
-        "rows_outside_their_dt_folder": report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect::<BTreeMap<_, _>>(),
-        "unavailable_features": unavailable,
-        "warnings": warnings,
-        "stages": clock.stages,
-    });
+    let manifest = Manifest {
+        as_of: cfg.config.as_of,
+        effective_policy: Some(effective),
+        extra_columns: report.tables.iter().filter(|t| !t.extra_columns.is_empty()).map(|t| (t.table.clone(), t.extra_columns.clone())).collect(),
+        feature_catalog_version: features::catalog().0,
+        groupwatch_version: env!("CARGO_PKG_VERSION").into(),
+        hamming_threshold: cfg.config.hamming_threshold,
+        ingest: w.stats.clone(),
+        inputs,
+        model: ModelRecord {
+            account: model.account.as_ref().map(|k| k.second.learner.describe()),
+            group: model.group.as_ref().map(|k| k.second.learner.describe()),
+            origin: model_origin,
+            sha256: sha256_hex(&model_json),
+            skipped: model.skipped.clone(),
+            version: model_version,
+        },
+        networks: NetworksRecord {
+            accounts_in_clusters: nets.clusters.iter().map(|c| c.accounts.len()).sum(),
+            clusters: nets.clusters.len(),
+            groups_in_clusters: nets.clusters.iter().map(|c| c.groups.len()).sum(),
+            ids_kept_from_previous_run: nets.ids_kept,
+            ids_new: nets.ids_new,
+            previous_run: nets.previous_run.as_ref().map(|p| p.display().to_string()),
+        },
+        policy: PolicyRecord { name: policy.name.clone(), origin: policy_origin, sha256: sha256_hex(policy_text.as_bytes()), version: policy.version, settings: policy },
+        replay: st.stats.clone(),
+        review_decisions: ReviewRecord {
+            applied: review,
+            clusters_resolved_in: previous_run.as_ref().map(|p| p.display().to_string()),
+            rule: REVIEW_DECISIONS_RULE.into(),
+        },
+        rows: RowCounts { account_features: atab.ids.len(), accounts_flagged: aflag, group_features: gtab.ids.len(), groups_flagged: gflag, quarantine: report.quarantine.len() },
+        rows_outside_their_dt_folder: report.tables.iter().filter(|t| !t.rows_outside_their_dt_folder.is_empty()).map(|t| (t.table.clone(), t.rows_outside_their_dt_folder.clone())).collect(),
+        schema_versions: crate::schema::Contract::get().versions(),
+        scoring: Scoring { account: ascores.method, group: gscores.method },
+        seed: cfg.config.seed,
+        seeds: SeedCounts::of(&seeds),
+        stages: clock.stages,
+        unavailable_features: unavailable,
+        warnings,
+        window_days: cfg.config.window_days,
+    };
     let publish = || -> anyhow::Result<()> {
         let path = staging.join("manifest.json");
-        crate::io::write_bytes(&path, &serde_json::to_vec_pretty(&manifest)?).map_err(|e| e.context(format!("writing {}", path.display())))?;
+        crate::io::write_bytes(&path, &manifest.to_json()?).map_err(|e| e.context(format!("writing {}", path.display())))?;
         // The investigators' page is rendered from the finished tables, so it shows exactly
         // what the run wrote.
         crate::report::write_report(&staging).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -405,8 +408,8 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     Ok(summary)
 }
 
-/// Per input file: path, rows (from validation) and SHA-256 of the bytes.
-fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+/// Per input table: its files' count, bytes and SHA-256 sums.
+fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String, InputTable>> {
     let mut out = BTreeMap::new();
     for (table, loc) in &ds.tables {
         let files: Vec<crate::layout::DataFile> = match loc {
@@ -427,12 +430,12 @@ fn input_manifest(ds: &crate::layout::Dataset) -> anyhow::Result<BTreeMap<String
         }
         out.insert(
             table.clone(),
-            serde_json::json!({
-                "files": sums.len(),
-                "bytes": sums.iter().map(|s| s.2).sum::<u64>(),
-                "sha256_of_file_sums": h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-                "file_sha256": sums.iter().map(|(r, s, _)| (r.clone(), s.clone())).collect::<BTreeMap<_, _>>(),
-            }),
+            InputTable {
+                bytes: sums.iter().map(|s| s.2).sum::<u64>(),
+                file_sha256: sums.iter().map(|(r, s, _)| (r.clone(), s.clone())).collect(),
+                files: sums.len(),
+                sha256_of_file_sums: h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            },
         );
     }
     Ok(out)
@@ -479,8 +482,8 @@ fn decide(
             }
         })
         .collect();
-    let gdec = gfacts.par_iter().map(|f| policy.decide(Entity::Group, f)).collect();
-    let adec = afacts.par_iter().map(|f| policy.decide(Entity::Account, f)).collect();
+    let gdec = gfacts.par_iter().map(|f| policy.decide(EntityKind::Group, f)).collect();
+    let adec = afacts.par_iter().map(|f| policy.decide(EntityKind::Account, f)).collect();
     (gdec, adec, gfacts, afacts)
 }
 
@@ -494,9 +497,9 @@ fn facts_frame(gtab: &FeatureTable, atab: &FeatureTable, gf: &[Facts], af: &[Fac
     let mut hash = Vec::new();
     let mut admin = Vec::new();
     let mut cs = Vec::new();
-    for (k, t, facts) in [("group", gtab, gf), ("account", atab, af)] {
+    for (k, t, facts) in [(EntityKind::Group, gtab, gf), (EntityKind::Account, atab, af)] {
         for (i, f) in facts.iter().enumerate() {
-            kind.push(k);
+            kind.push(k.as_str());
             id.push(t.ids[i]);
             score.push(f.score);
             members.push(f.members_now.map(u64::from));
@@ -524,10 +527,10 @@ fn labels_frame(w: &Window) -> PolarsResult<DataFrame> {
     let mut id = Vec::new();
     let mut label = Vec::new();
     let mut ts = Vec::new();
-    for (k, v, ids) in [("group", &grp, &w.groups.ids), ("account", &acc, &w.accounts.ids)] {
+    for (k, v, ids) in [(EntityKind::Group, &grp, &w.groups.ids), (EntityKind::Account, &acc, &w.accounts.ids)] {
         for (i, l) in v.iter().enumerate() {
             if let Some((violating, t)) = l {
-                kind.push(k);
+                kind.push(k.as_str());
                 id.push(ids[i]);
                 label.push(if *violating { "violating" } else { "benign" });
                 ts.push(*t);
@@ -552,7 +555,7 @@ fn list_column(name: &str, flat: Series, lengths: impl Iterator<Item = usize>) -
 }
 
 /// The contract's `<kind>_scores` table.
-fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
+fn scores_frame(s: &Scores, d: &[Decision], cluster: &[Option<u64>], model_version: &str, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
     let n = hi - lo;
     let reasons_of = &s.reasons[lo..hi];
     let d = &d[lo..hi];
@@ -574,7 +577,7 @@ fn scores_frame(key: &str, s: &Scores, d: &[Decision], cluster: &[Option<u64>], 
     let flat = StructChunked::from_series("".into(), f.len(), [f, v, c].iter())?.into_series();
     let top = list_column("top_features", flat, reasons_of.iter().map(Vec::len))?;
     DataFrame::new(n, vec![
-        col::u64s(key, s.ids[lo..hi].to_vec()),
+        col::u64s(s.entity.id_column(), s.ids[lo..hi].to_vec()),
         col::f64s("score", s.score[lo..hi].to_vec()),
         col::bools("flagged", d.iter().map(|x| x.flagged).collect()),
         reasons.into(),
@@ -592,15 +595,15 @@ fn hash_matches_frame(w: &Window, ctx: &Context, threshold: u32) -> PolarsResult
     let mut bank_name = Vec::new();
     let mut dist = Vec::new();
     for (k, photos, matches, ids) in [
-        ("group", &w.groups.photo, &ctx.group_photo_match, &w.groups.ids),
-        ("account", &w.accounts.photo, &ctx.account_photo_match, &w.accounts.ids),
+        (EntityKind::Group, &w.groups.photo, &ctx.group_photo_match, &w.groups.ids),
+        (EntityKind::Account, &w.accounts.photo, &ctx.account_photo_match, &w.accounts.ids),
     ] {
         for i in 0..ids.len() {
             if matches[i].is_none() {
                 continue;
             }
             let Some((j, d)) = photos[i].and_then(|h| bank.nearest(&h, threshold)) else { continue };
-            kind.push(k);
+            kind.push(k.as_str());
             id.push(ids[i]);
             bank_name.push(w.banks[w.hash_bank[j].1 as usize].clone());
             dist.push(u64::from(d));

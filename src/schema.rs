@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Schema files, embedded at compile time. The order is the order tables are reported in.
 const SCHEMA_FILES: &[(&str, &str)] = &[
@@ -35,6 +35,106 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
     ("quarantine", include_str!("../data-schemas/quarantine.toml")),
     ("oof_scores", include_str!("../data-schemas/oof_scores.toml")),
 ];
+
+/// Defines the typed codes of one enum column of the contract: the variants in the schema
+/// file's order (which is also their sort order), their spellings in the data, `as_str` and
+/// `parse`. A unit test checks each against its column's `values`.
+macro_rules! contract_enum {
+    ($(#[$meta:meta])* $name:ident: $table:literal . $column:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The table and column of the contract whose values these are.
+            pub const COLUMN: (&'static str, &'static str) = ($table, $column);
+
+            /// The value as written in the data.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The value written `s`; `None` for anything else.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+contract_enum! {
+    /// The two kinds of entity groupwatch scores, flags and ties into networks (the
+    /// `entity_kind` and `target_kind` columns); groups sort before accounts.
+    EntityKind: "labels"."entity_kind" {
+        Group = "group",
+        Account = "account",
+    }
+}
+
+impl EntityKind {
+    /// The id column of the kind's tables (`group_id`, `account_id`).
+    pub fn id_column(self) -> &'static str {
+        match self {
+            EntityKind::Group => "group_id",
+            EntityKind::Account => "account_id",
+        }
+    }
+}
+
+contract_enum! {
+    /// Why a user reported an account or a group (`reports.reason`).
+    ReportReason: "reports"."reason" {
+        ChildSafety = "child_safety",
+        Spam = "spam",
+        Scam = "scam",
+        Harassment = "harassment",
+        Other = "other",
+    }
+}
+
+contract_enum! {
+    /// What a forwarded message carried (`forwards.media_type`).
+    MediaType: "forwards"."media_type" {
+        Text = "text",
+        Image = "image",
+        Video = "video",
+        Audio = "audio",
+        Document = "document",
+        Sticker = "sticker",
+        Link = "link",
+    }
+}
+
+impl MediaType {
+    /// Images and videos: the media the detection is about.
+    pub fn is_image_or_video(self) -> bool {
+        matches!(self, MediaType::Image | MediaType::Video)
+    }
+}
+
+contract_enum! {
+    /// Who decided a label (`labels.source`); reviewers' decisions join the labels as `review`.
+    LabelSource: "labels"."source" {
+        Enforcement = "enforcement",
+        Review = "review",
+        Appeal = "appeal",
+    }
+}
 
 /// Logical column types of the contract ("Types accepted" in data-contract.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -284,6 +384,29 @@ mod tests {
         assert_eq!(c.tables().len(), SCHEMA_FILES.len());
         assert!(c.table("memberships").required);
         assert_eq!(c.table("forwards").column("batch_size").unwrap().max, Some(255));
+    }
+
+    /// Each code enum lists its column's values; the codes keep the schema's order (rows are
+    /// sorted by them), entity kinds put groups first whatever the schema lists first.
+    #[test]
+    fn code_enums_match_their_columns() {
+        fn values(column: (&str, &str)) -> Vec<String> {
+            Contract::get().table(column.0).column(column.1).unwrap().values.clone()
+        }
+        fn spelled<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> Vec<String> {
+            all.iter().map(|&v| as_str(v).to_string()).collect()
+        }
+        assert_eq!(spelled(ReportReason::ALL, ReportReason::as_str), values(ReportReason::COLUMN));
+        assert_eq!(spelled(MediaType::ALL, MediaType::as_str), values(MediaType::COLUMN));
+        assert_eq!(spelled(LabelSource::ALL, LabelSource::as_str), values(LabelSource::COLUMN));
+        for column in [EntityKind::COLUMN, ("reports", "target_kind"), ("cluster_members", "entity_kind"), ("hash_matches", "entity_kind"), ("oof_scores", "kind")] {
+            let mut v = values(column);
+            v.sort();
+            assert_eq!(v, ["account", "group"], "{column:?}");
+        }
+        assert_eq!(EntityKind::parse("grup"), None);
+        assert!(EntityKind::Group < EntityKind::Account);
+        assert_eq!(serde_json::to_string(&EntityKind::Account).unwrap(), "\"account\"");
     }
 
     #[test]

@@ -40,8 +40,10 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::policy::{Entity, Facts, Policy};
+use crate::policy::{Facts, Policy};
 use crate::report::esc;
+use crate::run_folder::{RunFolder, RunFolderError, RunTable};
+use crate::schema::EntityKind;
 
 /// Thresholds a sweep tries by default: 0, 0.01, …, 1.
 pub const DEFAULT_STEPS: usize = 100;
@@ -52,16 +54,8 @@ const Z_975: f64 = 1.959963984540054;
 /// A run folder the sweep cannot use, or an output it cannot write.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("run folder {} does not exist or is not a folder", path.display())]
-    NoRunDir { path: PathBuf },
-    #[error("{} is missing: the run folder was not written by `groupwatch run`, or by an older version", path.display())]
-    MissingFile { path: PathBuf },
-    #[error("cannot read {}: {error}", path.display())]
-    Read { path: PathBuf, error: PolarsError },
-    #[error("{}, column {column}: {problem}", path.display())]
-    Column { path: PathBuf, column: String, problem: String },
-    #[error("{}, row {row}, column {column}: {problem}", path.display())]
-    Value { path: PathBuf, row: usize, column: String, problem: String },
+    #[error(transparent)]
+    RunFolder(#[from] RunFolderError),
     #[error("a sweep needs at least one step (steps = 0)")]
     NoSteps,
     #[error("writing {}: {error:#}", path.display())]
@@ -212,7 +206,7 @@ impl Sweep {
 
 /// One scored entity, with its label if it has one.
 struct Entry {
-    kind: Entity,
+    kind: EntityKind,
     id: u64,
     facts: Facts,
     label: Option<Label>,
@@ -222,16 +216,16 @@ struct Entry {
 struct RunData {
     entries: Vec<Entry>,
     /// Cluster id per entity, from `cluster_members.parquet` when the run has one.
-    clusters: Option<HashMap<(Entity, u64), u64>>,
+    clusters: Option<ClusterOf>,
     groups: Population,
     accounts: Population,
 }
 
 impl RunData {
-    fn violating(&self, kind: Entity) -> usize {
+    fn violating(&self, kind: EntityKind) -> usize {
         match kind {
-            Entity::Group => self.groups.labels.violating,
-            Entity::Account => self.accounts.labels.violating,
+            EntityKind::Group => self.groups.labels.violating,
+            EntityKind::Account => self.accounts.labels.violating,
         }
     }
 }
@@ -318,16 +312,16 @@ pub fn sweep(run_dir: &Path, policy: &Policy, steps: usize) -> Result<Sweep, Swe
     Ok(Sweep { run_dir: run_dir.to_path_buf(), policy: policy.clone(), steps, groups: data.groups, accounts: data.accounts, rows, current, capacity_threshold })
 }
 
-fn kind_index(kind: Entity) -> usize {
+fn kind_index(kind: EntityKind) -> usize {
     match kind {
-        Entity::Group => 0,
-        Entity::Account => 1,
+        EntityKind::Group => 0,
+        EntityKind::Account => 1,
     }
 }
 
 /// Figures from `[flagged, flagged_labelled, true_positives]` per kind.
 fn figures(g: [usize; 3], a: [usize; 3], data: &RunData, hours: f64) -> Figures {
-    let (gv, av) = (data.violating(Entity::Group), data.violating(Entity::Account));
+    let (gv, av) = (data.violating(EntityKind::Group), data.violating(EntityKind::Account));
     Figures {
         groups: Counts::new(g[0], g[1], g[2], gv, hours),
         accounts: Counts::new(a[0], a[1], a[2], av, hours),
@@ -362,7 +356,7 @@ fn last_flagged(e: &Entry, policies: &[Policy]) -> Option<usize> {
 /// An entity one policy flags and the other does not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Difference {
-    pub kind: Entity,
+    pub kind: EntityKind,
     pub id: u64,
     pub score: f64,
     pub label: Option<Label>,
@@ -382,10 +376,10 @@ impl KindCounts {
         self.groups + self.accounts
     }
 
-    fn add(&mut self, kind: Entity) {
+    fn add(&mut self, kind: EntityKind) {
         match kind {
-            Entity::Group => self.groups += 1,
-            Entity::Account => self.accounts += 1,
+            EntityKind::Group => self.groups += 1,
+            EntityKind::Account => self.accounts += 1,
         }
     }
 }
@@ -457,67 +451,34 @@ pub fn compare(run_dir: &Path, a: &Policy, b: &Policy) -> Result<Comparison, Swe
 /// thresholds of kinds flagged by rank raised): what a sweep replays when no policy is given,
 /// so its "current policy" figures are the run's own. `None` for runs that predate it.
 pub fn applied_policy(run_dir: &Path) -> Option<Policy> {
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).ok()?).ok()?;
-    serde_json::from_value(manifest.get("effective_policy")?.clone()).ok()
+    RunFolder::open(run_dir).and_then(|r| r.manifest()).ok()?.effective_policy
 }
 
-fn read_parquet(path: &Path) -> Result<DataFrame, SweepError> {
-    crate::io::read_parquet_if_exists(path, None)
-        .map_err(|error| SweepError::Read { path: path.to_path_buf(), error })?
-        .ok_or_else(|| SweepError::MissingFile { path: path.to_path_buf() })
-}
+fn load(run_dir: &Path) -> Result<RunData, RunFolderError> {
+    let run = RunFolder::open(run_dir)?;
+    let labels = load_labels(&run)?;
 
-/// A column cast to `dtype`; a missing column or a lossy cast is an error naming both.
-fn column(df: &DataFrame, path: &Path, name: &str, dtype: &DataType) -> Result<Series, SweepError> {
-    let bad = |problem: String| SweepError::Column { path: path.to_path_buf(), column: name.to_string(), problem };
-    let c = df.column(name).map_err(|_| bad("missing".to_string()))?;
-    if c.dtype() == dtype {
-        return Ok(c.as_materialized_series().clone());
-    }
-    c.strict_cast(dtype).map(|c| c.as_materialized_series().clone()).map_err(|e| bad(format!("has type {}, expected {dtype}: {e}", c.dtype())))
-}
-
-fn parse_kind(s: Option<&str>, path: &Path, row: usize) -> Result<Entity, SweepError> {
-    match s {
-        Some("group") => Ok(Entity::Group),
-        Some("account") => Ok(Entity::Account),
-        other => Err(SweepError::Value {
-            path: path.to_path_buf(),
-            row,
-            column: "entity_kind".into(),
-            problem: format!("{other:?} is not \"group\" or \"account\""),
-        }),
-    }
-}
-
-fn load(run_dir: &Path) -> Result<RunData, SweepError> {
-    if !run_dir.is_dir() {
-        return Err(SweepError::NoRunDir { path: run_dir.to_path_buf() });
-    }
-    let labels = load_labels(&run_dir.join("labels.parquet"))?;
-
-    let path = run_dir.join("policy_facts.parquet");
-    let df = read_parquet(&path)?;
-    let kind = column(&df, &path, "entity_kind", &DataType::String)?;
-    let id = column(&df, &path, "entity_id", &DataType::UInt64)?;
-    let score = column(&df, &path, "score", &DataType::Float64)?;
-    let members = column(&df, &path, "members_now", &DataType::UInt64)?;
-    let hash = column(&df, &path, "hash_match", &DataType::Boolean)?;
-    let admin = column(&df, &path, "violating_admin", &DataType::Boolean)?;
-    let reports = column(&df, &path, "child_safety_reports", &DataType::UInt64)?;
-    let (kind, id, score, members) = (kind.str().unwrap(), id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
+    let columns = ["entity_kind", "entity_id", "score", "members_now", "hash_match", "violating_admin", "child_safety_reports"];
+    let t = run.read(RunTable::PolicyFacts, &columns, None)?;
+    let kind = t.kinds("entity_kind")?;
+    let id = t.column("entity_id", &DataType::UInt64)?;
+    let score = t.column("score", &DataType::Float64)?;
+    let members = t.column("members_now", &DataType::UInt64)?;
+    let hash = t.column("hash_match", &DataType::Boolean)?;
+    let admin = t.column("violating_admin", &DataType::Boolean)?;
+    let reports = t.column("child_safety_reports", &DataType::UInt64)?;
+    let (id, score, members) = (id.u64().unwrap(), score.f64().unwrap(), members.u64().unwrap());
     let (hash, admin, reports) = (hash.bool().unwrap(), admin.bool().unwrap(), reports.u64().unwrap());
 
-    let mut entries = Vec::with_capacity(df.height());
-    let mut seen: HashMap<(Entity, u64), usize> = HashMap::with_capacity(df.height());
+    let mut entries = Vec::with_capacity(t.height());
+    let mut seen: HashMap<(EntityKind, u64), usize> = HashMap::with_capacity(t.height());
     let (mut groups, mut accounts) = (Population::default(), Population::default());
-    for row in 0..df.height() {
-        let k = parse_kind(kind.get(row), &path, row)?;
+    for (row, &k) in kind.iter().enumerate() {
         let Some(i) = id.get(row) else {
-            return Err(SweepError::Value { path, row, column: "entity_id".into(), problem: "null".into() });
+            return Err(t.bad_value(row, "entity_id", "null"));
         };
         if let Some(first) = seen.insert((k, i), row) {
-            return Err(SweepError::Value { path, row, column: "entity_id".into(), problem: format!("{} {i} already on row {first}", k.as_str()) });
+            return Err(t.bad_value(row, "entity_id", format!("{} {i} already on row {first}", k.as_str())));
         }
         let facts = Facts {
             // A null score never passes a threshold; rules still apply.
@@ -528,7 +489,7 @@ fn load(run_dir: &Path) -> Result<RunData, SweepError> {
             child_safety_reports: reports.get(row).map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX)),
         };
         let label = labels.get(&(k, i)).map(|(l, _)| *l);
-        let pop = if k == Entity::Group { &mut groups } else { &mut accounts };
+        let pop = if k == EntityKind::Group { &mut groups } else { &mut accounts };
         pop.scored += 1;
         match label {
             Some(Label::Violating) => pop.labels.violating += 1,
@@ -539,28 +500,23 @@ fn load(run_dir: &Path) -> Result<RunData, SweepError> {
     }
     for (k, i) in labels.keys() {
         if !seen.contains_key(&(*k, *i)) {
-            let pop = if *k == Entity::Group { &mut groups } else { &mut accounts };
+            let pop = if *k == EntityKind::Group { &mut groups } else { &mut accounts };
             pop.labels.unscored += 1;
         }
     }
-    let clusters = load_clusters(run_dir)?;
+    let clusters = load_clusters(&run)?;
     Ok(RunData { entries, clusters, groups, accounts })
 }
 
 /// The cluster of each entity in `cluster_members.parquet`; `None` without the file.
-fn load_clusters(run_dir: &Path) -> Result<Option<HashMap<(Entity, u64), u64>>, SweepError> {
-    let path = run_dir.join("cluster_members.parquet");
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let df = read_parquet(&path)?;
-    let cid = column(&df, &path, "cluster_id", &DataType::UInt64)?;
-    let kind = column(&df, &path, "entity_kind", &DataType::String)?;
-    let id = column(&df, &path, "entity_id", &DataType::UInt64)?;
-    let (cid, kind, id) = (cid.u64().unwrap(), kind.str().unwrap(), id.u64().unwrap());
-    let mut out = HashMap::with_capacity(df.height());
-    for row in 0..df.height() {
-        let k = parse_kind(kind.get(row), &path, row)?;
+fn load_clusters(run: &RunFolder) -> Result<Option<ClusterOf>, RunFolderError> {
+    let Some(t) = run.read_optional(RunTable::ClusterMembers, &["cluster_id", "entity_kind", "entity_id"], None)? else { return Ok(None) };
+    let cid = t.column("cluster_id", &DataType::UInt64)?;
+    let kind = t.kinds("entity_kind")?;
+    let id = t.column("entity_id", &DataType::UInt64)?;
+    let (cid, id) = (cid.u64().unwrap(), id.u64().unwrap());
+    let mut out = HashMap::with_capacity(t.height());
+    for (row, &k) in kind.iter().enumerate() {
         if let (Some(c), Some(i)) = (cid.get(row), id.get(row)) {
             out.insert((k, i), c);
         }
@@ -568,47 +524,36 @@ fn load_clusters(run_dir: &Path) -> Result<Option<HashMap<(Entity, u64), u64>>, 
     Ok(Some(out))
 }
 
+/// The cluster of each entity in a cluster.
+type ClusterOf = HashMap<(EntityKind, u64), u64>;
+
 /// Label and decision time (epoch ms) per entity.
-type Labels = HashMap<(Entity, u64), (Label, i64)>;
+type Labels = HashMap<(EntityKind, u64), (Label, i64)>;
 
 /// The label per entity; should an entity appear twice, the latest `ts` (then the later row)
 /// wins, as in training.
-fn load_labels(path: &Path) -> Result<Labels, SweepError> {
-    let df = read_parquet(path)?;
-    let kind = column(&df, path, "entity_kind", &DataType::String)?;
-    let id = column(&df, path, "entity_id", &DataType::UInt64)?;
-    let label = column(&df, path, "label", &DataType::String)?;
-    // Datetime(ms) or epoch-ms Int64; both cast to Int64 milliseconds.
-    let ts = match df.column("ts") {
-        Ok(c) => Some(
-            c.cast(&DataType::Int64)
-                .map_err(|e| SweepError::Column { path: path.to_path_buf(), column: "ts".into(), problem: e.to_string() })?
-                .as_materialized_series()
-                .clone(),
-        ),
-        Err(_) => None,
-    };
-    let (kind, id, label) = (kind.str().unwrap(), id.u64().unwrap(), label.str().unwrap());
-    let ts = ts.as_ref().map(|s| s.i64().unwrap());
-    let mut out = HashMap::with_capacity(df.height());
-    for row in 0..df.height() {
-        let k = parse_kind(kind.get(row), path, row)?;
+fn load_labels(run: &RunFolder) -> Result<Labels, RunFolderError> {
+    // `ts` is optional: without it every label is equally old.
+    let with_ts = run.columns(RunTable::Labels)?.iter().any(|c| c == "ts");
+    let columns: &[&str] = if with_ts { &["entity_kind", "entity_id", "label", "ts"] } else { &["entity_kind", "entity_id", "label"] };
+    let t = run.read(RunTable::Labels, columns, None)?;
+    let kind = t.kinds("entity_kind")?;
+    let id = t.column("entity_id", &DataType::UInt64)?;
+    let label = t.column("label", &DataType::String)?;
+    // Datetime(ms) or epoch-ms Int64.
+    let ts = if with_ts { Some(t.times_ms("ts")?) } else { None };
+    let (id, label) = (id.u64().unwrap(), label.str().unwrap());
+    let mut out = HashMap::with_capacity(t.height());
+    for (row, &k) in kind.iter().enumerate() {
         let Some(i) = id.get(row) else {
-            return Err(SweepError::Value { path: path.to_path_buf(), row, column: "entity_id".into(), problem: "null".into() });
+            return Err(t.bad_value(row, "entity_id", "null"));
         };
         let l = match label.get(row) {
             Some("violating") => Label::Violating,
             Some("benign") => Label::Benign,
-            other => {
-                return Err(SweepError::Value {
-                    path: path.to_path_buf(),
-                    row,
-                    column: "label".into(),
-                    problem: format!("{other:?} is not \"violating\" or \"benign\""),
-                })
-            }
+            other => return Err(t.bad_value(row, "label", format!("{other:?} is not \"violating\" or \"benign\""))),
         };
-        let t = ts.and_then(|ts| ts.get(row)).unwrap_or(i64::MIN);
+        let t = ts.as_ref().and_then(|ts| ts[row]).unwrap_or(i64::MIN);
         match out.get(&(k, i)) {
             Some((_, prev)) if *prev > t => {}
             _ => {
@@ -1112,7 +1057,7 @@ mod tests {
             })
             .collect();
         let scores = [0.0, 0.049, 0.05, 0.3, 0.5, 0.51, 0.95, 0.999, 1.0, f64::NAN];
-        for kind in [Entity::Group, Entity::Account] {
+        for kind in [EntityKind::Group, EntityKind::Account] {
             for &score in &scores {
                 for members in [None, Some(0), Some(2), Some(3), Some(50)] {
                     for rule in 0..4u32 {

@@ -4,6 +4,7 @@
 
 use crate::ingest::{ev, method, Window, MS_PER_DAY, NONE};
 use crate::replay::MembershipState;
+use crate::schema::{EntityKind, MediaType, ReportReason};
 
 use super::group::{reach_of, Index};
 use super::{add_photo_features, capped_actions, ratio, Context, FeatureTable, TableBuilder};
@@ -95,7 +96,7 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
         Some(d.len() as f64)
     });
     t.add("fwd_image_video_share", fw, |a| {
-        ratio(rows(a).filter(|f| f.media == 1 || f.media == 2).count() as u64, sent.of(a).len() as u64)
+        ratio(rows(a).filter(|f| f.media.is_some_and(MediaType::is_image_or_video)).count() as u64, sent.of(a).len() as u64)
     });
     t.add("fwd_to_groups_share", fw, |a| ratio(rows(a).filter(|f| f.dst_group != NONE).count() as u64, sent.of(a).len() as u64));
     t.add("media_multi_group_objects", fw, |a| {
@@ -107,9 +108,9 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
     t.add("batch_cap_actions_window", fw, |a| Some(capped_actions(rows(a))));
     let rp = &["reports"];
     t.add("reports_received_window", rp, |a| Some(reports.of(a).len() as f64));
-    t.add("child_safety_reports_received_window", rp, |a| Some(reports.of(a).iter().filter(|&&i| w.reports[i as usize].reason == 0).count() as f64));
+    t.add("child_safety_reports_received_window", rp, |a| Some(reports.of(a).iter().filter(|&&i| w.reports[i as usize].reason == Some(ReportReason::ChildSafety)).count() as f64));
     t.add("stranger_blocks_received_window", &["blocks"], |a| Some(blocks.of(a).iter().filter(|&&i| w.blocks[i as usize].unknown_contact).count() as f64));
     let hb = &["hash_bank", "accounts"];
     add_photo_features(&mut t, hb, &acc.photo, &ctx.account_photo_match);
-    t.finish("account_id", &acc.ids)
+    t.finish(EntityKind::Account, &acc.ids)
 }

@@ -3,6 +3,7 @@
 
 use crate::ingest::{ev, method, Window, MS_PER_DAY, MS_PER_HOUR, NONE};
 use crate::replay::MembershipState;
+use crate::schema::{EntityKind, MediaType, ReportReason};
 
 use super::{add_photo_features, capped_actions, median, ratio, Context, FeatureTable, TableBuilder};
 
@@ -41,10 +42,6 @@ impl Index {
     pub fn of(&self, k: usize) -> &[u32] {
         &self.items[self.offsets[k]..self.offsets[k + 1]]
     }
-}
-
-fn is_image_video(media: u8) -> bool {
-    media == 1 || media == 2
 }
 
 /// Distinct groups each media object touched in the window, as a sorted (fp, reach) list.
@@ -89,7 +86,7 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
     let cs_on_account = {
         let mut v = vec![0u32; na];
         for r in &w.reports {
-            if !r.on_group && r.reason == 0 && r.target != NONE {
+            if !r.on_group && r.reason == Some(ReportReason::ChildSafety) && r.target != NONE {
                 v[r.target as usize] += 1;
             }
         }
@@ -237,11 +234,11 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
     t.add("fwd_in_window", fw, |g| Some(fwd_in.of(g).len() as f64));
     t.add("fwd_out_window", fw, |g| Some(fwd_out.of(g).len() as f64));
     t.add("fwd_in_image_video_share", fw, |g| {
-        let hit = fwd_in.of(g).iter().filter(|&&i| is_image_video(w.forwards[i as usize].media)).count();
+        let hit = fwd_in.of(g).iter().filter(|&&i| w.forwards[i as usize].media.is_some_and(MediaType::is_image_or_video)).count();
         ratio(hit as u64, fwd_in.of(g).len() as u64)
     });
     t.add("fwd_out_image_video_share", fw, |g| {
-        let hit = fwd_out.of(g).iter().filter(|&&i| is_image_video(w.forwards[i as usize].media)).count();
+        let hit = fwd_out.of(g).iter().filter(|&&i| w.forwards[i as usize].media.is_some_and(MediaType::is_image_or_video)).count();
         ratio(hit as u64, fwd_out.of(g).len() as u64)
     });
     t.add("fwd_frequently_forwarded_share", fw, |g| {
@@ -263,7 +260,7 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
     t.add("batch_cap_actions_window", fw, |g| Some(capped_actions(fwd_rows(g))));
     let rp = &["reports"];
     t.add("reports_window", rp, |g| Some(reports.of(g).len() as f64));
-    t.add("child_safety_reports_window", rp, |g| Some(reports.of(g).iter().filter(|&&i| w.reports[i as usize].reason == 0).count() as f64));
+    t.add("child_safety_reports_window", rp, |g| Some(reports.of(g).iter().filter(|&&i| w.reports[i as usize].reason == Some(ReportReason::ChildSafety)).count() as f64));
     t.add("member_child_safety_reports_per_member", &["reports", "memberships"], |g| {
         ratio(member_accounts(g).map(|a| cs_on_account[a] as u64).sum(), st.of(g).len() as u64)
     });
@@ -272,5 +269,5 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
     });
     let hb = &["hash_bank", "groups"];
     add_photo_features(&mut t, hb, &w.groups.photo, &ctx.group_photo_match);
-    t.finish("group_id", &w.groups.ids)
+    t.finish(EntityKind::Group, &w.groups.ids)
 }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::Window;
 use crate::replay::MembershipState;
+use crate::schema::EntityKind;
 
 /// Feature-stage settings.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +38,20 @@ pub struct FeatureConfig {
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig { hamming_threshold: 31 }
+    }
+}
+
+/// Labelled entities that seed the propagation features, counted for `manifest.json` and
+/// `features.json`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SeedCounts {
+    pub accounts: usize,
+    pub groups: usize,
+}
+
+impl SeedCounts {
+    pub fn of(seeds: &graph::Seeds) -> SeedCounts {
+        SeedCounts { accounts: seeds.accounts.len(), groups: seeds.groups.len() }
     }
 }
 
@@ -80,7 +95,7 @@ impl FeatureColumn {
 /// Features of one entity kind: row `r` is the entity with dense index `rows[r]`.
 #[derive(Debug, Clone)]
 pub struct FeatureTable {
-    pub key: &'static str,
+    pub kind: EntityKind,
     pub ids: Vec<u64>,
     pub rows: Vec<u32>,
     pub columns: Vec<FeatureColumn>,
@@ -95,7 +110,7 @@ impl FeatureTable {
 
     /// Rows `lo..hi` as a frame (the table is written a row group at a time).
     pub fn frame_rows(&self, lo: usize, hi: usize) -> PolarsResult<DataFrame> {
-        let mut cols = vec![Column::new(self.key.into(), &self.ids[lo..hi])];
+        let mut cols = vec![Column::new(self.kind.id_column().into(), &self.ids[lo..hi])];
         for c in &self.columns {
             cols.push(c.column(lo, hi));
         }
@@ -135,9 +150,9 @@ impl<'a> TableBuilder<'a> {
         self.columns.push(FeatureColumn { name, values });
     }
 
-    pub fn finish(self, key: &'static str, ids: &[u64]) -> FeatureTable {
+    pub fn finish(self, kind: EntityKind, ids: &[u64]) -> FeatureTable {
         FeatureTable {
-            key,
+            kind,
             ids: self.rows.iter().map(|&i| ids[i as usize]).collect(),
             rows: self.rows,
             columns: self.columns,
@@ -198,12 +213,12 @@ pub struct Context {
 #[derive(Default)]
 struct TextCache(std::sync::Mutex<Vec<TextCacheEntry>>);
 
-type TextCacheEntry = (&'static str, Vec<(u32, bool)>, std::sync::Arc<Option<Vec<Option<f64>>>>);
+type TextCacheEntry = (EntityKind, Vec<(u32, bool)>, std::sync::Arc<Option<Vec<Option<f64>>>>);
 
 impl TextCache {
     const ENTRIES: usize = 4;
 
-    fn get_or_fit(&self, kind: &'static str, labels: &[(u32, bool)], fit: impl FnOnce() -> Option<Vec<Option<f64>>>) -> std::sync::Arc<Option<Vec<Option<f64>>>> {
+    fn get_or_fit(&self, kind: EntityKind, labels: &[(u32, bool)], fit: impl FnOnce() -> Option<Vec<Option<f64>>>) -> std::sync::Arc<Option<Vec<Option<f64>>>> {
         let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = lock().iter().find(|e| e.0 == kind && e.1 == labels) {
             return e.2.clone();
@@ -285,8 +300,8 @@ pub fn tabular(w: &Window, st: &MembershipState, ctx: &Context) -> (FeatureTable
     let t = std::time::Instant::now();
     let (gcols, acols) = graph::structural(w, st, &ctx.graphs);
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "structural graph features");
-    append(w, &mut groups, "group", gcols, (false, false));
-    append(w, &mut accounts, "account", acols, (false, false));
+    append(w, &mut groups, EntityKind::Group, gcols, (false, false));
+    append(w, &mut accounts, EntityKind::Account, acols, (false, false));
     (groups, accounts)
 }
 
@@ -300,14 +315,14 @@ pub fn text_scores(w: &Window, ctx: &Context, seeds: &graph::Seeds) -> (Vec<Opti
         let s = ctx.text_cache.get_or_fit(kind, labels, || text::cross_fitted_scores(vectors, labels, key));
         s.as_ref().clone().unwrap_or_else(|| none(key.len()))
     };
-    let g = cached("group", &ctx.group_text, &seeds.labelled_groups, &w.groups.ids);
-    let a = cached("account", &ctx.account_text, &seeds.labelled_accounts, &w.accounts.ids);
+    let g = cached(EntityKind::Group, &ctx.group_text, &seeds.labelled_groups, &w.groups.ids);
+    let a = cached(EntityKind::Account, &ctx.account_text, &seeds.labelled_accounts, &w.accounts.ids);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "text scores");
     (g, a)
 }
 
 /// Whether a feature of `entity` is computed from labels or hash matches.
-pub fn is_seed_based(entity: &str, name: &str) -> bool {
+pub fn is_seed_based(entity: EntityKind, name: &str) -> bool {
     catalog_entry(entity, name).is_some_and(|e| e.seed_based)
 }
 
@@ -315,7 +330,7 @@ pub fn is_seed_based(entity: &str, name: &str) -> bool {
 /// A seed-based feature needs something to seed from (labels or a hash bank); a text score
 /// needs labels, and is unavailable when too few violating labels are visible to train on; a
 /// network feature needs the first-stage scores it reads (`first`: groups', accounts').
-pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::Columns, first: (bool, bool)) {
+pub fn append(w: &Window, table: &mut FeatureTable, entity: EntityKind, cols: graph::Columns, first: (bool, bool)) {
     let seeded = w.has_table("labels") || w.has_table("hash_bank");
     let entries = catalog_entries();
     for (name, values) in cols {
@@ -324,7 +339,10 @@ pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::C
         // A text score that could not be trained (too few visible violating texts) is null
         // for everyone: unavailable, not zero.
         let untrained = name == "text_score" && values.iter().all(Option::is_none);
-        let reads_first = entry.first_stage.iter().all(|k| if k == "group" { first.0 } else { first.1 });
+        let reads_first = entry.first_stage.iter().all(|k| match k {
+            EntityKind::Group => first.0,
+            EntityKind::Account => first.1,
+        });
         let available = (seeded || !entry.seed_based) && entry.needs.iter().all(|t| w.has_table(t)) && !untrained && reads_first;
         if !available {
             table.unavailable.push(name);
@@ -333,12 +351,11 @@ pub fn append(w: &Window, table: &mut FeatureTable, entity: &str, cols: graph::C
     }
 }
 
-/// Names of the graph features of `entity` ("group" or "account").
-pub fn graph_feature_names(entity: &str) -> &'static [&'static str] {
-    if entity == "group" {
-        graph::GROUP_GRAPH_FEATURES
-    } else {
-        graph::ACCOUNT_GRAPH_FEATURES
+/// Names of the graph features of `entity`.
+pub fn graph_feature_names(entity: EntityKind) -> &'static [&'static str] {
+    match entity {
+        EntityKind::Group => graph::GROUP_GRAPH_FEATURES,
+        EntityKind::Account => graph::ACCOUNT_GRAPH_FEATURES,
     }
 }
 
@@ -347,14 +364,14 @@ pub fn graph_feature_names(entity: &str) -> &'static [&'static str] {
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     pub name: String,
-    pub entity: String,
+    pub entity: EntityKind,
     pub unit: String,
     pub needs: Vec<String>,
     #[serde(default)]
     pub seed_based: bool,
     /// Network features: the kinds whose first-stage scores the feature reads.
     #[serde(default)]
-    pub first_stage: Vec<String>,
+    pub first_stage: Vec<EntityKind>,
     pub description: String,
     /// A short phrase for investigators with `{value}` where the formatted value goes,
     /// e.g. "{value} of members joined through an invite link".
@@ -408,8 +425,8 @@ pub fn catalog_entries() -> &'static [CatalogEntry] {
     ENTRIES.get_or_init(|| catalog().1)
 }
 
-/// The catalog entry of a feature of `entity` ("group" or "account").
-pub fn catalog_entry(entity: &str, name: &str) -> Option<&'static CatalogEntry> {
+/// The catalog entry of a feature of `entity`.
+pub fn catalog_entry(entity: EntityKind, name: &str) -> Option<&'static CatalogEntry> {
     catalog_entries().iter().find(|e| e.entity == entity && e.name == name)
 }
 

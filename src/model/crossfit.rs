@@ -30,6 +30,7 @@ use crate::features::network::{self, FirstStage};
 use crate::features::{self, Context, FeatureTable, FOLDS};
 use crate::ingest::Window;
 use crate::replay::MembershipState;
+use crate::schema::EntityKind;
 
 use super::train::{self, Calibration, Design, FittedStage, KindModel, Skipped, StageModel, TrainConfig};
 use super::{ModelError, ModelFile};
@@ -77,7 +78,7 @@ struct First {
     dense: Vec<Vec<f64>>,
 }
 
-fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, target: &[bool], labels: &[Option<bool>], fold: &[u8], trainable: bool) -> Result<First, ModelError> {
+fn first_stage(entity: EntityKind, table: &FeatureTable, n_dense: usize, mode: &Mode, target: &[bool], labels: &[Option<bool>], fold: &[u8], trainable: bool) -> Result<First, ModelError> {
     let empty = || First { stage: None, fitted: None, dense: Vec::new() };
     let (fitted, stage, per_fold) = match mode {
         Mode::Train(cfg) => {
@@ -95,7 +96,7 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
                     (Some(f), None, per_fold)
                 }
                 Err(e) => {
-                    tracing::warn!(entity, error = %e, "first stage not trained");
+                    tracing::warn!(entity = %entity, error = %e, "first stage not trained");
                     return Ok(empty());
                 }
             }
@@ -104,7 +105,7 @@ fn first_stage(entity: &str, table: &FeatureTable, n_dense: usize, mode: &Mode, 
         Mode::Apply(file) => match file.kind(entity).and_then(|k| k.first.clone()) {
             Some(stage) => {
                 let cols = crate::model::data::select(table, &stage.features).map_err(|missing| ModelError::Features {
-                    entity: entity.into(),
+                    entity,
                     missing,
                     model_catalog: file.feature_catalog_version,
                     data_catalog: features::catalog().0,
@@ -159,24 +160,24 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     let (glab, alab) = (train::row_labels(&gtab, &grp_labels), train::row_labels(&atab, &acc_labels));
     let target = |l: &[Option<bool>]| l.iter().map(|v| *v == Some(true)).collect::<Vec<bool>>();
     let (gtarget, atarget) = (target(&glab), target(&alab));
-    let trainable = |entity: &str, l: &[Option<bool>]| match &mode {
+    let trainable = |entity: EntityKind, l: &[Option<bool>]| match &mode {
         Mode::Train(cfg) => train::check_labels(entity, l, cfg),
         Mode::Features => Err(skipped(entity, l, "features only".into())),
         Mode::Apply(file) => file.kind(entity).map(|_| ()).ok_or_else(|| {
             file.skipped.iter().find(|s| s.entity == entity).cloned().unwrap_or_else(|| Skipped {
-                entity: entity.into(),
+                entity,
                 reason: "the model file has no model for this kind".into(),
                 labels_violating: 0,
                 labels_benign: 0,
             })
         }),
     };
-    let (gok, aok) = (trainable("group", &glab), trainable("account", &alab));
+    let (gok, aok) = (trainable(EntityKind::Group, &glab), trainable(EntityKind::Account, &alab));
 
     // First stage.
     let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
-    let gfirst = first_stage("group", &gtab, ng, &mode, &gtarget, &glab, &gfold, gok.is_ok())?;
-    let afirst = first_stage("account", &atab, na, &mode, &atarget, &alab, &afold, aok.is_ok())?;
+    let gfirst = first_stage(EntityKind::Group, &gtab, ng, &mode, &gtarget, &glab, &gfold, gok.is_ok())?;
+    let afirst = first_stage(EntityKind::Account, &atab, na, &mode, &atarget, &alab, &afold, aok.is_ok())?;
     lap("first_stage");
 
     // Passes: seed-based and network features of each fold's entities with its labels hidden.
@@ -218,15 +219,15 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     gcols.push(("text_score", gtext));
     acols.push(("text_score", atext));
     let first_available = (gfirst.dense.len() == FOLDS as usize, afirst.dense.len() == FOLDS as usize);
-    features::append(w, &mut gtab, "group", gcols, first_available);
-    features::append(w, &mut atab, "account", acols, first_available);
+    features::append(w, &mut gtab, EntityKind::Group, gcols, first_available);
+    features::append(w, &mut atab, EntityKind::Account, acols, first_available);
     tracing::debug!(passes, "seed-based and network features");
     lap("seeded_features");
 
     // Second stage.
     let (gaug, aaug) = unlabelled_network.unzip();
-    let group = second_stage("group", &gtab, &mode, gok, gfirst, &gtarget, &glab, gfold, gaug)?;
-    let account = second_stage("account", &atab, &mode, aok, afirst, &atarget, &alab, afold, aaug)?;
+    let group = second_stage(EntityKind::Group, &gtab, &mode, gok, gfirst, &gtarget, &glab, gfold, gaug)?;
+    let account = second_stage(EntityKind::Account, &atab, &mode, aok, afirst, &atarget, &alab, afold, aaug)?;
     lap("second_stage");
     Ok(Outcome { groups: gtab, accounts: atab, group, account })
 }
@@ -263,7 +264,7 @@ fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels:
             Some(cfold(best[0]))
         })
         .collect();
-    let seed_based = |entity: &str, cols: Columns| -> Columns { cols.into_iter().filter(|(n, _)| features::is_seed_based(entity, n)).collect() };
+    let seed_based = |entity: EntityKind, cols: Columns| -> Columns { cols.into_iter().filter(|(n, _)| features::is_seed_based(entity, n)).collect() };
     let mut gout: Columns = Vec::new();
     let mut aout: Columns = Vec::new();
     let hide = |labels: &[Option<bool>], in_fold: &dyn Fn(usize) -> bool| -> Vec<u32> { (0..labels.len()).filter(|&i| labels[i].is_some() && in_fold(i)).map(|i| i as u32).collect() };
@@ -274,7 +275,7 @@ fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels:
         let (gn, an) = network::network(w, st, g, FirstStage { group: gnan, account: anan }, seeds, prop);
         gs.extend(gn);
         as_.extend(an);
-        let (gs, as_) = (seed_based("group", gs), seed_based("account", as_));
+        let (gs, as_) = (seed_based(EntityKind::Group, gs), seed_based(EntityKind::Account, as_));
         overwrite(&mut gout, gs, &|i| gfold[i] == k);
         overwrite(&mut aout, as_, &|a| afold[a] == Some(k));
     }
@@ -299,7 +300,7 @@ fn training_design(table: &FeatureTable, names: &[String], aug: Option<&Columns>
 }
 
 #[allow(clippy::too_many_arguments)]
-fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), Skipped>, first: First, target: &[bool], labels: &[Option<bool>], fold: Vec<u8>, aug: Option<Columns>) -> Result<KindResult, ModelError> {
+fn second_stage(entity: EntityKind, table: &FeatureTable, mode: &Mode, ok: Result<(), Skipped>, first: First, target: &[bool], labels: &[Option<bool>], fold: Vec<u8>, aug: Option<Columns>) -> Result<KindResult, ModelError> {
     let none = |model: Result<KindModel, Skipped>, fold: Vec<u8>| KindResult { model, raw: Vec::new(), probability: Vec::new(), design: None, fold };
     if let Err(s) = ok {
         return Ok(none(Err(s), fold));
@@ -309,25 +310,25 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
             let names = train::usable_features(table, entity, cfg.tabular_only);
             let clock = std::time::Instant::now();
             let d = training_design(table, &names, aug.as_ref());
-            tracing::debug!(entity, rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "training design");
+            tracing::debug!(entity = %entity, rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "training design");
             let mut stage = match train::fit_stage(&train::candidates(), d, &table.ids, &fold, target, labels, cfg) {
                 Ok(s) => s,
                 Err(e) => return Ok(none(Err(skipped(entity, labels, format!("no candidate could be fitted: {e}"))), fold)),
             };
             let clock = std::time::Instant::now();
             let (calibration, evaluation) = train::calibrate(&stage, target, labels, &fold);
-            tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "calibrated");
+            tracing::debug!(entity = %entity, seconds = clock.elapsed().as_secs_f64(), "calibrated");
             let tabular_only = (!cfg.tabular_only).then(|| {
                 let names = train::usable_features(table, entity, true);
                 let d = Design::fit(&train::columns(table, &names));
                 // The chosen learner alone: the comparison asks what the graph adds to it.
                 train::fit_stage(std::slice::from_ref(&stage.model.learner), d, &table.ids, &fold, target, labels, cfg).ok().map(|s| train::calibrate(&s, target, labels, &fold).1)
             });
-            tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "tabular-only comparison");
+            tracing::debug!(entity = %entity, seconds = clock.elapsed().as_secs_f64(), "tabular-only comparison");
             let d = stage.take_design();
             let probability: Vec<f64> = stage.oof.iter().map(|&r| calibration.apply(r)).collect();
             let importance = train::importance(&stage.model, &d);
-            tracing::debug!(entity, seconds = clock.elapsed().as_secs_f64(), "importance");
+            tracing::debug!(entity = %entity, seconds = clock.elapsed().as_secs_f64(), "importance");
             let model = kind_model(entity, first, stage.model, calibration, labels, target, &probability, importance, evaluation, tabular_only.flatten(), table, &fold, &stage.oof);
             Ok(KindResult { model: Ok(model), raw: stage.oof, probability, design: Some(d), fold })
         }
@@ -335,7 +336,7 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
         Mode::Apply(file) => {
             let model = file.kind(entity).expect("checked by trainable").clone();
             let cols = crate::model::data::select(table, model.features()).map_err(|missing| ModelError::Features {
-                entity: entity.into(),
+                entity,
                 missing,
                 model_catalog: file.feature_catalog_version,
                 data_catalog: features::catalog().0,
@@ -348,9 +349,9 @@ fn second_stage(entity: &str, table: &FeatureTable, mode: &Mode, ok: Result<(), 
     }
 }
 
-fn skipped(entity: &str, labels: &[Option<bool>], reason: String) -> Skipped {
+fn skipped(entity: EntityKind, labels: &[Option<bool>], reason: String) -> Skipped {
     Skipped {
-        entity: entity.into(),
+        entity,
         reason,
         labels_violating: labels.iter().filter(|l| **l == Some(true)).count(),
         labels_benign: labels.iter().filter(|l| **l == Some(false)).count(),
@@ -359,7 +360,7 @@ fn skipped(entity: &str, labels: &[Option<bool>], reason: String) -> Skipped {
 
 #[allow(clippy::too_many_arguments)]
 fn kind_model(
-    entity: &str,
+    entity: EntityKind,
     first: First,
     second: StageModel,
     calibration: Calibration,
@@ -379,7 +380,7 @@ fn kind_model(
         .filter_map(|r| labels[r].map(|l| train::OofRow { entity_id: table.ids[r], fold: fold[r], violating: l, raw_score: raw[r], score: probability[r] }))
         .collect();
     KindModel {
-        entity: entity.into(),
+        entity,
         first: first.fitted.map(|f| f.model).or(first.stage),
         second,
         calibration,

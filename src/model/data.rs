@@ -27,7 +27,7 @@ impl Columns {
 /// Feature names a model of this kind uses: every column of the table except the key,
 /// optionally only those that are not graph features.
 pub fn feature_names(table: &FeatureTable, tabular_only: bool) -> Vec<String> {
-    let graph = crate::features::graph_feature_names(if table.key == "group_id" { "group" } else { "account" });
+    let graph = crate::features::graph_feature_names(table.kind);
     table
         .columns
         .iter()

@@ -26,6 +26,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::schema::EntityKind;
+
 pub use train::{KindModel, Skipped, TrainConfig};
 
 /// Serde for `f64` fields that may be NaN or infinite (no fold evaluated, an empty
@@ -78,7 +80,7 @@ pub enum ModelError {
     #[error("model file {path} has format {found}; this build reads format {MODEL_FORMAT}")]
     Format { path: String, found: u32 },
     #[error("the {entity} model needs features the data does not have: {missing:?} (model catalog version {model_catalog}, data catalog version {data_catalog})")]
-    Features { entity: String, missing: Vec<String>, model_catalog: u32, data_catalog: u32 },
+    Features { entity: EntityKind, missing: Vec<String>, model_catalog: u32, data_catalog: u32 },
 }
 
 impl crate::ExitCode for ModelError {
@@ -105,14 +107,17 @@ impl ModelFile {
         crate::io::write_bytes(path, &bytes).map_err(|e| e.context(format!("writing {}", path.display())))
     }
 
-    /// The model of entity kind `entity` (`"group"` or `"account"`); any other name has none
-    /// (a misspelt kind must not silently get the account model).
-    pub fn kind(&self, entity: &str) -> Option<&KindModel> {
+    /// The model of entity kind `entity`, if the file has one.
+    pub fn kind(&self, entity: EntityKind) -> Option<&KindModel> {
         match entity {
-            "group" => self.group.as_ref(),
-            "account" => self.account.as_ref(),
-            _ => None,
+            EntityKind::Group => self.group.as_ref(),
+            EntityKind::Account => self.account.as_ref(),
         }
+    }
+
+    /// Why the file has no model of kind `entity`, if it has none.
+    pub fn skipped(&self, entity: EntityKind) -> Option<&Skipped> {
+        self.skipped.iter().find(|s| s.entity == entity)
     }
 }
 
@@ -149,7 +154,7 @@ impl ModelFile {
     /// A model read back from its file has none (they are not stored in it).
     pub fn oof_frame(&self) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
         use crate::io::col;
-        let rows: Vec<(&'static str, &train::OofRow)> = [("group", &self.group), ("account", &self.account)]
+        let rows: Vec<(&'static str, &train::OofRow)> = [(EntityKind::Group.as_str(), &self.group), (EntityKind::Account.as_str(), &self.account)]
             .into_iter()
             .flat_map(|(kind, k)| k.iter().flat_map(move |k| k.oof.iter().map(move |r| (kind, r))))
             .collect();

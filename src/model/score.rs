@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use crate::features::{catalog_entry, FeatureTable};
+use crate::schema::EntityKind;
 
 use super::crossfit::KindResult;
 use super::data::select;
@@ -38,7 +39,7 @@ impl Reason {
 }
 
 /// What a score is; written to the manifest as `"model"` or `"unsupervised"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoreMethod {
     /// A calibrated probability from a trained model.
@@ -47,12 +48,22 @@ pub enum ScoreMethod {
     Unsupervised,
 }
 
+impl ScoreMethod {
+    /// The manifest's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreMethod::Model => "model",
+            ScoreMethod::Unsupervised => "unsupervised",
+        }
+    }
+}
+
 /// Scores of one table's entities, in the table's row order.
 #[derive(Debug, Clone)]
 pub struct Scores {
     /// The feature names reasons refer to.
     pub features: Vec<String>,
-    pub entity: String,
+    pub entity: EntityKind,
     pub method: ScoreMethod,
     pub ids: Vec<u64>,
     pub score: Vec<f64>,
@@ -67,7 +78,7 @@ impl Scores {
     /// The catalog's phrase for a reason ("83 % of joins came through an invite link").
     pub fn reason_text(&self, r: &Reason) -> String {
         let name = self.feature_name(r);
-        catalog_entry(&self.entity, name).map_or_else(
+        catalog_entry(self.entity, name).map_or_else(
             || format!("{name} = {}", r.value().map_or("unknown".to_string(), |v| v.to_string())),
             |e| e.reason_text(r.value()),
         )
@@ -99,7 +110,7 @@ pub fn from_crossfit(table: &FeatureTable, result: &KindResult, top: usize) -> O
         .collect();
     Some(Scores {
         features: model.features().to_vec(),
-        entity: model.entity.clone(),
+        entity: model.entity,
         method: ScoreMethod::Model,
         ids: table.ids.clone(),
         score: result.probability.clone(),
@@ -108,17 +119,16 @@ pub fn from_crossfit(table: &FeatureTable, result: &KindResult, top: usize) -> O
 }
 
 /// Features the unlabelled fallback ranks by, per kind.
-pub fn unsupervised_features(entity: &str) -> &'static [&'static str] {
-    if entity == "group" {
-        &["ppr_membership", "lockstep_member_share", "max_jaccard_any_group", "dense_block_score", "members_in_violating_groups_share", "photo_hash_match"]
-    } else {
-        &["ppr_membership", "lockstep_partners", "dense_block_score", "violating_groups_now", "photo_hash_match"]
+pub fn unsupervised_features(entity: EntityKind) -> &'static [&'static str] {
+    match entity {
+        EntityKind::Group => &["ppr_membership", "lockstep_member_share", "max_jaccard_any_group", "dense_block_score", "members_in_violating_groups_share", "photo_hash_match"],
+        EntityKind::Account => &["ppr_membership", "lockstep_partners", "dense_block_score", "violating_groups_now", "photo_hash_match"],
     }
 }
 
 /// Rank-average score over [`unsupervised_features`] (nulls rank lowest; ties share their
 /// mean rank), in 0..1. Reasons are the features where the entity ranks highest.
-pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
+pub fn unsupervised(table: &FeatureTable, entity: EntityKind, top: usize) -> Scores {
     let names: Vec<&str> = unsupervised_features(entity).iter().copied().filter(|n| table.column(n).is_some_and(|c| c.iter().any(|v| v.is_some()))).collect();
     let n = table.ids.len();
     let ranks: Vec<Vec<f64>> = names
@@ -162,5 +172,5 @@ pub fn unsupervised(table: &FeatureTable, entity: &str, top: usize) -> Scores {
             })
             .collect();
     }
-    Scores { features: names.iter().map(|n| n.to_string()).collect(), entity: entity.into(), method: ScoreMethod::Unsupervised, ids: table.ids.clone(), score, reasons }
+    Scores { features: names.iter().map(|n| n.to_string()).collect(), entity, method: ScoreMethod::Unsupervised, ids: table.ids.clone(), score, reasons }
 }

@@ -45,6 +45,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{self, fold_of, FeatureTable, FOLDS};
+use crate::schema::EntityKind;
 use crate::units::mix64;
 
 use super::calibration::Platt;
@@ -208,7 +209,7 @@ pub struct StageModel {
 /// A trained model for one entity kind.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KindModel {
-    pub entity: String,
+    pub entity: EntityKind,
     /// Label-free features; its scores feed the second stage's network features. Absent
     /// for a tabular-only model.
     pub first: Option<StageModel>,
@@ -252,7 +253,7 @@ pub struct OofRow {
 /// Why a kind has no model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Skipped {
-    pub entity: String,
+    pub entity: EntityKind,
     pub reason: String,
     pub labels_violating: usize,
     pub labels_benign: usize,
@@ -269,12 +270,12 @@ pub fn row_labels(table: &FeatureTable, labels: &[Option<bool>]) -> Vec<Option<b
 }
 
 /// Why a kind cannot be trained, if it cannot.
-pub fn check_labels(entity: &str, labels: &[Option<bool>], cfg: &TrainConfig) -> Result<(), Skipped> {
+pub fn check_labels(entity: EntityKind, labels: &[Option<bool>], cfg: &TrainConfig) -> Result<(), Skipped> {
     let violating = labels.iter().filter(|l| **l == Some(true)).count();
     let benign = labels.iter().filter(|l| **l == Some(false)).count();
     if violating < cfg.min_positives {
         return Err(Skipped {
-            entity: entity.into(),
+            entity,
             reason: format!("{violating} violating {entity} labels; training needs at least {}", cfg.min_positives),
             labels_violating: violating,
             labels_benign: benign,
@@ -536,7 +537,7 @@ pub fn columns(table: &FeatureTable, names: &[String]) -> Columns {
 
 /// Features a stage may use: the table's available columns, minus graph features for
 /// tabular-only models.
-pub fn usable_features(table: &FeatureTable, entity: &str, tabular_only: bool) -> Vec<String> {
+pub fn usable_features(table: &FeatureTable, entity: EntityKind, tabular_only: bool) -> Vec<String> {
     let graph = features::graph_feature_names(entity);
     table
         .columns

@@ -21,7 +21,7 @@ use groupwatch::clusters::{self, Input};
 use groupwatch::features::{self, Context, FeatureConfig};
 use groupwatch::ingest::{self, ev, method, MembershipEvent, Window, WindowSpec, NONE};
 use groupwatch::model::score::Scores;
-use groupwatch::schema::Contract;
+use groupwatch::schema::{Contract, EntityKind};
 use groupwatch::synth::Scale;
 use polars::prelude::*;
 
@@ -106,16 +106,16 @@ fn clusters_of(w: &Window, flagged: &[bool]) -> Vec<clusters::Cluster> {
     let st = groupwatch::replay::replay(w);
     let ctx = Context::build(w, &st, &FeatureConfig::default());
     let (gtab, atab) = features::tabular(w, &st, &ctx);
-    let scores = |t: &features::FeatureTable, entity: &str, hi: &dyn Fn(u32) -> bool| Scores {
+    let scores = |t: &features::FeatureTable, entity: EntityKind, hi: &dyn Fn(u32) -> bool| Scores {
         features: Vec::new(),
-        entity: entity.into(),
+        entity,
         method: groupwatch::model::score::ScoreMethod::Model,
         ids: t.ids.clone(),
         score: t.rows.iter().map(|&i| if hi(i) { 0.9 } else { 0.1 }).collect(),
         reasons: vec![Vec::new(); t.ids.len()],
     };
-    let gs = scores(&gtab, "group", &|g| flagged[g as usize]);
-    let as_ = scores(&atab, "account", &|_| false);
+    let gs = scores(&gtab, EntityKind::Group, &|g| flagged[g as usize]);
+    let as_ = scores(&atab, EntityKind::Account, &|_| false);
     let gflag: Vec<bool> = gtab.rows.iter().map(|&g| flagged[g as usize]).collect();
     let aflag = vec![false; atab.rows.len()];
     let inp = Input {

@@ -6,6 +6,8 @@
 //! - The catalog and the written tables list the same features, in the right table, as Float64.
 //! - Without the optional `forwards` table, exactly the features that need it are null and
 //!   listed as unavailable in features.json; the others still have values.
+//! - `--config FILE` sets what no flag sets, a flag wins over the file, and an unknown key is
+//!   bad input naming the file and the key.
 //!
 //! Each test generates its own tiny dataset in a temp dir and runs the `groupwatch` binary.
 
@@ -15,7 +17,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use common::{as_of, python_oracle, synth};
+use common::{as_of, groupwatch, python_oracle, synth};
 use groupwatch::synth::Scale;
 use polars::prelude::*;
 
@@ -112,7 +114,7 @@ fn features_match_the_oracle_on_edge_cases() {
 fn catalog_and_feature_tables_list_the_same_features() {
     let catalog = catalog_file();
     // The catalog compiled into the binary is this file.
-    let compiled: Vec<(String, String)> = groupwatch::features::catalog().1.into_iter().map(|e| (e.entity, e.name)).collect();
+    let compiled: Vec<(String, String)> = groupwatch::features::catalog().1.into_iter().map(|e| (e.entity.to_string(), e.name)).collect();
     assert_eq!(compiled, catalog.iter().map(|(e, n, _)| (e.clone(), n.clone())).collect::<Vec<_>>());
     let inputs: BTreeSet<&str> =
         ["accounts", "groups", "memberships", "invite_links", "forwards", "reports", "blocks", "hash_bank", "labels"].into();
@@ -203,4 +205,32 @@ fn without_forwards_exactly_the_forward_features_are_unavailable() {
         problems.push(format!("{extra} is in unavailable_features but needs neither forwards nor a model"));
     }
     assert!(problems.is_empty(), "without the forwards table:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn a_configuration_file_sets_what_no_flag_does() {
+    let d = tempfile::tempdir().unwrap();
+    synth(d.path(), Scale::Tiny, None, 3);
+    let input = d.path().join("input");
+    let config = d.path().join("groupwatch.toml");
+    let features = |out: &str, extra: &[&str]| {
+        let out = d.path().join(out);
+        let o = groupwatch().arg("features").arg("--input").arg(&input).arg("--out").arg(&out).arg("--config").arg(&config).args(extra).output().unwrap();
+        let json = std::fs::read(out.join("features.json")).ok().map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap());
+        (o, json)
+    };
+    std::fs::write(&config, format!("as_of = {}\nwindow_days = 7\n\n[train]\nseed = 3\n", as_of())).unwrap();
+    let (o, json) = features("from-file", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json = json.unwrap();
+    assert_eq!((json["as_of"].as_str(), json["window_days"].as_u64()), (Some(as_of().to_string().as_str()), Some(7)));
+    let (_, json) = features("flag-wins", &["--window-days", "14"]);
+    assert_eq!(json.unwrap()["window_days"].as_u64(), Some(14));
+
+    std::fs::write(&config, "window_days = 7\nwindow_dayz = 14\n").unwrap();
+    let (o, json) = features("unknown-key", &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("groupwatch.toml line 2") && err.contains("window_dayz"), "{err}");
+    assert!(json.is_none(), "nothing is written");
 }

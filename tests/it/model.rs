@@ -20,6 +20,7 @@ use groupwatch::model::data::{select, Prep};
 use groupwatch::model::learners::{fit, Learner};
 use groupwatch::model::{metrics, train, ModelFile};
 use groupwatch::replay;
+use groupwatch::schema::EntityKind;
 use groupwatch::synth::{mix64, Scale};
 use polars::prelude::*;
 
@@ -163,19 +164,19 @@ fn train_writes_a_model_that_loads_and_refuses_mismatched_features() {
     for k in [&m.group, &m.account].into_iter().flatten() {
         assert!(!k.features().is_empty() && k.features().len() == k.second.prep.names.len());
         assert_eq!(k.second.folds.len(), features::FOLDS as usize);
-        assert!(ev[&k.entity]["all_features"]["candidates"].as_array().unwrap().len() >= 2);
+        assert!(ev[k.entity.as_str()]["all_features"]["candidates"].as_array().unwrap().len() >= 2);
         // Scoring data without one of its features is refused, naming it.
         let mut broken = m.clone();
-        let kind = if k.entity == "group" { broken.group.as_mut() } else { broken.account.as_mut() }.unwrap();
+        let kind = if k.entity == EntityKind::Group { broken.group.as_mut() } else { broken.account.as_mut() }.unwrap();
         kind.second.features[0] = "no_such_feature".into();
         let err = crossfit::run(&w, &st, &ctx, Mode::Apply(&broken), &mut |_| {}).err().expect("refused").to_string();
         assert!(err.contains("no_such_feature"), "{err}");
     }
     assert!(m.group.is_some() || m.account.is_some(), "skipped: {:?}", m.skipped);
-    // Each kind by its name; a misspelt kind has no model (it once got the account model).
-    assert_eq!(m.kind("group").map(|k| k.entity.as_str()), m.group.as_ref().map(|k| k.entity.as_str()));
-    assert_eq!(m.kind("account").map(|k| k.entity.as_str()), m.account.as_ref().map(|k| k.entity.as_str()));
-    assert!(m.kind("grup").is_none() && m.kind("").is_none());
+    // Each kind by its type (a misspelt name once got the account model; now it does not parse).
+    assert_eq!(m.kind(EntityKind::Group).map(|k| k.entity), m.group.as_ref().map(|k| k.entity));
+    assert_eq!(m.kind(EntityKind::Account).map(|k| k.entity), m.account.as_ref().map(|k| k.entity));
+    assert!(EntityKind::parse("grup").is_none() && EntityKind::parse("").is_none());
     // A file that is not a model is bad input.
     std::fs::write(&model, b"{\"format\": 99}").unwrap();
     assert!(ModelFile::load(&model).unwrap_err().to_string().contains("format 99"));

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use groupwatch::policy::{Decision, Entity, Facts, Policy, PolicyError, DEFAULT_POLICY_TEXT};
+use groupwatch::policy::{Decision, Facts, Policy, PolicyError, DEFAULT_POLICY_TEXT};
+use groupwatch::schema::EntityKind;
 use groupwatch::ExitCode;
 
 /// A valid policy; line numbers below refer to it (line 1 is `version = 1`).
@@ -183,7 +184,7 @@ fn decisions() {
         violating_admin: true, // rule switched off in GOOD
         child_safety_reports: reports,
     };
-    let decide = |f: Facts| p.decide(Entity::Group, &f);
+    let decide = |f: Facts| p.decide(EntityKind::Group, &f);
     assert_eq!(decide(group(0.3, 10, false, 0)), Decision::default());
     assert_eq!(decide(group(0.4, 5, false, 1)).reasons, ["threshold:group>=0.40"]);
     assert!(!decide(group(0.9, 4, false, 0)).flagged, "below min_group_size");
@@ -193,9 +194,9 @@ fn decisions() {
     assert!(d.flagged && d.auto_action);
 
     let account = Facts { score: 0.8, members_now: None, ..Facts::default() };
-    assert_eq!(p.decide(Entity::Account, &account).reasons, ["threshold:account>=0.80"]);
+    assert_eq!(p.decide(EntityKind::Account, &account).reasons, ["threshold:account>=0.80"]);
     // The default policy never auto-actions.
-    let d = Policy::default_policy().decide(Entity::Account, &Facts { hash_match: true, ..account });
+    let d = Policy::default_policy().decide(EntityKind::Account, &Facts { hash_match: true, ..account });
     assert_eq!(d.reasons, ["threshold:account>=0.70", "rule:hash_match"]);
     assert!(!d.auto_action);
 }
@@ -219,7 +220,7 @@ fn the_decision_is_monotone_in_the_threshold() {
         let (lo, hi) = { let (a, b): (f64, f64) = (rng.gen_range(0.0..=1.0), rng.gen_range(0.0..=1.0)); (a.min(b), a.max(b)) };
         let mut p = base.clone();
         p.rules.violating_admin_always_review = rng.gen_bool(0.5);
-        for entity in [Entity::Group, Entity::Account] {
+        for entity in [EntityKind::Group, EntityKind::Account] {
             let at = |t: f64| {
                 let mut q = p.clone();
                 (q.review.group_threshold, q.review.account_threshold) = (t, t);

@@ -54,7 +54,7 @@ fn compiled_catalog_carries_the_reasons_of_the_file() {
     let file: Vec<(String, String, String, String)> = catalog_reasons();
     let compiled: Vec<(String, String, String, String)> = groupwatch::features::catalog_entries()
         .iter()
-        .map(|e| (e.entity.clone(), e.name.clone(), e.unit.clone(), e.reason.clone()))
+        .map(|e| (e.entity.to_string(), e.name.clone(), e.unit.clone(), e.reason.clone()))
         .collect();
     assert_eq!(compiled, file);
 }

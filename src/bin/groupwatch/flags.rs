@@ -1,20 +1,77 @@
 //! The command line's flags (clap): every subcommand's arguments with their defaults and
-//! help. `main.rs` turns them into the library's typed jobs.
+//! help, and their conversion into the library's jobs. For `run`, `train` and `features` the
+//! flags given on the command line go over the `--config` file ([`groupwatch::config`]): a
+//! flag left at its default does not hide the file's value.
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
+use groupwatch::config::{self, Config, ConfigError, Settings, TrainSettings};
+use groupwatch::features::FeatureConfig;
+use groupwatch::model::TrainConfig;
+use groupwatch::pipeline::{FeaturesJob, TrainJob};
+use groupwatch::run::RunConfig;
 use groupwatch::synth::{Preset, Scale};
 
 /// The synthetic data's last day (`synth`, `demo`).
 pub const DEFAULT_AS_OF: &str = "2026-11-24";
 
-/// One rule for every command that reads a dataset (`validate`, `features`, `train`, `run`):
-/// without `--as-of`, the window ends with yesterday (UTC), the last complete day.
-pub fn as_of_or_yesterday(as_of: Option<NaiveDate>) -> NaiveDate {
-    as_of.unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1))
+/// `value` when flag `id` was given on the command line (`m`: the subcommand's matches), not
+/// taken from its default.
+fn given<T>(m: &ArgMatches, id: &str, value: T) -> Option<T> {
+    (m.value_source(id) == Some(ValueSource::CommandLine)).then_some(value)
+}
+
+impl WindowArgs {
+    /// The window's flags and a command's own (`flags`) over the `--config` file over the
+    /// defaults, checked.
+    fn config(&self, m: &ArgMatches, flags: Settings) -> Result<Config, ConfigError> {
+        let flags = Settings {
+            as_of: self.as_of,
+            window_days: given(m, "window_days", self.window_days),
+            hamming_threshold: given(m, "hamming_threshold", self.hamming_threshold),
+            ..flags
+        };
+        match &self.config {
+            Some(path) => flags.over(Settings::from_file(path)?).resolve(&format!("flags and {}", path.display())),
+            None => flags.resolve("flags"),
+        }
+    }
+}
+
+impl FeaturesArgs {
+    pub fn job(&self, m: &ArgMatches) -> Result<FeaturesJob, ConfigError> {
+        let c = self.window.config(m, Settings::default())?;
+        Ok(FeaturesJob { input: self.window.input.clone(), out: self.out.clone(), as_of: c.as_of, window_days: c.window_days, hamming_threshold: c.hamming_threshold })
+    }
+}
+
+impl TrainArgs {
+    pub fn job(&self, m: &ArgMatches) -> Result<TrainJob, ConfigError> {
+        let train = TrainSettings {
+            capacity: given(m, "capacity", self.capacity),
+            seed: given(m, "seed", self.seed),
+            min_positives: given(m, "min_positives", self.min_positives),
+            tabular_only: self.tabular_only.then_some(true),
+            max_negatives: None,
+        };
+        let c = self.window.config(m, Settings { train, ..Settings::default() })?;
+        let (input, model_out, oof_out) = (self.window.input.clone(), self.model_out.clone(), self.oof_out.clone());
+        Ok(TrainJob { input, model_out, as_of: c.as_of, window_days: c.window_days, hamming_threshold: c.hamming_threshold, train: c.train(TrainConfig::default().capacity), oof_out })
+    }
+}
+
+impl RunArgs {
+    pub fn run_config(&self, m: &ArgMatches) -> Result<RunConfig, ConfigError> {
+        let train = TrainSettings { seed: given(m, "seed", self.seed), min_positives: given(m, "min_positives", self.min_positives), ..TrainSettings::default() };
+        let config = self.window.config(m, Settings { policy: self.policy.clone(), train, ..Settings::default() })?;
+        let mut cfg = RunConfig::new(self.window.input.clone(), self.out.clone(), config.as_of);
+        (cfg.model, cfg.config) = (self.model.clone(), config);
+        Ok(cfg)
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -228,11 +285,11 @@ pub struct RunArgs {
     /// Model file from `groupwatch train`; when absent a model is trained on the input's labels.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
     /// Without --model: fewer violating labels of a kind than this and that kind is ranked
     /// by the unsupervised score instead of a model.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = TrainConfig::default().min_positives)]
     pub min_positives: usize,
 }
 
@@ -246,12 +303,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub model_out: PathBuf,
     /// Reviews per day: precision is reported in the top this many.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = TrainConfig::default().capacity)]
     pub capacity: usize,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
     /// Fewer violating labels of a kind than this and no model is trained for that kind.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = TrainConfig::default().min_positives)]
     pub min_positives: usize,
     /// Also write every labelled entity's fold and out-of-fold scores (Parquet, the
     /// oof_scores table of data-schemas/), to evaluate other models on the same folds.
@@ -291,22 +348,27 @@ pub struct FeaturesArgs {
 }
 
 /// The input and window every command that computes features reads (`features`, `train`,
-/// `run`).
+/// `run`), and their configuration file.
 #[derive(Args, Debug)]
 pub struct WindowArgs {
     /// Input dataset folder.
     #[arg(long)]
     pub input: PathBuf,
+    /// Settings file (TOML): as_of, window_days, hamming_threshold, policy and [train]
+    /// capacity, seed, min_positives, max_negatives, tabular_only. Flags given on the command
+    /// line win over it; unknown keys are an error (docs/data-scientists.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// As-of date: the window ends at the end of this UTC day ("now" for every feature;
     /// labels decided by then are used). Defaults to yesterday (UTC), as for every command
     /// that reads a dataset.
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
     /// Days in the window.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = config::DEFAULT_WINDOW_DAYS)]
     pub window_days: u32,
     /// PDQ Hamming distance at or below which a photo matches the hash bank.
-    #[arg(long, default_value_t = 31)]
+    #[arg(long, default_value_t = FeatureConfig::default().hamming_threshold)]
     pub hamming_threshold: u32,
 }
 

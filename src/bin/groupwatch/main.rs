@@ -8,17 +8,18 @@ mod flags;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use flags::*;
-use groupwatch::pipeline::{self, FeaturesJob, TrainJob};
+use groupwatch::pipeline;
 use groupwatch::run::RunConfig;
 use groupwatch::synth::{self, SynthConfig};
 use groupwatch::validate::{self, ValidateConfig};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // The matches too: `run`, `train` and `features` ask which flags were given (flags.rs).
+    let (cli, matches) = match Cli::command().try_get_matches().and_then(|m| Ok((Cli::from_arg_matches(&m)?, m))) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
         std::env::set_var("POLARS_MAX_THREADS", n.to_string());
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
-    match dispatch(cli.command) {
+    match dispatch(cli.command, matches.subcommand().map_or(&matches, |(_, m)| m)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
@@ -93,7 +94,13 @@ fn with_spinner<T>(job: impl FnOnce(&dyn Fn(&str)) -> T) -> T {
     out
 }
 
-fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
+/// Ends a command on an error with nothing to show (bad flags, a bad policy or configuration
+/// file, an unreadable input): as [`finish`] does.
+fn fail<E: groupwatch::ExitCode + std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Result<ExitCode> {
+    finish(Err::<(), _>(e), |_| Ok(()))
+}
+
+fn dispatch(cmd: Command, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Synth(a) => {
             let mut cfg = SynthConfig::new(a.scale, a.seed, a.as_of, a.out);
@@ -103,12 +110,11 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             synth_cmd(&cfg)
         }
         Command::Validate(a) => {
-            let cfg = ValidateConfig::new(a.input, as_of_or_yesterday(a.as_of));
+            let cfg = ValidateConfig::new(a.input, a.as_of.unwrap_or_else(groupwatch::config::default_as_of));
             validate_cmd(&cfg, &a.quarantine, a.report_json.as_deref())
         }
         Command::Features(a) => {
-            let w = a.window;
-            let job = FeaturesJob { input: w.input, out: a.out, as_of: as_of_or_yesterday(w.as_of), window_days: w.window_days, hamming_threshold: w.hamming_threshold };
+            let job = match a.job(m) { Ok(job) => job, Err(e) => return fail(e) };
             finish(with_spinner(|p| pipeline::features(&job, p)), |s| {
                 println!("{} groups and {} accounts -> {}", s.group_rows, s.account_rows, job.out.display());
                 s.unavailable_features.iter().for_each(|u| println!("  unavailable (input table absent): {u}"));
@@ -117,10 +123,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Train(a) => {
-            let train = groupwatch::model::TrainConfig { capacity: a.capacity, seed: a.seed, min_positives: a.min_positives, tabular_only: a.tabular_only, ..Default::default() };
-            let w = a.window;
-            let (as_of, window_days, hamming_threshold) = (as_of_or_yesterday(w.as_of), w.window_days, w.hamming_threshold);
-            let job = TrainJob { input: w.input, model_out: a.model_out, as_of, window_days, hamming_threshold, train, oof_out: a.oof_out };
+            let job = match a.job(m) { Ok(job) => job, Err(e) => return fail(e) };
             finish(with_spinner(|p| pipeline::train(&job, p)), |s| {
                 if let (Some(rows), Some(path)) = (s.oof_rows, &job.oof_out) {
                     println!("out-of-fold scores: {rows} row(s) -> {}", path.display());
@@ -132,13 +135,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 Ok(())
             })
         }
-        Command::Run(a) => {
-            let w = a.window;
-            let mut cfg = RunConfig::new(w.input, a.out, as_of_or_yesterday(w.as_of));
-            (cfg.window_days, cfg.policy, cfg.model, cfg.seed) = (w.window_days, a.policy, a.model, a.seed);
-            (cfg.min_positives, cfg.hamming_threshold) = (a.min_positives, w.hamming_threshold);
-            run_cmd(&cfg)
-        }
+        Command::Run(a) => match a.run_config(m) {
+            Ok(cfg) => run_cmd(&cfg),
+            Err(e) => fail(e),
+        },
         Command::Sweep(a) => sweep_cmd(&a),
         Command::Report(a) => finish(groupwatch::report::write_report(&a.run), |path| {
             println!("written: {}", path.display());
@@ -207,7 +207,7 @@ fn validate_cmd(cfg: &ValidateConfig, quarantine: &Path, json: Option<&Path>) ->
         p(&format!("validating {}", cfg.input.display()));
         validate::validate(cfg)
     });
-    let report = match report { Ok(r) => r, Err(e) => return finish(Err::<(), _>(e), |_| Ok(())) };
+    let report = match report { Ok(r) => r, Err(e) => return fail(e) };
     print!("{report}");
     let mut df = report.quarantine_frame()?;
     groupwatch::io::write_parquet(&mut df, quarantine).map_err(|e| e.context("writing the quarantine file"))?;
@@ -238,7 +238,7 @@ fn sweep_cmd(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     use groupwatch::policy::Policy;
     use groupwatch::sweep;
     let policies = (|| Ok::<_, groupwatch::policy::PolicyError>((a.policy.as_deref().map(Policy::load).transpose()?, a.compare.as_deref().map(Policy::load).transpose()?)))();
-    let (policy, other) = match policies { Ok(p) => p, Err(e) => return finish(Err::<(), _>(e), |_| Ok(())) };
+    let (policy, other) = match policies { Ok(p) => p, Err(e) => return fail(e) };
     let policy = policy.or_else(|| sweep::applied_policy(&a.run)).unwrap_or_else(Policy::default_policy);
     let result = (|| -> Result<(), sweep::SweepError> {
         let s = sweep::sweep(&a.run, &policy, a.steps)?;
@@ -273,15 +273,13 @@ fn demo_cmd(a: &DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     let mut rcfg = RunConfig::new(a.out.join("input"), a.out.join("runs"), as_of);
-    rcfg.seed = a.seed;
+    rcfg.config.seed = a.seed;
     let code = run_cmd(&rcfg)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }
     let run = rcfg.run_dir();
-    let top = groupwatch::io::read_parquet(&run.join("clusters.parquet"), Some(&["cluster_id"]))
-        .ok()
-        .and_then(|df| df.column("cluster_id").ok().and_then(|c| c.u64().ok().and_then(|c| c.get(0))));
+    let top = groupwatch::run_folder::RunFolder::open(&run).and_then(|r| r.top_cluster()).ok().flatten();
     println!();
     let code = sweep_cmd(&SweepArgs { run: run.clone(), policy: None, compare: None, out: None, steps: groupwatch::sweep::DEFAULT_STEPS })?;
     let (out, run) = (a.out.display(), run.display());
