@@ -81,8 +81,8 @@ use crate::replay::MembershipState;
 use crate::run_folder::{RunFolder, RunFolderError, RunTable};
 use crate::schema::{EntityKind, ReportReason};
 
-/// Accounts in more groups than this add no shared-member weight (as the group projection).
-pub const MAX_GROUPS_PER_ACCOUNT: usize = 50;
+/// Accounts in more groups than this add no shared-member weight: the group projection's cap.
+pub const MAX_GROUPS_PER_ACCOUNT: usize = crate::graph::projection::MAX_GROUPS_PER_CONNECTOR;
 /// Shared members two flagged groups need to be tied through membership.
 pub const MIN_SHARED_MEMBERS: u32 = 3;
 /// Jaccard similarity of member sets two flagged groups need besides.
