@@ -332,13 +332,13 @@ struct FlatTrees {
     depth: Vec<u32>,
     feature: Vec<u32>,
     threshold: Vec<f32>,
-    /// Child index; the top bit set when missing values go left.
-    left: Vec<u32>,
-    right: Vec<u32>,
+    /// Whether missing values go left (1) or right (0).
+    missing_left: Vec<u32>,
+    /// `[right, left]` child: indexed by the comparison's outcome, so routing has no branch
+    /// to mispredict (a data-dependent branch per level was most of the cost).
+    children: Vec<[u32; 2]>,
     value: Vec<f64>,
 }
-
-const MISSING_LEFT: u32 = 1 << 31;
 
 /// Rows routed together through one tree.
 const LANES: usize = 8;
@@ -361,13 +361,13 @@ impl FlatTrees {
             depth: Vec::with_capacity(trees.len()),
             feature: Vec::with_capacity(n),
             threshold: Vec::with_capacity(n),
-            left: Vec::with_capacity(n),
-            right: Vec::with_capacity(n),
+            missing_left: Vec::with_capacity(n),
+            children: Vec::with_capacity(n),
             value: Vec::with_capacity(n),
         };
         for t in trees {
-            let off = u32::try_from(f.feature.len()).expect("fewer than 2^31 nodes");
-            assert!(off as usize + t.nodes.len() < MISSING_LEFT as usize, "fewer than 2^31 nodes");
+            let off = u32::try_from(f.feature.len()).expect("fewer than 2^32 nodes");
+            assert!(off as usize + t.nodes.len() < u32::MAX as usize, "fewer than 2^32 nodes");
             f.roots.push(off);
             f.depth.push(depth(t, 0));
             for (i, nd) in t.nodes.iter().enumerate() {
@@ -376,14 +376,13 @@ impl FlatTrees {
                     // Feature 0 exists (the batch scorer runs only with columns); both ways lead here.
                     f.feature.push(0);
                     f.threshold.push(0.0);
-                    f.left.push(me);
-                    f.right.push(me);
+                    f.missing_left.push(0);
+                    f.children.push([me, me]);
                 } else {
                     f.feature.push(nd.feature);
                     f.threshold.push(nd.threshold);
-                    let l = nd.left + off;
-                    f.left.push(if nd.default_left { l | MISSING_LEFT } else { l });
-                    f.right.push(nd.right + off);
+                    f.missing_left.push(u32::from(nd.default_left));
+                    f.children.push([nd.right + off, nd.left + off]);
                 }
                 f.value.push(nd.value);
             }
@@ -401,9 +400,9 @@ impl FlatTrees {
                 for (j, kj) in k.iter_mut().enumerate().take(m.len()) {
                     let node = *kj as usize;
                     let v = rows[j * p + self.feature[node] as usize];
-                    let l = self.left[node];
-                    let left = if v.is_nan() { l & MISSING_LEFT != 0 } else { v < self.threshold[node] };
-                    *kj = if left { l & !MISSING_LEFT } else { self.right[node] };
+                    // A NaN compares false: it goes left only when its stored way is left.
+                    let left = u32::from(v < self.threshold[node]) | (u32::from(v.is_nan()) & self.missing_left[node]);
+                    *kj = self.children[node][left as usize];
                 }
             }
             for (mj, kj) in m.iter_mut().zip(k) {
