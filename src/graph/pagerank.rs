@@ -249,17 +249,6 @@ pub fn personalized_pagerank_with(
     tol: f64,
     max_iter: usize,
 ) -> PageRankRun {
-    let n = out.n_rows();
-    assert_eq!(out.n_cols, n, "PageRank needs a square matrix");
-    assert!(
-        incoming.n_rows() == n && incoming.n_cols == n && incoming.n_edges() == out.n_edges(),
-        "`incoming` must be `out.transpose()`"
-    );
-    check_params(damping, tol);
-    check_weights(out);
-    if n == 0 {
-        return PageRankRun { scores: Vec::new(), iterations: 0, converged: true };
-    }
     personalized_pagerank_many(out, incoming, std::slice::from_ref(&restart.to_vec()), damping, tol, max_iter).pop().expect("one run per restart vector")
 }
 
