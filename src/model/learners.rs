@@ -321,11 +321,10 @@ impl Fitted {
     }
 }
 
-/// Every tree's nodes in flat arrays (16 bytes a node for routing, values apart). A leaf
+/// Every tree's nodes in flat arrays (20 bytes a node for routing, values apart). A leaf
 /// routes to itself whatever the row, so every row takes exactly its tree's depth in steps:
-/// [`FlatTrees::add_leaf_values`] walks [`LANES`] rows in lockstep without branching on
-/// leaves, and the rows' independent chains of loads overlap instead of waiting on each
-/// other (routing one row at a time was bound by the latency of each level's loads).
+/// [`FlatTrees::add_leaf_values`] walks [`LANES`] rows in lockstep with no branch on leaves
+/// or on comparisons, so the rows' independent chains of loads overlap.
 struct FlatTrees {
     roots: Vec<u32>,
     /// Levels from the root to the deepest leaf, per tree.

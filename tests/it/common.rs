@@ -68,3 +68,11 @@ pub fn tree_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Every `[[feature]]` entry of `data-schemas/feature_catalog.toml`, parsed from the file
+/// itself rather than through the crate, so the tests check what a reader of the file sees.
+pub fn catalog_entries() -> Vec<toml::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-schemas/feature_catalog.toml");
+    let v: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["feature"].as_array().expect("[[feature]] entries").clone()
+}

@@ -54,17 +54,13 @@ fn read_parquet(p: &Path) -> DataFrame {
     ParquetReader::new(File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).finish().unwrap()
 }
 
-/// (entity, name, needs) of every catalog entry, read from the TOML file itself.
 /// What a network feature needs beyond tables: a first-stage model, which only training (in
 /// `run` or `train`) has.
 const MODEL: &str = "a trained first stage";
 
+/// (entity, name, needs) of every catalog entry, read from the TOML file itself.
 fn catalog_file() -> Vec<(String, String, Vec<String>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-schemas/feature_catalog.toml");
-    let v: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    v["feature"]
-        .as_array()
-        .expect("[[feature]] entries")
+    common::catalog_entries()
         .iter()
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap_or_else(|| panic!("feature entry without {k}: {f:?}")).to_string();

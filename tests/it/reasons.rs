@@ -1,15 +1,9 @@
 //! Every feature in `data-schemas/feature_catalog.toml` carries a `reason`: a short phrase an
 //! investigator reads in a review queue, with `{value}` where the formatted value goes.
 
-use std::path::Path;
-
 /// (entity, name, unit, reason) of every `[[feature]]` entry in the catalog file on disk.
 fn catalog_reasons() -> Vec<(String, String, String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-schemas/feature_catalog.toml");
-    let v: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    v["feature"]
-        .as_array()
-        .expect("[[feature]] entries")
+    crate::common::catalog_entries()
         .iter()
         .map(|f| {
             let s = |k: &str| {
