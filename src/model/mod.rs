@@ -180,7 +180,7 @@ impl ModelFile {
              and it is scored by the models fitted without its fold. PR-AUC and ROC-AUC: labelled violating against every other entity, per fold; \
              new-network PR-AUC: the same with every entity's community hidden from its seed-based features, as if its network had never been labelled; \
              labelled PR-AUC: violating against benign labels; precision at capacity: labelled violators in the top {} (a lower bound). \
-             The candidate with the best mean of PR-AUC and new-network PR-AUC is chosen.\n",
+             Each candidate is judged per fold on the mean of PR-AUC and new-network PR-AUC; the blend is chosen unless the logistic regression beats it by more than one standard error of the paired per-fold differences (a single boosted model's lead is not trusted: the folds split networks, so it can come from learning a labelled network's own profile).\n",
             crate::features::FOLDS,
             self.config.capacity
         );
