@@ -269,37 +269,35 @@ impl Fitted {
     }
 
     /// Per-feature contributions to the log-odds of `row`, with the base value they add to.
+    /// One row of [`Fitted::contributions_rows`], so a single row (explain, tests) and the
+    /// batch give the same bits.
     pub fn contributions(&self, row: ArrayView1<f64>) -> (f64, Vec<f64>) {
+        let x = row.to_owned().insert_axis(Axis(0));
+        let (base, c) = self.explainer().rows(&x, &[0]);
+        (base[0], c)
+    }
+
+    /// Contributions of rows `rows` of `x`, in that order: each row's base, and its
+    /// `x.ncols()` contributions one row after another. Bit for bit [`Fitted::contributions`]
+    /// of each row (it is this with one row); one thread, see [`Explainer`] for parallel use.
+    pub fn contributions_rows(&self, x: &Array2<f64>, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
+        self.explainer().rows(x, rows)
+    }
+
+    /// What the contributions of many rows share: the trees' flat nodes and their leaves'
+    /// paths, built once per model (see [`Explainer`]).
+    pub fn explainer(&self) -> Explainer {
         match self {
-            Fitted::Logistic { weights, intercept } => (*intercept, weights.iter().zip(row).map(|(w, x)| w * x).collect()),
+            Fitted::Logistic { weights, intercept } => Explainer(Prepared::Logistic { weights: weights.clone(), intercept: *intercept }),
             Fitted::Boosted { base, trees } => {
-                let mut c = vec![0.0; row.len()];
+                // The base as the row walk added it: the model's base, then each root's value.
                 let mut b = *base;
                 for t in trees {
                     b += t.nodes[0].value;
-                    let mut k = 0usize;
-                    while t.nodes[k].feature != LEAF {
-                        let n = &t.nodes[k];
-                        let next = step(n, row);
-                        c[n.feature as usize] += t.nodes[next].value - n.value;
-                        k = next;
-                    }
                 }
-                (b, c)
+                Explainer(Prepared::Boosted { base: b, flat: FlatTrees::new(trees), paths: LeafPaths::new(trees) })
             }
-            Fitted::Blend(members) => {
-                let n = members.len() as f64;
-                let mut c = vec![0.0; row.len()];
-                let mut b = 0.0;
-                for m in members {
-                    let (mb, mc) = m.contributions(row);
-                    b += mb / n;
-                    for (ci, v) in c.iter_mut().zip(mc) {
-                        *ci += v / n;
-                    }
-                }
-                (b, c)
-            }
+            Fitted::Blend(members) => Explainer(Prepared::Blend(members.iter().map(Fitted::explainer).collect())),
         }
     }
 
@@ -309,15 +307,149 @@ impl Fitted {
         match self {
             Fitted::Logistic { weights, .. } => weights.iter().map(|w| w.abs()).collect(),
             Fitted::Boosted { .. } | Fitted::Blend(_) => {
-                let mut imp = vec![0.0; x.ncols()];
-                for row in x.rows() {
-                    for (j, c) in self.contributions(row).1.into_iter().enumerate() {
-                        imp[j] += c.abs();
+                let p = x.ncols();
+                let e = self.explainer();
+                let mut imp = vec![0.0; p];
+                let all: Vec<usize> = (0..x.nrows()).collect();
+                // Rows in order, as the sum always ran.
+                for rows in all.chunks(BLOCK) {
+                    let (_, c) = e.rows(x, rows);
+                    for row in c.chunks(p.max(1)) {
+                        for (i, v) in imp.iter_mut().zip(row) {
+                            *i += v.abs();
+                        }
                     }
                 }
                 imp.iter().map(|v| v / x.nrows().max(1) as f64).collect()
             }
         }
+    }
+}
+
+/// A fitted learner prepared for the contributions of many rows ([`Fitted::explainer`]).
+///
+/// Saabas path contributions are a constant per leaf: the splits from the root to a leaf
+/// each add (value of the child − value of the node) to the feature they test, whatever the
+/// row that got there. So each leaf's list is computed once ([`LeafPaths`]), rows are routed
+/// to their leaves by the branch-free lockstep router of the batch scorer ([`FlatTrees`]),
+/// and a row's contributions are its leaves' lists added up. Walking ~450 trees per row
+/// with a data-dependent branch per level, and a vector per blend member, was nearly all of
+/// the score stage. The additions are those of the walk, in its order (trees in order, a
+/// path root to leaf; a blend's members in order, each divided by their number), so the
+/// results are the same bits.
+pub struct Explainer(Prepared);
+
+enum Prepared {
+    Logistic { weights: Vec<f64>, intercept: f64 },
+    /// `base` is the model's base plus every root's value, added as the walk added them.
+    Boosted { base: f64, flat: FlatTrees, paths: LeafPaths },
+    Blend(Vec<Explainer>),
+}
+
+impl Explainer {
+    /// Each row's base and its `x.ncols()` contributions, rows one after another.
+    pub fn rows(&self, x: &Array2<f64>, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
+        let mut base = vec![0.0; rows.len()];
+        let mut c = vec![0.0; rows.len() * x.ncols()];
+        self.fill(x, rows, &mut base, &mut c);
+        (base, c)
+    }
+
+    /// [`Explainer::rows`] into `base` (one per row) and `c` (`x.ncols()` per row), which
+    /// must hold zeros.
+    fn fill(&self, x: &Array2<f64>, rows: &[usize], base: &mut [f64], c: &mut [f64]) {
+        let p = x.ncols();
+        match &self.0 {
+            Prepared::Logistic { weights, intercept } => {
+                // A weight per column; were there fewer, the rest stay 0 (a row's walk had
+                // no entry for them: neither is a positive reason).
+                for (i, &r) in rows.iter().enumerate() {
+                    base[i] = *intercept;
+                    for ((ci, w), v) in c[i * p..(i + 1) * p].iter_mut().zip(weights).zip(x.row(r)) {
+                        *ci = w * v;
+                    }
+                }
+            }
+            Prepared::Boosted { base: b, flat, paths } => {
+                base.fill(*b);
+                let mut vals = Vec::with_capacity(rows.len() * p);
+                for &r in rows {
+                    vals.extend(x.row(r).iter().map(|&v| v as f32));
+                }
+                // Tree by tree over the rows: each row still sees its trees in order.
+                for t in 0..flat.roots.len() {
+                    flat.for_each_leaf(t, &vals, p, rows.len(), |i, leaf| {
+                        let row = &mut c[i * p..(i + 1) * p];
+                        for k in paths.start[leaf] as usize..paths.start[leaf + 1] as usize {
+                            row[paths.feature[k] as usize] += paths.delta[k];
+                        }
+                    });
+                }
+            }
+            Prepared::Blend(members) => {
+                let n = members.len() as f64;
+                let mut mb = vec![0.0; rows.len()];
+                let mut mc = vec![0.0; c.len()];
+                for (k, m) in members.iter().enumerate() {
+                    if k > 0 {
+                        mb.fill(0.0);
+                        mc.fill(0.0);
+                    }
+                    m.fill(x, rows, &mut mb, &mut mc);
+                    for (b, v) in base.iter_mut().zip(&mb) {
+                        *b += v / n;
+                    }
+                    for (ci, v) in c.iter_mut().zip(&mc) {
+                        *ci += v / n;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each leaf's path contributions, for every tree: the splits from the root to the leaf as
+/// (feature, value of the child taken − value of the node), root first, indexed by the
+/// leaf's node in [`FlatTrees`] (internal nodes have empty lists).
+struct LeafPaths {
+    /// Node `k`'s list is `start[k]..start[k + 1]` of `feature` and `delta`.
+    start: Vec<u32>,
+    feature: Vec<u32>,
+    delta: Vec<f64>,
+}
+
+impl LeafPaths {
+    fn new(trees: &[Tree]) -> LeafPaths {
+        let n: usize = trees.iter().map(|t| t.nodes.len()).sum();
+        let mut lists: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
+        for t in trees {
+            let off = lists.len();
+            lists.resize(off + t.nodes.len(), Vec::new());
+            let mut stack = vec![(0usize, Vec::new())];
+            while let Some((k, path)) = stack.pop() {
+                let nd = &t.nodes[k];
+                if nd.feature == LEAF {
+                    lists[off + k] = path;
+                    continue;
+                }
+                for child in [nd.left as usize, nd.right as usize] {
+                    let mut p = path.clone();
+                    // The walk's own subtraction, so the same bits.
+                    p.push((nd.feature, t.nodes[child].value - nd.value));
+                    stack.push((child, p));
+                }
+            }
+        }
+        let mut paths = LeafPaths { start: Vec::with_capacity(n + 1), feature: Vec::new(), delta: Vec::new() };
+        paths.start.push(0);
+        for l in lists {
+            for (f, d) in l {
+                paths.feature.push(f);
+                paths.delta.push(d);
+            }
+            paths.start.push(u32::try_from(paths.feature.len()).expect("fewer than 2^32 path entries"));
+        }
+        paths
     }
 }
 
@@ -392,11 +524,21 @@ impl FlatTrees {
     /// Adds tree `t`'s leaf value for each row of `vals` (rows of `p` values) to `margin`,
     /// routing each row as [`step`] does.
     fn add_leaf_values(&self, t: usize, vals: &[f32], p: usize, margin: &mut [f64]) {
+        self.for_each_leaf(t, vals, p, margin.len(), |i, leaf| margin[i] += self.value[leaf]);
+    }
+
+    /// Calls `each(i, leaf)` with the leaf (a node index) of tree `t` that each of the `n`
+    /// rows of `vals` (rows of `p` values) reaches, rows in order, routing each as [`step`]
+    /// does: the one router of the raw scores and the contributions.
+    #[inline]
+    fn for_each_leaf(&self, t: usize, vals: &[f32], p: usize, n: usize, mut each: impl FnMut(usize, usize)) {
         let (root, depth) = (self.roots[t], self.depth[t]);
-        for (rows, m) in vals.chunks(LANES * p).zip(margin.chunks_mut(LANES)) {
+        for g in (0..n).step_by(LANES) {
+            let lanes = LANES.min(n - g);
+            let rows = &vals[g * p..(g + lanes) * p];
             let mut k = [root; LANES];
             for _ in 0..depth {
-                for (j, kj) in k.iter_mut().enumerate().take(m.len()) {
+                for (j, kj) in k.iter_mut().enumerate().take(lanes) {
                     let node = *kj as usize;
                     let v = rows[j * p + self.feature[node] as usize];
                     // A NaN compares false: it goes left only when its stored way is left.
@@ -404,8 +546,8 @@ impl FlatTrees {
                     *kj = self.children[node][left as usize];
                 }
             }
-            for (mj, kj) in m.iter_mut().zip(k) {
-                *mj += self.value[kj as usize];
+            for (j, &kj) in k.iter().enumerate().take(lanes) {
+                each(g + j, kj as usize);
             }
         }
     }
@@ -532,5 +674,146 @@ mod tests {
             let t = f64::from(*theirs.get(r, 0).unwrap());
             assert!((ours - t).abs() < 1e-4, "row {r}: {ours} vs hessboost {t}");
         }
+    }
+
+    /// The walk `contributions` was before leaf paths (one row, tree by tree, a branch per
+    /// level, a vector per blend member): the reference the precomputed lists must match.
+    fn walked(m: &Fitted, row: ArrayView1<f64>) -> (f64, Vec<f64>) {
+        match m {
+            Fitted::Logistic { weights, intercept } => (*intercept, weights.iter().zip(row).map(|(w, x)| w * x).collect()),
+            Fitted::Boosted { base, trees } => {
+                let mut c = vec![0.0; row.len()];
+                let mut b = *base;
+                for t in trees {
+                    b += t.nodes[0].value;
+                    let mut k = 0usize;
+                    while t.nodes[k].feature != LEAF {
+                        let n = &t.nodes[k];
+                        let next = step(n, row);
+                        c[n.feature as usize] += t.nodes[next].value - n.value;
+                        k = next;
+                    }
+                }
+                (b, c)
+            }
+            Fitted::Blend(members) => {
+                let n = members.len() as f64;
+                let mut c = vec![0.0; row.len()];
+                let mut b = 0.0;
+                for m in members {
+                    let (mb, mc) = walked(m, row);
+                    b += mb / n;
+                    for (ci, v) in c.iter_mut().zip(mc) {
+                        *ci += v / n;
+                    }
+                }
+                (b, c)
+            }
+        }
+    }
+
+    /// A random tree with children after their parents (as hessboost stores them), internal
+    /// values unrelated to their leaves' (any delta must come out the same), some leaves
+    /// above the deepest level.
+    fn random_tree(rng: &mut impl rand::Rng, p: usize, max_depth: usize) -> Tree {
+        fn grow(rng: &mut impl rand::Rng, nodes: &mut Vec<Node>, k: usize, level: usize, p: usize, max_depth: usize) {
+            // Values of mixed magnitudes, so that a different order of additions would round differently.
+            let value = rng.gen_range(-1.0..1.0) * 10f64.powi(rng.gen_range(-3..2));
+            if level == max_depth || (level > 0 && rng.gen_bool(0.2)) {
+                nodes[k] = Node { feature: LEAF, threshold: 0.0, default_left: true, left: LEAF, right: LEAF, value };
+                return;
+            }
+            let (l, r) = (nodes.len(), nodes.len() + 1);
+            nodes[k] = Node { feature: rng.gen_range(0..p) as u32, threshold: rng.gen_range(-2.0f32..2.0), default_left: rng.gen_bool(0.5), left: l as u32, right: r as u32, value };
+            nodes.push(nodes[k].clone());
+            nodes.push(nodes[k].clone());
+            grow(rng, nodes, l, level + 1, p, max_depth);
+            grow(rng, nodes, r, level + 1, p, max_depth);
+        }
+        let mut nodes = vec![Node { feature: LEAF, threshold: 0.0, default_left: true, left: LEAF, right: LEAF, value: 0.0 }];
+        grow(rng, &mut nodes, 0, 0, p, max_depth);
+        Tree { nodes }
+    }
+
+    fn random_boosted(rng: &mut impl rand::Rng, p: usize) -> Fitted {
+        let depth = rng.gen_range(0..=5);
+        let trees = (0..rng.gen_range(1..40)).map(|_| random_tree(rng, p, depth)).collect();
+        Fitted::Boosted { base: rng.gen_range(-2.0..2.0), trees }
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Leaf paths routed in lockstep give the walk's contributions and bases bit for bit:
+        /// boosted, a blend (linear and trees) and a blend within a blend, on rows with
+        /// missing values, infinities and values on a threshold, any number of rows (so a
+        /// partial lane), out of order and repeated; and so the single row and the importance.
+        #[test]
+        fn contributions_from_leaf_paths_are_the_walk_bit_for_bit(seed in proptest::prelude::any::<u64>(), p in 1usize..12, n in 1usize..300) {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let boosted = random_boosted(&mut rng, p);
+            let other = random_boosted(&mut rng, p);
+            let logistic = Fitted::Logistic { weights: (0..p).map(|_| rng.gen_range(-3.0..3.0)).collect(), intercept: rng.gen_range(-3.0..3.0) };
+            let blend = Fitted::Blend(vec![logistic.clone(), boosted.clone(), other.clone()]);
+            let nested = Fitted::Blend(vec![blend.clone(), other.clone()]);
+            let Fitted::Boosted { trees, .. } = &boosted else { unreachable!() };
+            let thresholds: Vec<f32> = trees.iter().flat_map(|t| t.nodes.iter().filter(|n| n.feature != LEAF).map(|n| n.threshold)).collect();
+            let x = Array2::from_shape_fn((n, p), |_| match rng.gen_range(0..10) {
+                0 | 1 => f64::NAN,
+                2 if !thresholds.is_empty() => f64::from(thresholds[rng.gen_range(0..thresholds.len())]),
+                3 => if rng.gen_bool(0.5) { 1e300 } else { f64::NEG_INFINITY },
+                _ => rng.gen_range(-3.0..3.0),
+            });
+            let mut rows: Vec<usize> = (0..n).rev().collect();
+            rows.extend((0..rng.gen_range(0..20)).map(|_| rng.gen_range(0..n)));
+            for m in [&boosted, &blend, &nested] {
+                let (base, c) = m.contributions_rows(&x, &rows);
+                proptest::prop_assert_eq!(base.len(), rows.len());
+                proptest::prop_assert_eq!(c.len(), rows.len() * p);
+                for (i, &r) in rows.iter().enumerate() {
+                    let (wb, wc) = walked(m, x.row(r));
+                    proptest::prop_assert_eq!(base[i].to_bits(), wb.to_bits(), "base of row {}", r);
+                    proptest::prop_assert_eq!(bits(&c[i * p..(i + 1) * p]), bits(&wc), "row {}", r);
+                    let (sb, sc) = m.contributions(x.row(r));
+                    proptest::prop_assert_eq!((sb.to_bits(), bits(&sc)), (wb.to_bits(), bits(&wc)));
+                }
+                let mut imp = vec![0.0; p];
+                for row in x.rows() {
+                    for (j, c) in walked(m, row).1.into_iter().enumerate() {
+                        imp[j] += c.abs();
+                    }
+                }
+                let imp: Vec<f64> = imp.iter().map(|v| v / n as f64).collect();
+                proptest::prop_assert_eq!(bits(&m.importance(&x)), bits(&imp));
+            }
+        }
+    }
+
+    #[test]
+    fn fitted_contributions_are_the_walk_bit_for_bit() {
+        let (mut x, y) = data();
+        let logistic = fit(&Learner::Logistic { alpha: 0.1 }, &x, &y, 0).unwrap();
+        let boosted = fit(&Learner::boosted_default(), &x, &y, 3).unwrap();
+        let regularised = fit(&Learner::boosted_regularised(), &x, &y, 3).unwrap();
+        // The production blend; missing values take the stored direction.
+        let blend = Fitted::Blend(vec![logistic, boosted.clone(), regularised]);
+        for r in (0..x.nrows()).step_by(5) {
+            x[[r, (r / 5) % 3]] = f64::NAN;
+        }
+        let rows: Vec<usize> = (0..x.nrows() - 3).collect();
+        for m in [&boosted, &blend] {
+            let (base, c) = m.contributions_rows(&x, &rows);
+            for &r in &rows {
+                let (wb, wc) = walked(m, x.row(r));
+                assert_eq!(base[r].to_bits(), wb.to_bits(), "row {r}");
+                assert_eq!(bits(&c[r * 3..r * 3 + 3]), bits(&wc), "row {r}");
+            }
+        }
+        assert!(boosted.contributions_rows(&x, &[]).0.is_empty());
     }
 }

@@ -85,6 +85,10 @@ impl Scores {
     }
 }
 
+/// Rows whose contributions are computed together: their values (as `f32`) and
+/// contributions stay in cache while every tree of their model routes them.
+const REASON_CHUNK: usize = 512;
+
 /// Scores of one kind from the cross-fitted passes: each entity's calibrated probability and
 /// its `top` reasons, from the contributions of the second-stage model that scored it (its
 /// fold's). None when the kind has no model.
@@ -92,22 +96,44 @@ pub fn from_crossfit(table: &FeatureTable, result: &KindResult, top: usize) -> O
     let model = result.model.as_ref().ok()?;
     let d = result.design.as_ref()?;
     let cols = select(table, model.features()).ok()?;
-    let reasons: Vec<Vec<Reason>> = (0..cols.rows())
-        .into_par_iter()
-        .map(|r| {
-            let (_, contrib) = model.second.folds[result.fold[r] as usize].contributions(d.x.row(r));
-            let mut order: Vec<usize> = (0..contrib.len()).filter(|&j| contrib[j] > 0.0).collect();
-            order.sort_by(|&a, &b| contrib[b].total_cmp(&contrib[a]).then(a.cmp(&b)));
-            order
-                .into_iter()
-                .take(top)
-                .map(|j| {
-                    let v = cols.values[j][r];
-                    Reason::new(j, (!v.is_nan()).then_some(v), contrib[j])
+    // Rows grouped by the fold model that scored them, in chunks: each model's trees are
+    // prepared once ([`Fitted::explainer`](super::learners::Fitted::explainer)) and rayon
+    // shares out the chunks, whose rows are routed through each tree together.
+    let p = d.x.ncols();
+    let explainers: Vec<_> = model.second.folds.iter().map(|m| m.explainer()).collect();
+    let mut by_fold: Vec<Vec<usize>> = vec![Vec::new(); explainers.len()];
+    for r in 0..cols.rows() {
+        by_fold[result.fold[r] as usize].push(r);
+    }
+    let chunks: Vec<(usize, &[usize])> = by_fold.iter().enumerate().flat_map(|(f, rows)| rows.chunks(REASON_CHUNK).map(move |c| (f, c))).collect();
+    let done: Vec<Vec<Vec<Reason>>> = chunks
+        .par_iter()
+        .map(|&(f, rows)| {
+            let (_, contribs) = explainers[f].rows(&d.x, rows);
+            rows.iter()
+                .enumerate()
+                .map(|(i, &r)| {
+                    let contrib = &contribs[i * p..(i + 1) * p];
+                    let mut order: Vec<usize> = (0..contrib.len()).filter(|&j| contrib[j] > 0.0).collect();
+                    order.sort_by(|&a, &b| contrib[b].total_cmp(&contrib[a]).then(a.cmp(&b)));
+                    order
+                        .into_iter()
+                        .take(top)
+                        .map(|j| {
+                            let v = cols.values[j][r];
+                            Reason::new(j, (!v.is_nan()).then_some(v), contrib[j])
+                        })
+                        .collect()
                 })
                 .collect()
         })
         .collect();
+    let mut reasons: Vec<Vec<Reason>> = vec![Vec::new(); cols.rows()];
+    for (&(_, rows), chunk) in chunks.iter().zip(done) {
+        for (&r, rs) in rows.iter().zip(chunk) {
+            reasons[r] = rs;
+        }
+    }
     Some(Scores {
         features: model.features().to_vec(),
         entity: model.entity,
