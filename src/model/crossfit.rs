@@ -287,14 +287,21 @@ fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels:
 fn training_design(table: &FeatureTable, names: &[String], aug: Option<&Columns>) -> Design {
     let cols = train::columns(table, names);
     let mut d = Design::fit(&cols);
+    // The matrix holds every value now; freed before the copy below, which keeps the second
+    // stage's peak at two matrices (one matrix is about 0.25 GB at 1M accounts).
+    drop(cols);
     if let Some(aug) = aug {
-        let mut alt = cols;
+        // The copy differs from the matrix only in the seed-based columns, transformed cell by
+        // cell as `Prep::matrix` does (the same bits as building it from columns).
+        let mut alt = d.x.clone();
         for (name, values) in aug {
-            if let Some(j) = alt.names.iter().position(|n| n == name) {
-                alt.values[j] = table.rows.iter().map(|&i| values[i as usize].unwrap_or(f64::NAN)).collect();
+            if let Some(j) = d.names.iter().position(|n| n == name) {
+                for (i, &r) in table.rows.iter().enumerate() {
+                    alt[[i, j]] = d.prep.apply(j, values[r as usize].unwrap_or(f64::NAN));
+                }
             }
         }
-        d.unlabelled_network = Some(Design::with_prep(&alt, &d.prep).x);
+        d.unlabelled_network = Some(alt);
     }
     d
 }
