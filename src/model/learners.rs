@@ -250,10 +250,7 @@ impl Fitted {
                 let p = x.ncols();
                 let mut out = vec![0.0; rows.len()];
                 out.par_chunks_mut(BLOCK).zip(rows.par_chunks(BLOCK)).for_each(|(out, rows)| {
-                    let mut vals = Vec::with_capacity(rows.len() * p);
-                    for &r in rows {
-                        vals.extend(x.row(r).iter().map(|&v| v as f32));
-                    }
+                    let vals = routing_values(x, rows);
                     // The same order of additions as `raw`: trees in order, from -0.0.
                     let mut margin = vec![-0.0f64; rows.len()];
                     for t in 0..flat.roots.len() {
@@ -372,10 +369,7 @@ impl Explainer {
             }
             Prepared::Boosted { base: b, flat, paths } => {
                 base.fill(*b);
-                let mut vals = Vec::with_capacity(rows.len() * p);
-                for &r in rows {
-                    vals.extend(x.row(r).iter().map(|&v| v as f32));
-                }
+                let vals = routing_values(x, rows);
                 // Tree by tree over the rows: each row still sees its trees in order.
                 for t in 0..flat.roots.len() {
                     flat.for_each_leaf(t, &vals, p, rows.len(), |i, leaf| {
@@ -473,6 +467,16 @@ struct FlatTrees {
 
 /// Rows routed together through one tree.
 const LANES: usize = 8;
+
+/// Rows `rows` of `x` one after another as `f32`, the precision trees compare in: what
+/// [`FlatTrees`] routes.
+fn routing_values(x: &Array2<f64>, rows: &[usize]) -> Vec<f32> {
+    let mut vals = Vec::with_capacity(rows.len() * x.ncols());
+    for &r in rows {
+        vals.extend(x.row(r).iter().map(|&v| v as f32));
+    }
+    vals
+}
 
 /// Levels below node `k` of `t` to its deepest leaf.
 fn depth(t: &Tree, k: usize) -> u32 {
