@@ -265,7 +265,8 @@ impl Propagation {
         let sets: Vec<(&[u32], &[u32])> = passes.iter().map(|s| (&s.accounts[..], &s.groups[..])).collect();
         let membership = pagerank::bipartite_seeded_pagerank_many(&g.members, &g.groups_members, &sets, damping, tol, max_iter);
         // Group-graph walks restart at the seed groups; a set without one propagates nothing.
-        let group_walks = |out: &Csr| -> Vec<Vec<f64>> {
+        // `incoming` is `out` transposed: the projection is symmetric, so it is its own.
+        let group_walks = |out: &Csr, incoming: &Csr| -> Vec<Vec<f64>> {
             let ng = out.n_rows();
             let restarts: Vec<Vec<f64>> = passes
                 .iter()
@@ -276,11 +277,12 @@ impl Propagation {
                     r
                 })
                 .collect();
-            let mut runs = if restarts.is_empty() { Vec::new() } else { pagerank::personalized_pagerank_many(out, &out.transpose(), &restarts, damping, tol, max_iter) }.into_iter();
+            let mut runs = if restarts.is_empty() { Vec::new() } else { pagerank::personalized_pagerank_many(out, incoming, &restarts, damping, tol, max_iter) }.into_iter();
             passes.iter().map(|s| if s.groups.is_empty() { vec![0.0; ng] } else { runs.next().expect("one run per seeded set").scores }).collect()
         };
-        let forwarding = group_walks(&g.forwarding);
-        let ties = group_walks(&g.projection.ties);
+        let forwarding = group_walks(&g.forwarding, &g.forwarding.transpose());
+        debug_assert!(g.projection.ties.is_symmetric());
+        let ties = group_walks(&g.projection.ties, &g.projection.ties);
         membership.into_iter().zip(forwarding).zip(ties).map(|((membership, forwarding), ties)| Propagation { membership, forwarding, ties }).collect()
     }
 

@@ -58,53 +58,89 @@ fn check_weights(g: &Csr) {
     assert!(g.weights.iter().all(|&w| w.is_finite() && w >= 0.0), "edge weights must be finite and non-negative");
 }
 
+/// Where a node's in-edges are read from: one transposed matrix, or the two sides of the
+/// membership graph (accounts first, then groups, with no copy of either).
+#[derive(Clone, Copy)]
+enum Incoming<'a> {
+    One(&'a Csr),
+    Bipartite { members: &'a Csr, groups_members: &'a Csr },
+}
+
+impl Incoming<'_> {
+    /// Adds to `acc[l]` the sum over in-edges `(u, v, w)` of `w * y[u][l]`, in ascending source
+    /// order.
+    #[inline]
+    fn pull<const L: usize>(self, v: usize, y: &[[f64; L]], acc: &mut [f64; L]) {
+        match self {
+            Incoming::One(g) => pull_row(g, v, y, 0, acc),
+            Incoming::Bipartite { members, groups_members } => {
+                let na = members.n_rows();
+                if v < na {
+                    pull_row(members, v, y, na, acc)
+                } else {
+                    pull_row(groups_members, v - na, y, 0, acc)
+                }
+            }
+        }
+    }
+}
+
+/// Lanes run together in one iteration, at most; more restart vectors run in groups of this
+/// many (ten: the five cross-validation passes and the five community-hidden ones).
+const MAX_LANES: usize = 10;
+
 /// The shared power iteration, over one or more restart vectors at once (*lanes*: one per
 /// cross-validation pass, so each iteration reads the graph once for every pass).
-/// `pull(v, y, lanes, acc)` adds to `acc[l]` the sum over in-edges `(u, v, w)` of
-/// `w * y[u * lanes + l]`, in a fixed order, where `y[u * lanes + l] = x_l[u] / strength(u)`;
 /// `inv_strength[u]` is 0 for dangling nodes (no out-weight).
 ///
 /// Each lane is computed exactly as if it ran alone (the same additions in the same order,
 /// and a lane stops changing at the iteration it converges), so one run of `k` lanes gives
-/// the same bits as `k` runs of one.
-fn power_iteration(
-    p: &[Vec<f64>],
-    inv_strength: &[f64],
-    damping: f64,
-    tol: f64,
-    max_iter: usize,
-    pull: impl Fn(usize, &[f64], usize, &mut [f64]) + Sync,
-) -> Vec<PageRankRun> {
-    let lanes = p.len();
-    let n = inv_strength.len();
-    let mut runs: Vec<PageRankRun> = (0..lanes).map(|_| PageRankRun { scores: Vec::new(), iterations: max_iter, converged: false }).collect();
-    if lanes == 0 {
-        return runs;
+/// the same bits as `k` runs of one. The lane count is a compile-time constant inside
+/// ([`iterate`]), which lets the compiler keep a node's lanes in registers and vectorise the
+/// pull; this dispatch picks the instance.
+fn power_iteration(p: &[Vec<f64>], inv_strength: &[f64], damping: f64, tol: f64, max_iter: usize, incoming: Incoming) -> Vec<PageRankRun> {
+    let mut runs = Vec::with_capacity(p.len());
+    for group in p.chunks(MAX_LANES) {
+        macro_rules! dispatch {
+            ($($l:literal)*) => {
+                match group.len() {
+                    $($l => iterate::<$l>(group, inv_strength, damping, tol, max_iter, incoming),)*
+                    _ => unreachable!("chunks of at most MAX_LANES"),
+                }
+            };
+        }
+        runs.extend(dispatch!(1 2 3 4 5 6 7 8 9 10));
     }
-    // Node-major: the lanes of one node side by side, so a pull reads each neighbour once.
-    let restart: Vec<f64> = (0..n * lanes).map(|i| p[i % lanes][i / lanes]).collect();
-    let mut x = vec![1.0 / n as f64; n * lanes];
-    let mut y = vec![0.0; n * lanes];
-    let mut next = vec![0.0; n * lanes];
-    let mut active = vec![true; lanes];
+    runs
+}
+
+/// [`power_iteration`] for exactly `L` lanes, stored node-major (`x[u][l]`) so that a pull
+/// reads each neighbour's lanes once.
+fn iterate<const L: usize>(p: &[Vec<f64>], inv_strength: &[f64], damping: f64, tol: f64, max_iter: usize, incoming: Incoming) -> Vec<PageRankRun> {
+    let n = inv_strength.len();
+    let mut runs: Vec<PageRankRun> = (0..L).map(|_| PageRankRun { scores: Vec::new(), iterations: max_iter, converged: false }).collect();
+    let mut x = vec![[1.0 / n as f64; L]; n];
+    let mut y = vec![[0.0; L]; n];
+    let mut next = vec![[0.0; L]; n];
+    let mut active = [true; L];
     for it in 1..=max_iter {
-        let dangling = lane_sums(n, lanes, |u, l| if inv_strength[u] == 0.0 { x[u * lanes + l] } else { 0.0 });
-        y.par_chunks_mut(lanes).zip(x.par_chunks(lanes)).enumerate().for_each(|(u, (yu, xu))| {
-            for (yl, xl) in yu.iter_mut().zip(xu) {
-                *yl = xl * inv_strength[u];
+        let dangling = lane_sums(n, L, |u, l| if inv_strength[u] == 0.0 { x[u][l] } else { 0.0 });
+        y.par_iter_mut().zip(&x).enumerate().for_each(|(u, (yu, xu))| {
+            for l in 0..L {
+                yu[l] = xu[l] * inv_strength[u];
             }
         });
-        next.par_chunks_mut(lanes).zip(x.par_chunks(lanes)).enumerate().for_each(|(v, (nv, xv))| {
-            nv.fill(0.0);
-            pull(v, &y, lanes, nv);
-            for l in 0..lanes {
-                let pv = restart[v * lanes + l];
-                nv[l] = if active[l] { damping * (nv[l] + dangling[l] * pv) + (1.0 - damping) * pv } else { xv[l] };
+        next.par_iter_mut().zip(&x).enumerate().for_each(|(v, (nv, xv))| {
+            let mut acc = [0.0; L];
+            incoming.pull(v, &y, &mut acc);
+            for l in 0..L {
+                let pv = p[l][v];
+                nv[l] = if active[l] { damping * (acc[l] + dangling[l] * pv) + (1.0 - damping) * pv } else { xv[l] };
             }
         });
-        let err = lane_sums(n, lanes, |u, l| (next[u * lanes + l] - x[u * lanes + l]).abs());
+        let err = lane_sums(n, L, |u, l| (next[u][l] - x[u][l]).abs());
         std::mem::swap(&mut x, &mut next);
-        for l in 0..lanes {
+        for l in 0..L {
             if active[l] && err[l] < n as f64 * tol {
                 active[l] = false;
                 runs[l].iterations = it;
@@ -116,7 +152,7 @@ fn power_iteration(
         }
     }
     for (l, run) in runs.iter_mut().enumerate() {
-        run.scores = (0..n).map(|u| x[u * lanes + l]).collect();
+        run.scores = x.iter().map(|xu| xu[l]).collect();
     }
     runs
 }
@@ -145,14 +181,15 @@ fn inverse_strengths(g: &Csr) -> Vec<f64> {
         .collect()
 }
 
-/// Pulls along `incoming` row `v` into every lane: `acc[l] += sum w * y[(offset + src) *
-/// lanes + l]` in ascending source order.
+/// Pulls along `incoming` row `v` into every lane: `acc[l] += w * y[y_offset + src][l]` in
+/// ascending source order.
 #[inline]
-fn pull_row(incoming: &Csr, v: usize, y: &[f64], y_offset: usize, lanes: usize, acc: &mut [f64]) {
+fn pull_row<const L: usize>(incoming: &Csr, v: usize, y: &[[f64; L]], y_offset: usize, acc: &mut [f64; L]) {
     for (&u, &w) in incoming.neighbors(v).iter().zip(incoming.edge_weights(v)) {
-        let src = &y[(y_offset + u as usize) * lanes..][..lanes];
-        for (a, s) in acc.iter_mut().zip(src) {
-            *a += w as f64 * s;
+        let src = &y[y_offset + u as usize];
+        let w = f64::from(w);
+        for l in 0..L {
+            acc[l] += w * src[l];
         }
     }
 }
@@ -276,7 +313,7 @@ pub fn personalized_pagerank_many(out: &Csr, incoming: &Csr, restarts: &[Vec<f64
     }
     let p: Vec<Vec<f64>> = restarts.iter().map(|r| normalised_restart(r, n).expect("restart weights sum to 0")).collect();
     let inv = inverse_strengths(out);
-    power_iteration(&p, &inv, damping, tol, max_iter, |v, y, lanes, acc| pull_row(incoming, v, y, 0, lanes, acc))
+    power_iteration(&p, &inv, damping, tol, max_iter, Incoming::One(incoming))
 }
 
 /// Risk scores of both sides of the account–group membership graph.
@@ -389,13 +426,7 @@ pub fn bipartite_seeded_pagerank_many(
     } else {
         let mut inv = inverse_strengths(members);
         inv.extend(inverse_strengths(groups_members));
-        power_iteration(&p, &inv, damping, tol, max_iter, |v, y, lanes, acc| {
-            if v < na {
-                pull_row(members, v, y, na, lanes, acc)
-            } else {
-                pull_row(groups_members, v - na, y, 0, lanes, acc)
-            }
-        })
+        power_iteration(&p, &inv, damping, tol, max_iter, Incoming::Bipartite { members, groups_members })
     }
     .into_iter();
     restarts

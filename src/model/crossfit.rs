@@ -32,7 +32,7 @@ use crate::ingest::Window;
 use crate::replay::MembershipState;
 use crate::schema::EntityKind;
 
-use super::train::{self, Calibration, Design, FittedStage, KindModel, Skipped, StageModel, TrainConfig};
+use super::train::{self, Calibration, Design, FittedStage, KindModel, NetworkHidden, Skipped, StageModel, TrainConfig};
 use super::{ModelError, ModelFile};
 
 /// What the passes do with models.
@@ -193,9 +193,17 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
     } else {
         (0..passes as u8).map(|k| Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))).collect()
     };
+    // Training only: the passes with each entity's community hidden. Their walks run with the
+    // folds' in one propagation (the graphs read once per iteration for all ten).
+    let hidden = match &mode {
+        Mode::Train(cfg) if any_labels && !cfg.tabular_only => Some(CommunityFolds::new(w, ctx, &acc_labels, &grp_labels)),
+        _ => None,
+    };
     let clock = std::time::Instant::now();
-    let props = Propagation::of_passes(&ctx.graphs, &pass_seeds.iter().collect::<Vec<_>>());
-    tracing::debug!(passes, seconds = clock.elapsed().as_secs_f64(), "propagation of every pass");
+    let all_seeds: Vec<&Seeds> = pass_seeds.iter().chain(hidden.iter().flat_map(|h| &h.seeds)).collect();
+    let mut props = Propagation::of_passes(&ctx.graphs, &all_seeds);
+    let hidden_props = props.split_off(pass_seeds.len());
+    tracing::debug!(passes = all_seeds.len(), seconds = clock.elapsed().as_secs_f64(), "propagation of every pass");
     for (k, (seeds, prop)) in (0u8..).zip(pass_seeds.iter().zip(&props)) {
         let clock = std::time::Instant::now();
         let (mut g, mut a) = features::graph::seeded_with(w, st, &ctx.graphs, seeds, prop);
@@ -211,11 +219,8 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
         overwrite(&mut gcols, g, &|i| features::fold_of(w.groups.ids[i]) == k);
         overwrite(&mut acols, a, &|i| features::fold_of(w.accounts.ids[i]) == k);
     }
-    // Training only: seed-based features with each entity's community hidden.
-    let unlabelled_network = match &mode {
-        Mode::Train(cfg) if any_labels && !cfg.tabular_only => Some(community_hidden(w, st, ctx, &acc_labels, &grp_labels, &nan[..ng], &nan[..na])),
-        _ => None,
-    };
+    drop(props);
+    let unlabelled_network = hidden.map(|h| h.columns(w, st, ctx, hidden_props, &nan[..ng], &nan[..na]));
     gcols.push(("text_score", gtext));
     acols.push(("text_score", atext));
     let first_available = (gfirst.dense.len() == FOLDS as usize, afirst.dense.len() == FOLDS as usize);
@@ -248,38 +253,54 @@ fn overwrite(out: &mut Columns, new: Columns, take: &(dyn Fn(usize) -> bool + Sy
     }
 }
 
-/// Seed-based columns (by dense index) with every labelled entity of the same community as
-/// the entity hidden: one pass per fold of communities. An account's community is the one most
-/// of its groups belong to.
-fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels: &[Option<bool>], grp_labels: &[Option<bool>], gnan: &[f64], anan: &[f64]) -> (Columns, Columns) {
-    let g = &ctx.graphs;
-    let comm = &g.communities.labels;
-    let cfold = |c: u32| (crate::units::mix64(u64::from(c) ^ 0xc0_ffee) % u64::from(FOLDS)) as u8;
-    let gfold: Vec<u8> = comm.iter().map(|&c| cfold(c)).collect();
-    let afold: Vec<Option<u8>> = (0..w.accounts.ids.len())
-        .map(|a| {
-            let mut cs: Vec<u32> = g.members.neighbors(a).iter().map(|&h| comm[h as usize]).collect();
-            cs.sort_unstable();
-            let best = cs.chunk_by(|x, y| x == y).max_by(|x, y| x.len().cmp(&y.len()).then(y[0].cmp(&x[0])))?;
-            Some(cfold(best[0]))
-        })
-        .collect();
-    let seed_based = |entity: EntityKind, cols: Columns| -> Columns { cols.into_iter().filter(|(n, _)| features::is_seed_based(entity, n)).collect() };
-    let mut gout: Columns = Vec::new();
-    let mut aout: Columns = Vec::new();
-    let hide = |labels: &[Option<bool>], in_fold: &dyn Fn(usize) -> bool| -> Vec<u32> { (0..labels.len()).filter(|&i| labels[i].is_some() && in_fold(i)).map(|i| i as u32).collect() };
-    let pass_seeds: Vec<Seeds> = (0..FOLDS).map(|k| Seeds::visible(w, ctx, w.now_ms, &hide(acc_labels, &|a| afold[a] == Some(k)), &hide(grp_labels, &|i| gfold[i] == k))).collect();
-    let props = Propagation::of_passes(g, &pass_seeds.iter().collect::<Vec<_>>());
-    for (k, (seeds, prop)) in (0..FOLDS).zip(pass_seeds.iter().zip(&props)) {
-        let (mut gs, mut as_) = features::graph::seeded_with(w, st, g, seeds, prop);
-        let (gn, an) = network::network(w, st, g, FirstStage { group: gnan, account: anan }, seeds, prop);
-        gs.extend(gn);
-        as_.extend(an);
-        let (gs, as_) = (seed_based(EntityKind::Group, gs), seed_based(EntityKind::Account, as_));
-        overwrite(&mut gout, gs, &|i| gfold[i] == k);
-        overwrite(&mut aout, as_, &|a| afold[a] == Some(k));
+/// The passes of a training run's community-hidden copy: every labelled entity of the same
+/// community as the entity hidden, one pass per fold of communities. An account's community is
+/// the one most of its groups belong to.
+struct CommunityFolds {
+    /// The fold of each group's community.
+    gfold: Vec<u8>,
+    /// The fold of each account's community (none for an account in no group).
+    afold: Vec<Option<u8>>,
+    /// The visible seeds of each pass.
+    seeds: Vec<Seeds>,
+}
+
+impl CommunityFolds {
+    fn new(w: &Window, ctx: &Context, acc_labels: &[Option<bool>], grp_labels: &[Option<bool>]) -> Self {
+        let g = &ctx.graphs;
+        let comm = &g.communities.labels;
+        let cfold = |c: u32| (crate::units::mix64(u64::from(c) ^ 0xc0_ffee) % u64::from(FOLDS)) as u8;
+        let gfold: Vec<u8> = comm.iter().map(|&c| cfold(c)).collect();
+        let afold: Vec<Option<u8>> = (0..w.accounts.ids.len())
+            .map(|a| {
+                let mut cs: Vec<u32> = g.members.neighbors(a).iter().map(|&h| comm[h as usize]).collect();
+                cs.sort_unstable();
+                let best = cs.chunk_by(|x, y| x == y).max_by(|x, y| x.len().cmp(&y.len()).then(y[0].cmp(&x[0])))?;
+                Some(cfold(best[0]))
+            })
+            .collect();
+        let hide = |labels: &[Option<bool>], in_fold: &dyn Fn(usize) -> bool| -> Vec<u32> { (0..labels.len()).filter(|&i| labels[i].is_some() && in_fold(i)).map(|i| i as u32).collect() };
+        let seeds = (0..FOLDS).map(|k| Seeds::visible(w, ctx, w.now_ms, &hide(acc_labels, &|a| afold[a] == Some(k)), &hide(grp_labels, &|i| gfold[i] == k))).collect();
+        CommunityFolds { gfold, afold, seeds }
     }
-    (gout, aout)
+
+    /// Seed-based columns (by dense index), each entity's from the pass that hides its
+    /// community; `props` are the passes' propagations, in order.
+    fn columns(self, w: &Window, st: &MembershipState, ctx: &Context, props: Vec<Propagation>, gnan: &[f64], anan: &[f64]) -> (Columns, Columns) {
+        let g = &ctx.graphs;
+        let seed_based = |entity: EntityKind, cols: Columns| -> Columns { cols.into_iter().filter(|(n, _)| features::is_seed_based(entity, n)).collect() };
+        let (mut gout, mut aout): (Columns, Columns) = (Vec::new(), Vec::new());
+        for (k, (seeds, prop)) in (0..FOLDS).zip(self.seeds.iter().zip(&props)) {
+            let (mut gs, mut as_) = features::graph::seeded_with(w, st, g, seeds, prop);
+            let (gn, an) = network::network(w, st, g, FirstStage { group: gnan, account: anan }, seeds, prop);
+            gs.extend(gn);
+            as_.extend(an);
+            let (gs, as_) = (seed_based(EntityKind::Group, gs), seed_based(EntityKind::Account, as_));
+            overwrite(&mut gout, gs, &|i| self.gfold[i] == k);
+            overwrite(&mut aout, as_, &|a| self.afold[a] == Some(k));
+        }
+        (gout, aout)
+    }
 }
 
 /// The second-stage design of a training run, with its copy of the rows as if their network
@@ -287,21 +308,14 @@ fn community_hidden(w: &Window, st: &MembershipState, ctx: &Context, acc_labels:
 fn training_design(table: &FeatureTable, names: &[String], aug: Option<&Columns>) -> Design {
     let cols = train::columns(table, names);
     let mut d = Design::fit(&cols);
-    // The matrix holds every value now; freed before the copy below, which keeps the second
-    // stage's peak at two matrices (one matrix is about 0.25 GB at 1M accounts).
+    // The matrix holds every value now.
     drop(cols);
     if let Some(aug) = aug {
         // The copy differs from the matrix only in the seed-based columns, transformed cell by
         // cell as `Prep::matrix` does (the same bits as building it from columns).
-        let mut alt = d.x.clone();
-        for (name, values) in aug {
-            if let Some(j) = d.names.iter().position(|n| n == name) {
-                for (i, &r) in table.rows.iter().enumerate() {
-                    alt[[i, j]] = d.prep.apply(j, values[r as usize].unwrap_or(f64::NAN));
-                }
-            }
-        }
-        d.unlabelled_network = Some(alt);
+        let (columns, values): (Vec<usize>, Vec<&Vec<Option<f64>>>) = aug.iter().filter_map(|(name, v)| Some((d.names.iter().position(|n| n == name)?, v))).unzip();
+        let x = ndarray::Array2::from_shape_fn((table.rows.len(), columns.len()), |(i, c)| d.prep.apply(columns[c], values[c][table.rows[i] as usize].unwrap_or(f64::NAN)));
+        d.unlabelled_network = Some(NetworkHidden { columns, x });
     }
     d
 }

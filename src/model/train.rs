@@ -294,7 +294,44 @@ pub struct Design {
     /// features with the row's whole community hidden). Each fold's model trains on both, so
     /// it learns to recognise a network none of whose members is known, as well as one whose
     /// members are (see [`crate::model::crossfit`]).
-    pub unlabelled_network: Option<ndarray::Array2<f64>>,
+    pub unlabelled_network: Option<NetworkHidden>,
+}
+
+/// The columns in which a design's copy "as if the network had never been labelled" differs
+/// from the design, and only those: a full copy of the matrix would be 2.5 GB at 10M
+/// accounts, and every other column is the design's own.
+pub struct NetworkHidden {
+    /// The design column of each stored column.
+    pub columns: Vec<usize>,
+    /// Rows × `columns`, transformed as the design's.
+    pub x: ndarray::Array2<f64>,
+}
+
+impl NetworkHidden {
+    /// Rows `rows` of the copy: the design's rows with the stored columns in place.
+    fn rows(&self, x: &ndarray::Array2<f64>, rows: &[usize]) -> ndarray::Array2<f64> {
+        let mut out = x.select(ndarray::Axis(0), rows);
+        for (i, &r) in rows.iter().enumerate() {
+            for (c, &j) in self.columns.iter().enumerate() {
+                out[[i, j]] = self.x[[r, c]];
+            }
+        }
+        out
+    }
+
+    /// Out-of-fold raw scores of the copy's rows, one fold's rows built at a time.
+    fn out_of_fold(&self, models: &[Fitted], x: &ndarray::Array2<f64>, fold: &[u8]) -> Vec<f64> {
+        let mut out = vec![f64::NAN; x.nrows()];
+        for (k, m) in models.iter().enumerate() {
+            let rows: Vec<usize> = (0..x.nrows()).filter(|&r| usize::from(fold[r]) == k).collect();
+            let part = self.rows(x, &rows);
+            let all: Vec<usize> = (0..rows.len()).collect();
+            for (&r, v) in rows.iter().zip(m.raw_rows(&part, &all)) {
+                out[r] = v;
+            }
+        }
+        out
+    }
 }
 
 impl Design {
@@ -341,7 +378,7 @@ pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target
             match &d.unlabelled_network {
                 None => fit(learner, &x, &y, cfg.seed ^ u64::from(k)),
                 Some(aug) => {
-                    let both = ndarray::concatenate(ndarray::Axis(0), &[x.view(), aug.select(ndarray::Axis(0), &rows).view()]).expect("same columns");
+                    let both = ndarray::concatenate(ndarray::Axis(0), &[x.view(), aug.rows(&d.x, &rows).view()]).expect("same columns");
                     let y2: Vec<bool> = y.iter().chain(&y).copied().collect();
                     fit(learner, &both, &y2, cfg.seed ^ u64::from(k))
                 }
@@ -505,7 +542,7 @@ fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target
                 Some(ef) => (0..d.x.nrows()).map(|r| ef[fold[r] as usize][r]).collect(),
                 None => out_of_fold(models, &d.x, fold),
             };
-            (oof, d.unlabelled_network.as_ref().map(|aug| out_of_fold(models, aug, fold)))
+            (oof, d.unlabelled_network.as_ref().map(|aug| aug.out_of_fold(models, &d.x, fold)))
         })
         .collect();
     tracing::debug!(candidates = fitted.len(), rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "candidates scored out of fold");
@@ -522,7 +559,7 @@ fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target
         scored.push((oof, new));
     }
     let evaluation: Vec<CandidateEvaluation> =
-        fitted.iter().zip(&scored).map(|((c, _), (oof, new))| evaluate_candidate(c, oof, new.as_deref(), target, fold, labels, cfg.capacity)).collect();
+        fitted.par_iter().zip(&scored).map(|((c, _), (oof, new))| evaluate_candidate(c, oof, new.as_deref(), target, fold, labels, cfg.capacity)).collect();
     tracing::debug!(candidates = fitted.len(), rows = d.x.nrows(), seconds = clock.elapsed().as_secs_f64(), "candidates scored out of fold and evaluated");
     let chosen = choose(&evaluation, blend_at);
     let (learner, folds) = fitted.swap_remove(chosen);
