@@ -381,7 +381,7 @@ pub fn group_ties(w: &Window, st: &MembershipState, ctx: &Context, flagged: &[bo
     // The same media objects in both groups (tie 4), viral objects excluded.
     let mut media: Vec<(u64, u32)> = Vec::new();
     for f in &w.forwards {
-        let Some(fp) = f.media_fp else { continue };
+        let Some(fp) = f.media_fp() else { continue };
         for grp in [f.src_group, f.dst_group] {
             if grp != NONE && flagged[grp as usize] {
                 media.push((fp, grp));

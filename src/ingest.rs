@@ -117,20 +117,53 @@ pub struct MembershipEvent {
     pub actor: u32,
 }
 
-/// One forward row (destination chat) in the window.
+/// One forward row (destination chat) in the window. The optional ids are stored with a
+/// presence bit rather than as `Option<u64>` (48 bytes a row instead of 64: forwards are the
+/// largest table, over a hundred million rows at 10M accounts); read them through
+/// [`Forward::media_fp`] and [`Forward::action`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Forward {
     pub ts: i64,
+    media_fp: u64,
+    action: u64,
     pub sender: u32,
     pub src_group: u32,
     pub dst_group: u32,
     pub dst_account: u32,
     /// `None` only for a value validation would have quarantined.
     pub media: Option<MediaType>,
-    pub media_fp: Option<u64>,
     pub frequently_forwarded: bool,
-    pub action: Option<u64>,
     pub batch_size: u8,
+    /// Bit 0: `media_fp` holds a value; bit 1: `action` does.
+    present: u8,
+}
+
+impl Forward {
+    const MEDIA_FP: u8 = 1;
+    const ACTION: u8 = 2;
+
+    /// The media fingerprint, if the row has one.
+    pub fn media_fp(&self) -> Option<u64> {
+        (self.present & Self::MEDIA_FP != 0).then_some(self.media_fp)
+    }
+
+    /// The forward action (one user action forwarding to several chats), if recorded.
+    pub fn action(&self) -> Option<u64> {
+        (self.present & Self::ACTION != 0).then_some(self.action)
+    }
+
+    fn set(&mut self, bit: u8, v: Option<u64>) -> u64 {
+        self.present = if v.is_some() { self.present | bit } else { self.present & !bit };
+        v.unwrap_or(0)
+    }
+
+    fn set_media_fp(&mut self, v: Option<u64>) {
+        self.media_fp = self.set(Self::MEDIA_FP, v);
+    }
+
+    fn set_action(&mut self, v: Option<u64>) {
+        self.action = self.set(Self::ACTION, v);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -846,7 +879,7 @@ fn build(
     if let Some(mut df) = forwards {
         let none = Forward {
             ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: None,
-            media_fp: None, frequently_forwarded: false, action: None, batch_size: 1,
+            media_fp: 0, frequently_forwarded: false, action: 0, batch_size: 1, present: 0,
         };
         fw = vec![none; df.height()];
         fill_i64(&mut fw, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
@@ -855,13 +888,13 @@ fn build(
         fill_u64(&mut fw, &mut df, "dst_group_id", |r, v| r.dst_group = grp.opt(v))?;
         fill_u64(&mut fw, &mut df, "dst_account_id", |r, v| r.dst_account = acc.opt(v))?;
         fill_str(&mut fw, &mut df, "media_type", |r, v| r.media = v.and_then(MediaType::parse))?;
-        fill_u64(&mut fw, &mut df, "media_fp", |r, v| r.media_fp = v)?;
+        fill_u64(&mut fw, &mut df, "media_fp", |r, v| r.set_media_fp(v))?;
         fill_bool(&mut fw, &mut df, "frequently_forwarded", |r, v| r.frequently_forwarded = v.unwrap_or(false))?;
-        fill_u64(&mut fw, &mut df, "action_id", |r, v| r.action = v)?;
+        fill_u64(&mut fw, &mut df, "action_id", |r, v| r.set_action(v))?;
         fill_i64(&mut fw, &mut df, "batch_size", |r, v| r.batch_size = v.unwrap_or(1).clamp(0, 255) as u8)?;
         drop(df);
         // The key is every field: the parallel sort's result does not depend on threads.
-        let key = |x: &Forward| (x.ts, x.sender, x.src_group, x.dst_group, x.dst_account, x.media, x.media_fp, x.frequently_forwarded, x.action, x.batch_size);
+        let key = |x: &Forward| (x.ts, x.sender, x.src_group, x.dst_group, x.dst_account, x.media, x.media_fp(), x.frequently_forwarded, x.action(), x.batch_size);
         fw.par_sort_unstable_by_key(key);
         let before = fw.len();
         fw.dedup_by_key(|x| key(x));
@@ -1039,6 +1072,21 @@ mod tests {
     use super::*;
 
     const DAY: i64 = MS_PER_DAY;
+
+    #[test]
+    fn a_forward_row_is_48_bytes_and_keeps_its_optional_ids() {
+        assert_eq!(std::mem::size_of::<Forward>(), 48);
+        let mut f = Forward {
+            ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: None,
+            media_fp: 0, frequently_forwarded: false, action: 0, batch_size: 1, present: 0,
+        };
+        assert_eq!((f.media_fp(), f.action()), (None, None));
+        f.set_media_fp(Some(0));
+        f.set_action(Some(u64::MAX));
+        assert_eq!((f.media_fp(), f.action()), (Some(0), Some(u64::MAX)));
+        f.set_media_fp(None);
+        assert_eq!((f.media_fp(), f.action()), (None, Some(u64::MAX)));
+    }
 
     /// The footer of `df` written to a temporary file, with or without min/max statistics.
     fn footer(mut df: DataFrame, stats: bool) -> std::sync::Arc<FileMetadata> {

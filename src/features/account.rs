@@ -100,7 +100,7 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
     });
     t.add("fwd_to_groups_share", fw, |a| ratio(rows(a).filter(|f| f.dst_group != NONE).count() as u64, sent.of(a).len() as u64));
     t.add("media_multi_group_objects", fw, |a| {
-        let mut v: Vec<u64> = rows(a).filter_map(|f| f.media_fp).collect();
+        let mut v: Vec<u64> = rows(a).filter_map(|f| f.media_fp()).collect();
         v.sort_unstable();
         v.dedup();
         Some(v.iter().filter(|&&fp| reach_of(reach, fp) >= 3).count() as f64)

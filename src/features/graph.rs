@@ -139,7 +139,7 @@ pub fn group_projection(w: &Window, st: &MembershipState, members: &Csr, forward
     let media: Vec<(u64, u32)> = w
         .forwards
         .iter()
-        .filter_map(|f| f.media_fp.map(|fp| (fp, f)))
+        .filter_map(|f| f.media_fp().map(|fp| (fp, f)))
         .flat_map(|(fp, f)| [f.src_group, f.dst_group].into_iter().filter(|&g| g != NONE).map(move |g| (fp, g)))
         .collect();
     projection::project(

@@ -48,7 +48,7 @@ impl Index {
 pub(crate) fn media_reach(w: &Window) -> Vec<(u64, u32)> {
     let mut pairs: Vec<(u64, u32)> = Vec::new();
     for f in &w.forwards {
-        if let Some(fp) = f.media_fp {
+        if let Some(fp) = f.media_fp() {
             for g in [f.src_group, f.dst_group] {
                 if g != NONE {
                     pairs.push((fp, g));
@@ -250,7 +250,7 @@ pub fn compute(w: &Window, st: &MembershipState, ctx: &Context) -> FeatureTable 
         ratio(hit, all)
     });
     let objects = |g: usize| {
-        let mut v: Vec<u64> = fwd_rows(g).filter_map(|f| f.media_fp).collect();
+        let mut v: Vec<u64> = fwd_rows(g).filter_map(|f| f.media_fp()).collect();
         v.sort_unstable();
         v.dedup();
         v

@@ -167,7 +167,7 @@ pub(crate) fn ratio(num: u64, den: u64) -> Option<f64> {
 
 /// Distinct forward actions among `rows` that went to the client's cap of 5 chats or more.
 pub(crate) fn capped_actions<'a>(rows: impl Iterator<Item = &'a crate::ingest::Forward>) -> f64 {
-    let mut v: Vec<u64> = rows.filter(|f| f.batch_size >= 5).filter_map(|f| f.action).collect();
+    let mut v: Vec<u64> = rows.filter(|f| f.batch_size >= 5).filter_map(|f| f.action()).collect();
     v.sort_unstable();
     v.dedup();
     v.len() as f64
