@@ -6,6 +6,7 @@
 //! barely move), nulls take the training median of the transformed value, and the result is
 //! standardised with the training mean and deviation.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureTable;
@@ -54,22 +55,27 @@ pub fn slog(x: f64) -> f64 {
 impl Prep {
     /// Fits on the given rows of `cols`.
     pub fn fit(cols: &Columns, rows: &[usize]) -> Prep {
-        let mut median = Vec::new();
-        let mut mean = Vec::new();
-        let mut std = Vec::new();
-        for v in &cols.values {
-            let mut xs: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).map(slog).collect();
-            xs.sort_unstable_by(f64::total_cmp);
-            let med = if xs.is_empty() { 0.0 } else { xs[xs.len() / 2] };
-            let filled: Vec<f64> = rows.iter().map(|&r| if v[r].is_nan() { med } else { slog(v[r]) }).collect();
-            let n = filled.len().max(1) as f64;
-            let m = filled.iter().sum::<f64>() / n;
-            let var = filled.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
-            median.push(med);
-            mean.push(m);
-            std.push(if var > 1e-24 { var.sqrt() } else { 1.0 });
+        // Columns in parallel; within one, the same sums in the same order.
+        let fitted: Vec<(f64, f64, f64)> = cols
+            .values
+            .par_iter()
+            .map(|v| {
+                let mut xs: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).map(slog).collect();
+                xs.sort_unstable_by(f64::total_cmp);
+                let med = if xs.is_empty() { 0.0 } else { xs[xs.len() / 2] };
+                let filled: Vec<f64> = rows.iter().map(|&r| if v[r].is_nan() { med } else { slog(v[r]) }).collect();
+                let n = filled.len().max(1) as f64;
+                let m = filled.iter().sum::<f64>() / n;
+                let var = filled.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
+                (med, m, if var > 1e-24 { var.sqrt() } else { 1.0 })
+            })
+            .collect();
+        Prep {
+            names: cols.names.clone(),
+            median: fitted.iter().map(|f| f.0).collect(),
+            mean: fitted.iter().map(|f| f.1).collect(),
+            std: fitted.iter().map(|f| f.2).collect(),
         }
-        Prep { names: cols.names.clone(), median, mean, std }
     }
 
     /// Transformed value of feature `j`.
@@ -81,13 +87,15 @@ impl Prep {
     /// Row-major transformed matrix of `rows`.
     pub fn matrix(&self, cols: &Columns, rows: &[usize]) -> ndarray::Array2<f64> {
         let p = self.names.len();
-        let mut m = ndarray::Array2::<f64>::zeros((rows.len(), p));
-        for (j, v) in cols.values.iter().enumerate() {
-            for (i, &r) in rows.iter().enumerate() {
-                m[[i, j]] = self.apply(j, v[r]);
-            }
+        let mut m = vec![0.0; rows.len() * p];
+        if p > 0 {
+            m.par_chunks_mut(p).zip(rows).for_each(|(row, &r)| {
+                for (j, (x, v)) in row.iter_mut().zip(&cols.values).enumerate() {
+                    *x = self.apply(j, v[r]);
+                }
+            });
         }
-        m
+        ndarray::Array2::from_shape_vec((rows.len(), p), m).expect("rows × features values")
     }
 }
 
