@@ -569,22 +569,25 @@ fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target
 
 /// Calibration and its evaluation on labelled rows, from a stage's out-of-fold scores.
 pub fn calibrate(stage: &FittedStage, target: &[bool], labels: &[Option<bool>], fold: &[u8]) -> (Calibration, VariantEvaluation) {
-    let calibration = Calibration::fit(&stage.oof, target);
-    // Reliability from calibrators fitted on the other folds' scores.
-    let (mut probs, mut ys) = (Vec::new(), Vec::new());
-    for k in 0..FOLDS {
-        let (s, t): (Vec<f64>, Vec<bool>) = (0..stage.oof.len()).filter(|&r| fold[r] != k).map(|r| (stage.oof[r], target[r])).unzip();
-        if !t.iter().any(|&b| b) {
-            continue;
-        }
-        let cal = Calibration::fit(&s, &t);
-        for r in (0..stage.oof.len()).filter(|&r| fold[r] == k) {
-            if let Some(l) = labels[r] {
-                probs.push(cal.apply(stage.oof[r]));
-                ys.push(l);
-            }
-        }
-    }
+    // Reliability from calibrators fitted on the other folds' scores; every fit in parallel,
+    // the folds' rows joined in fold order.
+    let (calibration, per_fold) = rayon::join(
+        || Calibration::fit(&stage.oof, target),
+        || {
+            (0..FOLDS)
+                .into_par_iter()
+                .map(|k| {
+                    let (s, t): (Vec<f64>, Vec<bool>) = (0..stage.oof.len()).filter(|&r| fold[r] != k).map(|r| (stage.oof[r], target[r])).unzip();
+                    if !t.iter().any(|&b| b) {
+                        return Vec::new();
+                    }
+                    let cal = Calibration::fit(&s, &t);
+                    (0..stage.oof.len()).filter(|&r| fold[r] == k).filter_map(|r| Some((cal.apply(stage.oof[r]), labels[r]?))).collect()
+                })
+                .collect::<Vec<Vec<(f64, bool)>>>()
+        },
+    );
+    let (probs, ys): (Vec<f64>, Vec<bool>) = per_fold.into_iter().flatten().unzip();
     let eval = VariantEvaluation {
         features: stage.model.features.len(),
         candidates: stage.evaluation.clone(),
