@@ -166,6 +166,39 @@ impl Forward {
     }
 }
 
+impl crate::spill::FixedRow for Forward {
+    const BYTES: usize = 44;
+
+    fn put(&self, out: &mut [u8]) {
+        let media = self.media.map_or(0, |m| 1 + MediaType::ALL.iter().position(|&x| x == m).expect("a listed media type") as u8);
+        out[0..8].copy_from_slice(&self.ts.to_le_bytes());
+        out[8..16].copy_from_slice(&self.media_fp.to_le_bytes());
+        out[16..24].copy_from_slice(&self.action.to_le_bytes());
+        for (i, v) in [self.sender, self.src_group, self.dst_group, self.dst_account].into_iter().enumerate() {
+            out[24 + 4 * i..28 + 4 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        out[40..44].copy_from_slice(&[media, u8::from(self.frequently_forwarded), self.batch_size, self.present]);
+    }
+
+    fn get(b: &[u8]) -> Self {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        Forward {
+            ts: u64_at(0) as i64,
+            media_fp: u64_at(8),
+            action: u64_at(16),
+            sender: u32_at(24),
+            src_group: u32_at(28),
+            dst_group: u32_at(32),
+            dst_account: u32_at(36),
+            media: (b[40] != 0).then(|| MediaType::ALL[usize::from(b[40]) - 1]),
+            frequently_forwarded: b[41] != 0,
+            batch_size: b[42],
+            present: b[43],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Report {
     pub ts: i64,
@@ -1086,6 +1119,17 @@ mod tests {
         assert_eq!((f.media_fp(), f.action()), (Some(0), Some(u64::MAX)));
         f.set_media_fp(None);
         assert_eq!((f.media_fp(), f.action()), (None, Some(u64::MAX)));
+        // Spilled and read back, every field survives (media types too).
+        use crate::spill::FixedRow;
+        for (i, &m) in MediaType::ALL.iter().enumerate() {
+            let g = Forward { ts: -(i as i64) - 1, media: Some(m), frequently_forwarded: i % 2 == 0, batch_size: i as u8, sender: 7, ..f };
+            let mut b = [0u8; Forward::BYTES];
+            g.put(&mut b);
+            assert_eq!(Forward::get(&b), g);
+        }
+        let mut b = [0u8; Forward::BYTES];
+        f.put(&mut b);
+        assert_eq!(Forward::get(&b), f);
     }
 
     /// The footer of `df` written to a temporary file, with or without min/max statistics.

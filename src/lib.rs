@@ -58,6 +58,7 @@ pub mod pipeline;
 pub mod run;
 pub mod run_folder;
 pub mod schema;
+pub mod spill;
 pub mod sweep;
 pub mod synth;
 pub mod units;

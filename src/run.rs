@@ -62,6 +62,7 @@ use crate::replay::MembershipState;
 use crate::run_folder::manifest::{InputTable, Manifest, ModelRecord, NetworksRecord, PolicyRecord, ReviewRecord, RowCounts, Scoring, REVIEW_DECISIONS_RULE};
 use crate::run_folder::StageFigures;
 use crate::schema::EntityKind;
+use crate::spill::Spilled;
 use crate::validate;
 
 /// Settings of one run.
@@ -200,7 +201,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     let ds = pipeline::discover(&cfg.input)?;
     let inputs = input_manifest(&ds)?;
     let src = pipeline::Source { spec: WindowSpec { as_of: cfg.config.as_of, window_days: cfg.config.window_days }, hamming_threshold: cfg.config.hamming_threshold, runs: Some(&cfg.out) };
-    let pipeline::Prepared { report, w, st, mut ctx, review, previous_run, previous, warnings: prepared, .. } = pipeline::prepare(ds, &src, &mut clock, progress)?;
+    let pipeline::Prepared { report, mut w, st, mut ctx, review, previous_run, previous, warnings: prepared, .. } = pipeline::prepare(ds, &src, &mut clock, progress)?;
     warnings.extend(prepared);
     progress("computing features and scores");
     // Seeds with every label visible: the policy's rules and the clusters read them.
@@ -214,7 +215,12 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
             crossfit::Mode::Train(&tcfg)
         }
     };
-    let outcome = crossfit::run(&w, &st, &ctx, mode, &mut |stage| clock.lap(stage))?;
+    let tables = features::tabular(&w, &st, &ctx);
+    clock.lap("features");
+    // The forward rows wait on disk until the networks read them (they are the largest table,
+    // and the model stages below are where the run's memory peaks).
+    let spilled = Spilled::write(std::mem::take(&mut w.forwards), &cfg.out).map_err(|e| anyhow::Error::from(e).context(format!("setting the forward rows aside in {}", cfg.out.display())))?;
+    let outcome = crossfit::run_with_tables(&w, &st, &ctx, tables, mode, &mut |stage| clock.lap(stage))?;
     let crossfit::Outcome { groups: gtab, accounts: atab, group: gres, account: ares } = outcome;
     let unavailable = pipeline::unavailable(&gtab, &atab);
     for f in &unavailable {
@@ -278,6 +284,7 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     clock.lap("policy");
 
     progress("tying networks");
+    w.forwards = spilled.read().map_err(|e| anyhow::Error::from(e).context("reading the forward rows back"))?;
     let gflags: Vec<bool> = gdec.iter().map(|d| d.flagged).collect();
     let aflags: Vec<bool> = adec.iter().map(|d| d.flagged).collect();
     let cin = clusters::Input {

@@ -153,8 +153,21 @@ fn labelled_in_fold(labels: &[Option<bool>], ids: &[u64], k: u8) -> Vec<u32> {
 /// Runs the passes: complete tables and, per kind with a model, out-of-fold scores. `lap` is
 /// told when each step ends ("features", "first_stage", "seeded_features", "second_stage").
 pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mut dyn FnMut(&'static str)) -> Result<Outcome, ModelError> {
-    let (mut gtab, mut atab) = features::tabular(w, st, ctx);
+    let tables = features::tabular(w, st, ctx);
     lap("features");
+    run_with_tables(w, st, ctx, tables, mode, lap)
+}
+
+/// [`run`] from the tabular features (groups', accounts'), computed beforehand: nothing from
+/// here on reads the window's forward rows, so a caller may set them aside meanwhile.
+pub fn run_with_tables(
+    w: &Window,
+    st: &MembershipState,
+    ctx: &Context,
+    (mut gtab, mut atab): (FeatureTable, FeatureTable),
+    mode: Mode,
+    lap: &mut dyn FnMut(&'static str),
+) -> Result<Outcome, ModelError> {
     let (acc_labels, grp_labels) = w.latest_labels(w.now_ms);
     let (gfold, afold) = (train::row_folds(&gtab), train::row_folds(&atab));
     let (glab, alab) = (train::row_labels(&gtab, &grp_labels), train::row_labels(&atab, &acc_labels));
