@@ -15,7 +15,7 @@ pub fn day_start_ms(d: NaiveDate) -> i64 {
 
 /// SplitMix64's finaliser: a bijection on u64, so distinct inputs give distinct ids. Folds,
 /// hashed text features and the generator's ids all use it.
-pub fn mix64(mut z: u64) -> u64 {
+pub const fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
