@@ -206,8 +206,8 @@ pub fn run_with_tables(
     } else {
         (0..passes as u8).map(|k| Seeds::visible(w, ctx, w.now_ms, &labelled_in_fold(&acc_labels, &w.accounts.ids, k), &labelled_in_fold(&grp_labels, &w.groups.ids, k))).collect()
     };
-    // Training only: the passes with each entity's community hidden. Their walks run with the
-    // folds' in one propagation (the graphs read once per iteration for all ten).
+    // Training only: the passes with each entity's community hidden, propagated with the
+    // folds' (the power iteration runs the ten restart vectors five at a time).
     let hidden = match &mode {
         Mode::Train(cfg) if any_labels && !cfg.tabular_only => Some(CommunityFolds::new(w, ctx, &acc_labels, &grp_labels)),
         _ => None,
