@@ -119,7 +119,7 @@ pub struct MembershipEvent {
 
 /// One forward row (destination chat) in the window. The optional ids are stored with a
 /// presence bit rather than as `Option<u64>` (48 bytes a row instead of 64: forwards are the
-/// largest table, over a hundred million rows at 10M accounts); read them through
+/// largest table, tens of millions of rows at 10M accounts); read them through
 /// [`Forward::media_fp`] and [`Forward::action`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Forward {

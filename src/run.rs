@@ -76,12 +76,19 @@ pub struct RunConfig {
     pub config: Config,
     /// Reasons kept per scored entity.
     pub top_reasons: usize,
+    /// Forward rows taking more bytes than this wait on disk while the models train
+    /// ([`crate::spill`]); below it they stay in memory (a small table saves nothing worth a
+    /// file).
+    pub spill_forwards_above: u64,
 }
+
+/// The default [`RunConfig::spill_forwards_above`]: 64 MiB, about 1.4M forward rows.
+pub const SPILL_FORWARDS_ABOVE: u64 = 64 << 20;
 
 impl RunConfig {
     /// Every default, for the window ending on `as_of`.
     pub fn new(input: PathBuf, out: PathBuf, as_of: NaiveDate) -> RunConfig {
-        RunConfig { input, out, model: None, config: Config::defaults(as_of), top_reasons: 5 }
+        RunConfig { input, out, model: None, config: Config::defaults(as_of), top_reasons: 5, spill_forwards_above: SPILL_FORWARDS_ABOVE }
     }
 
     /// The run folder this config writes.
@@ -217,9 +224,14 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     };
     let tables = features::tabular(&w, &st, &ctx);
     clock.lap("features");
-    // The forward rows wait on disk until the networks read them (they are the largest table,
-    // and the model stages below are where the run's memory peaks).
-    let spilled = Spilled::write(std::mem::take(&mut w.forwards), &cfg.out).map_err(|e| anyhow::Error::from(e).context(format!("setting the forward rows aside in {}", cfg.out.display())))?;
+    // Large forward tables wait on disk until the networks read them (they are the largest
+    // table, and the model stages below are where the run's memory peaks).
+    let spilled = if std::mem::size_of_val(&w.forwards[..]) as u64 > cfg.spill_forwards_above {
+        let rows = std::mem::take(&mut w.forwards);
+        Some(Spilled::write(rows, &cfg.out).map_err(|e| anyhow::Error::from(e).context(format!("setting the forward rows aside in {}", cfg.out.display())))?)
+    } else {
+        None
+    };
     let outcome = crossfit::run_with_tables(&w, &st, &ctx, tables, mode, &mut |stage| clock.lap(stage))?;
     let crossfit::Outcome { groups: gtab, accounts: atab, group: gres, account: ares } = outcome;
     let unavailable = pipeline::unavailable(&gtab, &atab);
@@ -284,7 +296,9 @@ pub fn run(cfg: &RunConfig, progress: &dyn Fn(&str)) -> Result<RunSummary, RunEr
     clock.lap("policy");
 
     progress("tying networks");
-    w.forwards = spilled.read().map_err(|e| anyhow::Error::from(e).context("reading the forward rows back"))?;
+    if let Some(spilled) = spilled {
+        w.forwards = spilled.read().map_err(|e| anyhow::Error::from(e).context("reading the forward rows back"))?;
+    }
     let gflags: Vec<bool> = gdec.iter().map(|d| d.flagged).collect();
     let aflags: Vec<bool> = adec.iter().map(|d| d.flagged).collect();
     let cin = clusters::Input {

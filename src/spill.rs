@@ -1,9 +1,10 @@
 //! Setting a large table aside on disk while the stages that do not read it run.
 //!
-//! Forward rows are the largest table (over a hundred million rows at 10M accounts), and only
+//! Forward rows are the largest table (tens of millions of rows at 10M accounts), and only
 //! the tabular features and the networks read them: the model stages in between are where a
 //! run's memory peaks. So `run` writes the rows to a temporary file once the tabular features
-//! are computed and reads them back for the networks. The file is anonymous (unlinked as soon
+//! are computed and reads them back for the networks (when they take more than
+//! [`crate::run::SPILL_FORWARDS_ABOVE`] by default). The file is anonymous (unlinked as soon
 //! as it is created, in the output folder): nothing is left behind however the process ends,
 //! and the rows come back bit for bit.
 

@@ -26,6 +26,7 @@
 //! is bounded by the slice, not the table. Per table, the validator keeps one 64-bit hash per
 //! row of event tables (to count exact duplicate rows, which the contract tolerates) and the
 //! primary key of entity tables (to find duplicates).
+//!
 //! Each slice is checked column by column on polars' typed arrays, each cell hashed into its
 //! row's hash in the same loop as its check: no value is built per cell (building one cost a
 //! quarter of a nightly run at 1M accounts).

@@ -258,7 +258,7 @@ const PPR: (f64, f64, usize) = (0.85, 1e-10, 200);
 
 impl Propagation {
     /// The propagation of each seed set (one per cross-validation pass), computed together:
-    /// each graph is read once per iteration for every set, and each result is bit for bit
+    /// each graph is read once per iteration for up to five sets, and each result is bit for bit
     /// what its set alone gives. Most of a pass's cost was these walks, one set at a time.
     pub fn of_passes(g: &Graphs, passes: &[&Seeds]) -> Vec<Propagation> {
         let (damping, tol, max_iter) = PPR;

@@ -151,7 +151,7 @@ fn labelled_in_fold(labels: &[Option<bool>], ids: &[u64], k: u8) -> Vec<u32> {
 }
 
 /// Runs the passes: complete tables and, per kind with a model, out-of-fold scores. `lap` is
-/// told when each step ends ("features", "first_stage", "seeded_features", "second_stage").
+/// told when each step ends ("features", then those of [`run_with_tables`]).
 pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mut dyn FnMut(&'static str)) -> Result<Outcome, ModelError> {
     let tables = features::tabular(w, st, ctx);
     lap("features");
@@ -159,7 +159,8 @@ pub fn run(w: &Window, st: &MembershipState, ctx: &Context, mode: Mode, lap: &mu
 }
 
 /// [`run`] from the tabular features (groups', accounts'), computed beforehand: nothing from
-/// here on reads the window's forward rows, so a caller may set them aside meanwhile.
+/// here on reads the window's forward rows, so a caller may set them aside meanwhile. `lap` is
+/// told "first_stage", "seeded_features" and "second_stage".
 pub fn run_with_tables(
     w: &Window,
     st: &MembershipState,
@@ -321,7 +322,7 @@ impl CommunityFolds {
 fn training_design(table: &FeatureTable, names: &[String], aug: Option<&Columns>) -> Design {
     let cols = train::columns(table, names);
     let mut d = Design::fit(&cols);
-    // The matrix holds every value now.
+    // The matrix holds every value now: the columns go before the copy below is made.
     drop(cols);
     if let Some(aug) = aug {
         // The copy differs from the matrix only in the seed-based columns, transformed cell by

@@ -291,9 +291,9 @@ pub struct Design {
     pub prep: Prep,
     pub x: ndarray::Array2<f64>,
     /// Training only: the same rows as if their network had never been labelled (seed-based
-    /// features with the row's whole community hidden). Each fold's model trains on both, so
-    /// it learns to recognise a network none of whose members is known, as well as one whose
-    /// members are (see [`crate::model::crossfit`]).
+    /// features with the row's whole community hidden; only those columns are stored). Each
+    /// fold's model trains on both, so it learns to recognise a network none of whose members
+    /// is known, as well as one whose members are (see [`crate::model::crossfit`]).
     pub unlabelled_network: Option<NetworkHidden>,
 }
 

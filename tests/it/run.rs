@@ -356,6 +356,21 @@ fn of_two_runs_at_once_one_exits_3_and_a_killed_runs_lock_is_not_stale() {
 }
 
 #[test]
+fn forward_rows_set_aside_on_disk_change_no_output() {
+    let (d, input) = dataset(41);
+    let run = |out: &str, spill_above: u64| {
+        let mut cfg = groupwatch::run::RunConfig::new(input.clone(), d.path().join(out), as_of());
+        cfg.spill_forwards_above = spill_above;
+        groupwatch::run::run(&cfg, &|_| {}).unwrap();
+        let entries: Vec<String> = std::fs::read_dir(d.path().join(out)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(entries.iter().all(|n| n.starts_with("run=") || n == LOCK_FILE), "the spill left something behind: {entries:?}");
+        tables(&cfg.run_dir())
+    };
+    // Always in memory against always on disk (a tiny dataset is under the default threshold).
+    assert_eq!(run("kept", u64::MAX), run("spilled", 0));
+}
+
+#[test]
 fn a_write_failure_mid_run_leaves_the_previous_run_intact_and_names_the_path() {
     use std::os::unix::process::CommandExt;
     let (d, input) = dataset(40);
