@@ -321,16 +321,10 @@ impl NetworkHidden {
 
     /// Out-of-fold raw scores of the copy's rows, one fold's rows built at a time.
     fn out_of_fold(&self, models: &[Fitted], x: &ndarray::Array2<f64>, fold: &[u8]) -> Vec<f64> {
-        let mut out = vec![f64::NAN; x.nrows()];
-        for (k, m) in models.iter().enumerate() {
-            let rows: Vec<usize> = (0..x.nrows()).filter(|&r| usize::from(fold[r]) == k).collect();
-            let part = self.rows(x, &rows);
+        by_fold(models, x.nrows(), fold, |m, rows| {
             let all: Vec<usize> = (0..rows.len()).collect();
-            for (&r, v) in rows.iter().zip(m.raw_rows(&part, &all)) {
-                out[r] = v;
-            }
-        }
-        out
+            m.raw_rows(&self.rows(x, rows), &all)
+        })
     }
 }
 
@@ -389,10 +383,15 @@ pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target
 
 /// Out-of-fold raw scores: each row of `x` by its fold's model.
 pub fn out_of_fold(models: &[Fitted], x: &ndarray::Array2<f64>, fold: &[u8]) -> Vec<f64> {
-    let mut out = vec![f64::NAN; x.nrows()];
+    by_fold(models, x.nrows(), fold, |m, rows| m.raw_rows(x, rows))
+}
+
+/// Each of `n` rows scored by its fold's model: `score(model, rows of its fold)`.
+fn by_fold(models: &[Fitted], n: usize, fold: &[u8], score: impl Fn(&Fitted, &[usize]) -> Vec<f64>) -> Vec<f64> {
+    let mut out = vec![f64::NAN; n];
     for (k, m) in models.iter().enumerate() {
-        let rows: Vec<usize> = (0..x.nrows()).filter(|&r| usize::from(fold[r]) == k).collect();
-        for (&r, v) in rows.iter().zip(m.raw_rows(x, &rows)) {
+        let rows: Vec<usize> = (0..n).filter(|&r| usize::from(fold[r]) == k).collect();
+        for (&r, v) in rows.iter().zip(score(m, &rows)) {
             out[r] = v;
         }
     }
