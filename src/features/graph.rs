@@ -263,7 +263,9 @@ impl Propagation {
     pub fn of_passes(g: &Graphs, passes: &[&Seeds]) -> Vec<Propagation> {
         let (damping, tol, max_iter) = PPR;
         let sets: Vec<(&[u32], &[u32])> = passes.iter().map(|s| (&s.accounts[..], &s.groups[..])).collect();
+        let clock = std::time::Instant::now();
         let membership = pagerank::bipartite_seeded_pagerank_many(&g.members, &g.groups_members, &sets, damping, tol, max_iter);
+        tracing::debug!(sets = sets.len(), iterations = membership.iter().map(|m| m.iterations).max().unwrap_or(0), seconds = clock.elapsed().as_secs_f64(), "membership walks");
         // Group-graph walks restart at the seed groups; a set without one propagates nothing.
         // `incoming` is `out` transposed: the projection is symmetric, so it is its own.
         let group_walks = |out: &Csr, incoming: &Csr| -> Vec<Vec<f64>> {
@@ -280,9 +282,13 @@ impl Propagation {
             let mut runs = if restarts.is_empty() { Vec::new() } else { pagerank::personalized_pagerank_many(out, incoming, &restarts, damping, tol, max_iter) }.into_iter();
             passes.iter().map(|s| if s.groups.is_empty() { vec![0.0; ng] } else { runs.next().expect("one run per seeded set").scores }).collect()
         };
+        let clock = std::time::Instant::now();
         let forwarding = group_walks(&g.forwarding, &g.forwarding.transpose());
+        tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "forwarding walks");
+        let clock = std::time::Instant::now();
         debug_assert!(g.projection.ties.is_symmetric());
         let ties = group_walks(&g.projection.ties, &g.projection.ties);
+        tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "ties walks");
         membership.into_iter().zip(forwarding).zip(ties).map(|((membership, forwarding), ties)| Propagation { membership, forwarding, ties }).collect()
     }
 
