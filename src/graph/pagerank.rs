@@ -16,10 +16,7 @@
 //! a sum over its in-neighbours in ascending order, computed by one rayon task; the global
 //! sums (dangling mass, L1 change) are taken over fixed blocks of nodes and then added in
 //! block order. Results are bitwise identical for any thread count, and the [`Csr`] is
-//! canonical (sorted, merged), so they do not depend on the input edge order either. The
-//! membership walk stores accounts in an order of its own for locality (`AccountOrder`) and
-//! keeps every sum of a node's value in id order; only the L1 change, which decides when to
-//! stop, is summed in storage order.
+//! canonical (sorted, merged), so they do not depend on the input edge order either.
 //!
 //! Leakage: the seeds are an argument. A score used to train or evaluate a model on an
 //! entity must be computed with that entity's label hidden, i.e. with seeds drawn only from
@@ -62,30 +59,26 @@ fn check_weights(g: &Csr) {
 }
 
 /// Where a node's in-edges are read from: one transposed matrix, or the two sides of the
-/// membership graph in the walk's storage order ([`AccountOrder`]): `members` has a row per
-/// account *position*, and `groups_members`' rows list their accounts' positions in
-/// `member_positions` (each row in its original, ascending-account order).
+/// membership graph (accounts first, then groups, with no copy of either).
 #[derive(Clone, Copy)]
 enum Incoming<'a> {
     One(&'a Csr),
-    Bipartite { members: &'a Csr, groups_members: &'a Csr, member_positions: &'a [u32] },
+    Bipartite { members: &'a Csr, groups_members: &'a Csr },
 }
 
 impl Incoming<'_> {
-    /// Adds to `acc[l]` the sum over in-edges `(u, v, w)` of `w * y[u][l]`, in the order of
-    /// the original source indices (ascending).
+    /// Adds to `acc[l]` the sum over in-edges `(u, v, w)` of `w * y[u][l]`, in ascending source
+    /// order.
     #[inline]
     fn pull<const L: usize>(self, v: usize, y: &[[f64; L]], acc: &mut [f64; L]) {
         match self {
-            Incoming::One(g) => pull_row(g.neighbors(v), g.edge_weights(v), y, 0, acc),
-            Incoming::Bipartite { members, groups_members, member_positions } => {
+            Incoming::One(g) => pull_row(g, v, y, 0, acc),
+            Incoming::Bipartite { members, groups_members } => {
                 let na = members.n_rows();
                 if v < na {
-                    pull_row(members.neighbors(v), members.edge_weights(v), y, na, acc)
+                    pull_row(members, v, y, na, acc)
                 } else {
-                    let g = v - na;
-                    let (lo, hi) = (groups_members.offsets[g] as usize, groups_members.offsets[g + 1] as usize);
-                    pull_row(&member_positions[lo..hi], groups_members.edge_weights(g), y, 0, acc)
+                    pull_row(groups_members, v - na, y, 0, acc)
                 }
             }
         }
@@ -106,14 +99,14 @@ const MAX_LANES: usize = 5;
 /// the same bits as `k` runs of one. The lane count is a compile-time constant inside
 /// ([`iterate`]), which lets the compiler keep a node's lanes in registers and vectorise the
 /// pull; this dispatch picks the instance.
-fn power_iteration(p: &[Vec<f64>], inv_strength: &[f64], dangling: &[(u32, u32)], damping: f64, tol: f64, max_iter: usize, incoming: Incoming) -> Vec<PageRankRun> {
+fn power_iteration(p: &[Vec<f64>], inv_strength: &[f64], damping: f64, tol: f64, max_iter: usize, incoming: Incoming) -> Vec<PageRankRun> {
     let mut runs = Vec::with_capacity(p.len());
     let width = p.len().div_ceil(p.len().div_ceil(MAX_LANES).max(1)).max(1);
     for group in p.chunks(width) {
         macro_rules! dispatch {
             ($($l:literal)*) => {
                 match group.len() {
-                    $($l => iterate::<$l>(group, inv_strength, dangling, damping, tol, max_iter, incoming),)*
+                    $($l => iterate::<$l>(group, inv_strength, damping, tol, max_iter, incoming),)*
                     _ => unreachable!("chunks of at most MAX_LANES"),
                 }
             };
@@ -125,7 +118,7 @@ fn power_iteration(p: &[Vec<f64>], inv_strength: &[f64], dangling: &[(u32, u32)]
 
 /// [`power_iteration`] for exactly `L` lanes, stored node-major (`x[u][l]`) so that a pull
 /// reads each neighbour's lanes once.
-fn iterate<const L: usize>(p: &[Vec<f64>], inv_strength: &[f64], dangling: &[(u32, u32)], damping: f64, tol: f64, max_iter: usize, incoming: Incoming) -> Vec<PageRankRun> {
+fn iterate<const L: usize>(p: &[Vec<f64>], inv_strength: &[f64], damping: f64, tol: f64, max_iter: usize, incoming: Incoming) -> Vec<PageRankRun> {
     let n = inv_strength.len();
     let mut runs: Vec<PageRankRun> = (0..L).map(|_| PageRankRun { scores: Vec::new(), iterations: max_iter, converged: false }).collect();
     let mut x = vec![[1.0 / n as f64; L]; n];
@@ -133,7 +126,7 @@ fn iterate<const L: usize>(p: &[Vec<f64>], inv_strength: &[f64], dangling: &[(u3
     let mut next = vec![[0.0; L]; n];
     let mut active = [true; L];
     for it in 1..=max_iter {
-        let dangling = dangling_sums(dangling, &x);
+        let dangling = lane_sums(n, L, |u, l| if inv_strength[u] == 0.0 { x[u][l] } else { 0.0 });
         y.par_iter_mut().zip(&x).enumerate().for_each(|(u, (yu, xu))| {
             for l in 0..L {
                 yu[l] = xu[l] * inv_strength[u];
@@ -176,34 +169,6 @@ fn lane_sums(n: usize, lanes: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> 
     (0..lanes).map(|l| blocks.iter().map(|b| b[l]).sum()).collect()
 }
 
-/// The dangling nodes (no out-weight) of a walk, in original index order, each as (storage
-/// position, [`BLOCK`] of its original index): what [`dangling_sums`] reads.
-fn dangling_nodes(inv_strength: &[f64], position: impl Fn(usize) -> usize) -> Vec<(u32, u32)> {
-    (0..inv_strength.len())
-        .filter(|&u| inv_strength[position(u)] == 0.0)
-        .map(|u| (position(u) as u32, (u / BLOCK) as u32))
-        .collect()
-}
-
-/// Per lane, the mass on the dangling nodes: [`lane_sums`] of it over the original indices,
-/// bit for bit (a node that is not dangling adds an exact zero there), whatever the storage
-/// order.
-fn dangling_sums<const L: usize>(nodes: &[(u32, u32)], x: &[[f64; L]]) -> [f64; L] {
-    let mut total = [0.0; L];
-    for block in nodes.chunk_by(|a, b| a.1 == b.1) {
-        let mut sum = [0.0; L];
-        for &(u, _) in block {
-            for l in 0..L {
-                sum[l] += x[u as usize][l];
-            }
-        }
-        for l in 0..L {
-            total[l] += sum[l];
-        }
-    }
-    total
-}
-
 fn inverse_strengths(g: &Csr) -> Vec<f64> {
     (0..g.n_rows())
         .into_par_iter()
@@ -218,11 +183,11 @@ fn inverse_strengths(g: &Csr) -> Vec<f64> {
         .collect()
 }
 
-/// Pulls one node's in-edges (`sources`, `weights`) into every lane:
-/// `acc[l] += w * y[y_offset + src][l]`, in the order given.
+/// Pulls along `incoming` row `v` into every lane: `acc[l] += w * y[y_offset + src][l]` in
+/// ascending source order.
 #[inline]
-fn pull_row<const L: usize>(sources: &[u32], weights: &[f32], y: &[[f64; L]], y_offset: usize, acc: &mut [f64; L]) {
-    for (&u, &w) in sources.iter().zip(weights) {
+fn pull_row<const L: usize>(incoming: &Csr, v: usize, y: &[[f64; L]], y_offset: usize, acc: &mut [f64; L]) {
+    for (&u, &w) in incoming.neighbors(v).iter().zip(incoming.edge_weights(v)) {
         let src = &y[y_offset + u as usize];
         let w = f64::from(w);
         for l in 0..L {
@@ -350,8 +315,7 @@ pub fn personalized_pagerank_many(out: &Csr, incoming: &Csr, restarts: &[Vec<f64
     }
     let p: Vec<Vec<f64>> = restarts.iter().map(|r| normalised_restart(r, n).expect("restart weights sum to 0")).collect();
     let inv = inverse_strengths(out);
-    let dangling = dangling_nodes(&inv, |u| u);
-    power_iteration(&p, &inv, &dangling, damping, tol, max_iter, Incoming::One(incoming))
+    power_iteration(&p, &inv, damping, tol, max_iter, Incoming::One(incoming))
 }
 
 /// Risk scores of both sides of the account–group membership graph.
@@ -426,8 +390,7 @@ pub fn bipartite_seeded_pagerank(
 /// As [`bipartite_seeded_pagerank`], for any seed set.
 ///
 /// # Complexity
-/// O(E + n) time per iteration for every five seed sets together, O(n) space per set, and
-/// 12 bytes per membership and 8 per account for the storage order (`AccountOrder`).
+/// O(E + n) time per iteration for every five seed sets together, O(n) space per set.
 pub fn bipartite_seeded_pagerank_many(
     members: &Csr,
     groups_members: &Csr,
@@ -443,15 +406,14 @@ pub fn bipartite_seeded_pagerank_many(
     );
     check_params(damping, tol);
     check_weights(members);
-    let order = AccountOrder::of(members, groups_members);
-    // The normalised restart of each seed set that has any seed, in storage order.
+    // The normalised restart of each seed set that has any seed.
     let restarts: Vec<Option<Vec<f64>>> = seed_sets
         .iter()
         .map(|&(seed_accounts, seed_groups)| {
             let mut restart = vec![0.0; na + ng];
             for &a in seed_accounts {
                 assert!((a as usize) < na, "seed account {a} out of range");
-                restart[order.position[a as usize] as usize] = 1.0;
+                restart[a as usize] = 1.0;
             }
             for &g in seed_groups {
                 assert!((g as usize) < ng, "seed group {g} out of range");
@@ -465,13 +427,9 @@ pub fn bipartite_seeded_pagerank_many(
     let mut runs = if p.is_empty() {
         Vec::new()
     } else {
-        let stored = order.members(members);
-        let member_positions: Vec<u32> = groups_members.targets.par_iter().map(|&a| order.position[a as usize]).collect();
-        let mut inv = inverse_strengths(&stored);
+        let mut inv = inverse_strengths(members);
         inv.extend(inverse_strengths(groups_members));
-        let dangling = dangling_nodes(&inv, |u| if u < na { order.position[u] as usize } else { u });
-        let incoming = Incoming::Bipartite { members: &stored, groups_members, member_positions: &member_positions };
-        power_iteration(&p, &inv, &dangling, damping, tol, max_iter, incoming)
+        power_iteration(&p, &inv, damping, tol, max_iter, Incoming::Bipartite { members, groups_members })
     }
     .into_iter();
     seeded
@@ -481,53 +439,11 @@ pub fn bipartite_seeded_pagerank_many(
                 return BipartiteScores { accounts: vec![0.0; na], groups: vec![0.0; ng], iterations: 0, converged: true };
             }
             let run = runs.next().expect("one run per seeded set");
-            let accounts = order.position.par_iter().map(|&at| run.scores[at as usize]).collect();
-            let groups = run.scores[na..].to_vec();
+            let mut accounts = run.scores;
+            let groups = accounts.split_off(na);
             BipartiteScores { accounts, groups, iterations: run.iterations, converged: run.converged }
         })
         .collect()
-}
-
-/// Where the membership walk stores each account. A group pulls its members' values, and in
-/// id order (ids are hashes) they lie anywhere in a vector far larger than the cache. Stored
-/// next to the other members of their smallest group, the members of most groups sit a few
-/// cache lines apart (1M accounts: the ten walks took half the time). Accounts without a
-/// group come last, in id order. Each node's sum still runs over its in-edges in their
-/// original order and the dangling mass is summed in id order, so only the memory layout
-/// changes: the same bits (tests below).
-struct AccountOrder {
-    /// `order[i]`: the account at position `i`.
-    order: Vec<u32>,
-    /// `position[a]`: where account `a` is stored.
-    position: Vec<u32>,
-}
-
-impl AccountOrder {
-    fn of(members: &Csr, groups_members: &Csr) -> AccountOrder {
-        let na = members.n_rows();
-        let key = |a: u32| if members.strength(a as usize) > 0.0 { members.neighbors(a as usize).iter().copied().min_by_key(|&g| (groups_members.offsets[g as usize + 1] - groups_members.offsets[g as usize], g)).unwrap_or(u32::MAX) } else { u32::MAX };
-        let mut order: Vec<u32> = (0..na as u32).collect();
-        order.par_sort_unstable_by_key(|&a| (key(a), a));
-        let mut position = vec![0u32; na];
-        for (i, &a) in order.iter().enumerate() {
-            position[a as usize] = i as u32;
-        }
-        AccountOrder { order, position }
-    }
-
-    /// `members` with its rows in storage order.
-    fn members(&self, members: &Csr) -> Csr {
-        let mut offsets = Vec::with_capacity(self.order.len() + 1);
-        let mut targets = Vec::with_capacity(members.targets.len());
-        let mut weights = Vec::with_capacity(members.weights.len());
-        offsets.push(0);
-        for &a in &self.order {
-            targets.extend_from_slice(members.neighbors(a as usize));
-            weights.extend_from_slice(members.edge_weights(a as usize));
-            offsets.push(targets.len() as u64);
-        }
-        Csr { n_cols: members.n_cols, offsets, targets, weights }
-    }
 }
 
 #[cfg(test)]
@@ -657,57 +573,5 @@ mod tests {
             [1, 2, 4].into_iter().map(|t| bits(&in_pool(t, || pagerank(&g, 0.85, 1e-10, 200)))).collect();
         assert_eq!(runs[0], runs[1]);
         assert_eq!(runs[0], runs[2]);
-    }
-
-    /// The membership walk over `m` (accounts × groups) against the plain walk over the same
-    /// graph written out as one square matrix in id order: the same bits and iterations, so
-    /// storing accounts in another order changes nothing but memory traffic.
-    fn assert_order_keeps_bits(m: &Csr, seed_accounts: &[u32], seed_groups: &[u32]) {
-        let (na, ng) = (m.n_rows(), m.n_cols);
-        let mut both = Vec::new();
-        for (a, g, w) in m.edges() {
-            both.push((a, na as u32 + g, w));
-            both.push((na as u32 + g, a, w));
-        }
-        let full = Csr::from_edges(na + ng, na + ng, both);
-        let mut restart = vec![0.0; na + ng];
-        seed_accounts.iter().for_each(|&a| restart[a as usize] = 1.0);
-        seed_groups.iter().for_each(|&g| restart[na + g as usize] = 1.0);
-        let want = personalized_pagerank_with(&full, &full.transpose(), &restart, 0.85, 1e-12, 1000);
-        let got = bipartite_seeded_pagerank(m, &m.transpose(), seed_accounts, seed_groups, 0.85, 1e-12, 1000);
-        assert_eq!(got.iterations, want.iterations);
-        assert_eq!(bits(&got.accounts), bits(&want.scores[..na]));
-        assert_eq!(bits(&got.groups), bits(&want.scores[na..]));
-    }
-
-    #[test]
-    fn storing_accounts_by_group_keeps_every_bit() {
-        // Several reduction blocks of accounts, a fifth of them in no group (dangling, spread
-        // over every block), groups of very different sizes.
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let (na, ng) = (3 * BLOCK + 123, 700u32);
-        let mut edges = Vec::new();
-        for a in 0..na as u32 {
-            if rng.gen_bool(0.2) {
-                continue;
-            }
-            for _ in 0..rng.gen_range(1..6) {
-                let g = if rng.gen_bool(0.5) { rng.gen_range(0..20) } else { rng.gen_range(0..ng) };
-                edges.push((a, g, rng.gen_range(0.5..2.0)));
-            }
-        }
-        let m = Csr::from_edges(na, ng as usize, edges);
-        assert_order_keeps_bits(&m, &[5, 900, 7000], &[3, 650]);
-        assert_order_keeps_bits(&m, &[], &[0]);
-    }
-
-    proptest! {
-        #[test]
-        fn any_account_order_keeps_every_bit((n, edges) in graphs(), seeds in proptest::collection::vec(0u32..60, 1..4)) {
-            let m = Csr::from_edges(n, n.div_ceil(3), edges.iter().map(|&(a, b, w)| (a, b / 3, w)).collect());
-            let accounts: Vec<u32> = seeds.iter().map(|&s| s % n as u32).collect();
-            assert_order_keeps_bits(&m, &accounts, &[seeds[0] % m.n_cols as u32]);
-        }
     }
 }
