@@ -15,6 +15,14 @@
 //! but absent from their entity table (an account that left no `accounts` row, say) are
 //! interned as well, with unknown attributes, and counted in the stats.
 //!
+//! Tables are read one at a time, each converted into its typed rows and its frame dropped
+//! before the next is read: holding every table's frames until all ids were known made
+//! ingest peak at 16 GiB on 10M accounts. Until the last table is read, rows hold provisional
+//! indices ([`Pending`]): an id of the accounts or groups table (read first) is its position
+//! there, any other (and every link id) is numbered among that event table's own such ids.
+//! Then all ids are interned and the rows renumbered in place, before the event tables are
+//! sorted. Reports and labels, small, are converted last, against the final ids.
+//!
 //! Memory per row after ingest: memberships 32 bytes, forwards 48, reports 24, blocks 24.
 
 use std::collections::{BTreeMap, HashMap};
@@ -605,14 +613,123 @@ impl Interner {
     }
 }
 
-/// The distinct non-null ids of the given (frame, column)s; absent frames are skipped. Each
-/// column is sorted and deduplicated on its own first, so the concatenation holds each id at
-/// most once per column rather than once per row.
-fn gather_ids(sources: &[(Option<&DataFrame>, &str)]) -> PolarsResult<Vec<u64>> {
-    let parts: Vec<Vec<u64>> = sources
+/// The ids of one kind (accounts, groups or invite links) while the tables are read one at a
+/// time. The base is the ids of the entity's own table when it is read first (accounts,
+/// groups; links have none). Other tables' rows hold provisional indices until every table is
+/// read: an id of the base its position there, any other `base.len()` plus its position among
+/// that table's ids missing from the base. [`Pending::finish`] then interns all of them in
+/// sorted order.
+struct Pending {
+    base: Interner,
+    /// Per table registered with [`Pending::add`], its ids missing from `base`.
+    extra: Vec<Interner>,
+}
+
+impl Pending {
+    fn new(base: Vec<u64>) -> Self {
+        Pending { base: Interner::new(base), extra: Vec::new() }
+    }
+
+    /// Registers a table's ids (repeats allowed); returns the table's slot, for
+    /// [`Pending::lookup`] and [`Dense::table`].
+    fn add(&mut self, ids: Vec<u64>) -> usize {
+        let base = &self.base;
+        let extra: Vec<u64> = ids.into_par_iter().filter(|&id| base.get(id) == NONE).collect();
+        self.extra.push(Interner::new(extra));
+        self.extra.len() - 1
+    }
+
+    /// Provisional indices for the rows of table `slot`; an id it did not register is NONE.
+    fn lookup(&self, slot: usize) -> Lookup<'_> {
+        Lookup { base: &self.base, extra: &self.extra[slot] }
+    }
+
+    /// Interns every id (the base's, each table's, and `more`: ids no row holds provisionally)
+    /// in sorted order, with the map from provisional to dense indices.
+    fn finish(self, more: Vec<u64>) -> (Interner, Dense) {
+        let mut all = more;
+        all.extend_from_slice(&self.base.ids);
+        for e in &self.extra {
+            all.extend_from_slice(&e.ids);
+        }
+        let ids = Interner::new(all);
+        let dense = |from: &Interner| -> Vec<u32> { from.ids.par_iter().map(|&id| ids.get(id)).collect() };
+        let map = Dense { base: dense(&self.base), extra: self.extra.iter().map(dense).collect(), moved: ids.ids.len() != self.base.ids.len() };
+        (ids, map)
+    }
+}
+
+/// One table's provisional index of an id (see [`Pending`]).
+#[derive(Clone, Copy)]
+struct Lookup<'a> {
+    base: &'a Interner,
+    extra: &'a Interner,
+}
+
+impl Lookup<'_> {
+    fn opt(&self, id: Option<u64>) -> u32 {
+        let Some(id) = id else { return NONE };
+        match self.base.get(id) {
+            NONE => match self.extra.get(id) {
+                NONE => NONE,
+                e => self.base.ids.len() as u32 + e,
+            },
+            b => b,
+        }
+    }
+}
+
+/// Provisional indices of one kind to dense ones (from [`Pending::finish`]).
+struct Dense {
+    /// Dense index per base position: increasing, and never below the position.
+    base: Vec<u32>,
+    /// Per table, the dense index of each of its ids missing from the base.
+    extra: Vec<Vec<u32>>,
+    /// False when every provisional index is already dense (every id is in the base).
+    moved: bool,
+}
+
+impl Dense {
+    fn table(&self, slot: usize) -> Remap<'_> {
+        Remap { base: &self.base, extra: &self.extra[slot] }
+    }
+}
+
+/// One table's provisional → dense map.
+#[derive(Clone, Copy)]
+struct Remap<'a> {
+    base: &'a [u32],
+    extra: &'a [u32],
+}
+
+impl Remap<'_> {
+    fn get(&self, v: u32) -> u32 {
+        match v as usize {
+            _ if v == NONE => NONE,
+            i if i < self.base.len() => self.base[i],
+            i => self.extra[i - self.base.len()],
+        }
+    }
+}
+
+/// `v`, one value per base position, moved to its dense positions (`to`, [`Dense::base`]) in
+/// a vector of `n`, `fill` elsewhere. In place, from the last value down: `to` is increasing
+/// and `to[b] >= b`, so a value never lands on one not yet moved.
+fn spread<T: Clone>(mut v: Vec<T>, to: &[u32], n: usize, fill: T) -> Vec<T> {
+    v.resize(n, fill);
+    for (b, &d) in to.iter().enumerate().rev() {
+        v.swap(b, d as usize);
+    }
+    v
+}
+
+/// The distinct non-null ids of a frame's columns. Each column is sorted and deduplicated on
+/// its own first (in parallel), so the concatenation holds each id at most once per column
+/// rather than once per row.
+fn gather_ids(df: &DataFrame, columns: &[&str]) -> PolarsResult<Vec<u64>> {
+    let parts: Vec<Vec<u64>> = columns
         .par_iter()
-        .filter_map(|&(df, c)| df.map(|df| (df, c)))
-        .map(|(df, c)| {
+        .map(|&c| {
             let mut v: Vec<u64> = df.column(c)?.u64()?.iter().flatten().collect();
             v.par_sort_unstable();
             v.dedup();
@@ -681,328 +798,441 @@ pub fn ingest(ds: &Dataset, report: &ValidationReport, spec: WindowSpec) -> Resu
     let mut stats = IngestStats::default();
     let now = spec.now_ms();
     let start = spec.start_ms();
-    let frames = {
+    // Converting a frame the reader has typed fails only on a logic error.
+    let logic = |source: PolarsError| IngestError::Read { table: "(ingest)".into(), file: String::new(), source };
+    let mut empty = Vec::new();
+    let tables = {
         let mut r = TableReader { ds, quarantine: &q, stats: &mut stats };
+        let mut required = |table: &'static str, df: Option<DataFrame>| {
+            let df = df.expect("required table validated");
+            if df.height() == 0 {
+                empty.push(table);
+            }
+            df
+        };
         // Accounts and groups created after as-of do not exist yet.
         let existing = Some(("created_at", i64::MIN, now));
-        let accounts = r.read("accounts", &["account_id", "created_at", "is_business", "about", "photo_pdq"], existing)?;
-        let groups = r.read("groups", &["group_id", "created_at", "creator_id", "subject", "description", "photo_pdq"], existing)?;
-        let memberships = r.read(
+        let df = required("accounts", r.read("accounts", &["account_id", "created_at", "is_business", "about", "photo_pdq"], existing)?);
+        let (known_accounts, mut acc, accounts) = timed("accounts", || accounts_of(df)).map_err(logic)?;
+        let df = required("groups", r.read("groups", &["group_id", "created_at", "creator_id", "subject", "description", "photo_pdq"], existing)?);
+        let (known_groups, mut grp, groups) = timed("groups", || groups_of(df, &mut acc)).map_err(logic)?;
+        let df = required(
             "memberships",
-            &["ts", "group_id", "account_id", "event", "method", "invite_link_id", "actor_id"],
-            Some(("ts", i64::MIN, now)),
-        )?;
-        let links = r.read("invite_links", &["link_id", "group_id", "created_by", "created_at", "revoked_at"], Some(("created_at", i64::MIN, now)))?;
+            r.read("memberships", &["ts", "group_id", "account_id", "event", "method", "invite_link_id", "actor_id"], Some(("ts", i64::MIN, now)))?,
+        );
+        let mut link = Pending::new(Vec::new());
+        let memberships = timed("memberships", || memberships_of(df, &mut acc, &mut grp, &mut link)).map_err(logic)?;
+        let links = r
+            .read("invite_links", &["link_id", "group_id", "created_by", "created_at", "revoked_at"], Some(("created_at", i64::MIN, now)))?
+            .map(|df| timed("invite_links", || links_of(df, &mut acc, &mut grp, now)))
+            .transpose()
+            .map_err(logic)?;
         let win = Some(("ts", start, now));
-        let forwards = r.read(
-            "forwards",
-            &["ts", "sender_id", "src_group_id", "dst_group_id", "dst_account_id", "media_type", "media_fp", "frequently_forwarded", "action_id", "batch_size"],
-            win,
-        )?;
+        let forwards = r
+            .read(
+                "forwards",
+                &["ts", "sender_id", "src_group_id", "dst_group_id", "dst_account_id", "media_type", "media_fp", "frequently_forwarded", "action_id", "batch_size"],
+                win,
+            )?
+            .map(|df| timed("forwards", || forwards_of(df, &mut acc, &mut grp)))
+            .transpose()
+            .map_err(logic)?;
         let reports = r.read("reports", &["ts", "reporter_id", "target_kind", "target_id", "reason"], win)?;
-        let blocks = r.read("blocks", &["ts", "blocker_id", "blocked_id", "unknown_contact"], win)?;
-        let bank = r.read("hash_bank", &["pdq", "bank"], None)?;
+        let blocks = r
+            .read("blocks", &["ts", "blocker_id", "blocked_id", "unknown_contact"], win)?
+            .map(|df| timed("blocks", || blocks_of(df, &mut acc)))
+            .transpose()
+            .map_err(logic)?;
+        let bank = r.read("hash_bank", &["pdq", "bank"], None)?.map(|df| bank_of(&df)).transpose().map_err(logic)?;
         let labels = r.read("labels", &["entity_kind", "entity_id", "label", "ts", "source"], Some(("ts", i64::MIN, now)))?;
-        (accounts, groups, memberships, links, forwards, reports, blocks, bank, labels)
+        Tables { acc, grp, link, known_accounts, known_groups, accounts, groups, memberships, links, forwards, reports, blocks, bank, labels }
     };
-    let (accounts, groups, memberships, links, forwards, reports, blocks, bank, labels) = frames;
-    let clock = std::time::Instant::now();
-    let accounts = accounts.expect("required table validated");
-    let groups = groups.expect("required table validated");
-    let memberships = memberships.expect("required table validated");
     // Validation guarantees each required table has valid rows; if none is in the window, all
     // of them lie outside it (created or logged after as-of).
-    let empty: Vec<(String, u64)> = [("accounts", &accounts), ("groups", &groups), ("memberships", &memberships)]
-        .into_iter()
-        .filter(|(_, df)| df.height() == 0)
-        .map(|(t, _)| {
-            let valid = report.table(t).map_or(0, |r| r.rows.saturating_sub(r.quarantined_rows));
-            (t.to_string(), valid)
-        })
-        .collect();
     if !empty.is_empty() {
+        let tables = empty
+            .into_iter()
+            .map(|t| (t.to_string(), report.table(t).map_or(0, |r| r.rows.saturating_sub(r.quarantined_rows))))
+            .collect();
         let end = chrono::DateTime::from_timestamp_millis(now).map_or(now.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
         let window = format!("created or logged before {end}, the end of as-of {}", spec.as_of);
-        return Err(IngestError::EmptyWindow { window, tables: empty });
+        return Err(IngestError::EmptyWindow { window, tables });
     }
-    let w = build(accounts, groups, memberships, links, forwards, reports, blocks, bank, labels, now, start, stats);
+    let clock = std::time::Instant::now();
+    let w = build(tables, now, start, stats);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "window built");
-    w.map_err(|e| IngestError::Read { table: "(ingest)".into(), file: String::new(), source: e })
+    w.map_err(logic)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build(
-    accounts: DataFrame,
-    groups: DataFrame,
-    memberships: DataFrame,
-    links: Option<DataFrame>,
-    forwards: Option<DataFrame>,
+/// One table's conversion into rows, timed in the debug log.
+fn timed<T>(table: &str, convert: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
+    let clock = std::time::Instant::now();
+    let out = convert();
+    tracing::debug!(table, seconds = clock.elapsed().as_secs_f64(), "rows built");
+    out
+}
+
+/// Every table of the window as read: converted into rows with provisional ids (each slot is
+/// the table's in [`Pending`]), but for reports and labels, which are small and wait for the
+/// final ids (a report's target of neither kind and a label's entity are looked up, not
+/// interned).
+struct Tables {
+    acc: Pending,
+    grp: Pending,
+    link: Pending,
+    /// Non-null ids in the accounts and groups tables.
+    known_accounts: usize,
+    known_groups: usize,
+    /// One per account base position.
+    accounts: Accounts,
+    /// One per group base position, and the slot of their creators.
+    groups: (Groups, usize),
+    /// Slots: accounts, groups, links.
+    memberships: (Vec<MembershipEvent>, [usize; 3]),
+    /// Link ids as read, their rows, slots: accounts, groups.
+    links: Option<(Vec<u64>, Vec<InviteLink>, [usize; 2])>,
+    /// Slots: accounts, groups.
+    forwards: Option<(Vec<Forward>, [usize; 2])>,
     reports: Option<DataFrame>,
-    blocks: Option<DataFrame>,
-    bank: Option<DataFrame>,
+    blocks: Option<(Vec<Block>, usize)>,
+    bank: Option<(Vec<([u8; 32], u16)>, Vec<String>)>,
     labels: Option<DataFrame>,
-    now_ms: i64,
-    start_ms: i64,
-    mut stats: IngestStats,
-) -> PolarsResult<Window> {
-    // Account ids: the accounts table plus every account an event names (gathered column by
-    // column in parallel; the interner sorts them, so the order of gathering does not matter).
-    let known_accounts = accounts.column("account_id")?.u64()?.iter().flatten().count();
-    let known_groups = groups.column("group_id")?.u64()?.iter().flatten().count();
-    let mut acc_ids = gather_ids(&[
-        (Some(&accounts), "account_id"),
-        (Some(&groups), "creator_id"),
-        (Some(&memberships), "account_id"),
-        (Some(&memberships), "actor_id"),
-        (links.as_ref(), "created_by"),
-        (forwards.as_ref(), "sender_id"),
-        (forwards.as_ref(), "dst_account_id"),
-        (blocks.as_ref(), "blocker_id"),
-        (blocks.as_ref(), "blocked_id"),
-        (reports.as_ref(), "reporter_id"),
-    ])?;
-    let mut grp_ids = gather_ids(&[
-        (Some(&groups), "group_id"),
-        (Some(&memberships), "group_id"),
-        (links.as_ref(), "group_id"),
-        (forwards.as_ref(), "src_group_id"),
-        (forwards.as_ref(), "dst_group_id"),
-    ])?;
-    if let Some(r) = &reports {
-        let kinds = strs(r, "target_kind")?;
-        for (k, t) in kinds.iter().zip(u64s(r, "target_id")?) {
-            match (k.as_deref().and_then(EntityKind::parse), t) {
-                (Some(EntityKind::Account), Some(t)) => acc_ids.push(t),
-                (Some(EntityKind::Group), Some(t)) => grp_ids.push(t),
-                _ => {}
-            }
-        }
-    }
-    let acc = Interner::new(acc_ids);
-    let grp = Interner::new(grp_ids);
-    stats.unknown_accounts = (acc.ids.len() - known_accounts) as u64;
-    stats.unknown_groups = (grp.ids.len() - known_groups) as u64;
+}
 
-    let na = acc.ids.len();
-    let mut a = Accounts {
-        ids: acc.ids.clone(),
-        known: vec![false; na],
-        created_ms: vec![None; na],
-        is_business: vec![None; na],
-        about: vec![None; na],
-        photo: vec![None; na],
-    };
-    {
-        let ids = u64s(&accounts, "account_id")?;
-        let created = i64s(&accounts, "created_at")?;
-        let business = bools(&accounts, "is_business")?;
-        let about = strs(&accounts, "about")?;
-        let photo = pdqs(&accounts, "photo_pdq")?;
-        let idx: Vec<u32> = ids.par_iter().map(|&id| acc.opt(id)).collect();
-        for (k, about) in about.into_iter().enumerate() {
-            let i = idx[k] as usize;
-            if idx[k] == NONE {
-                continue;
-            }
-            a.known[i] = true;
-            a.created_ms[i] = created[k];
-            a.is_business[i] = business[k];
-            a.about[i] = about;
-            a.photo[i] = photo[k];
-        }
-    }
-    drop(accounts);
-    let ng = grp.ids.len();
-    let mut g = Groups {
-        ids: grp.ids.clone(),
-        known: vec![false; ng],
-        created_ms: vec![None; ng],
-        creator: vec![NONE; ng],
-        subject: vec![None; ng],
-        description: vec![None; ng],
-        photo: vec![None; ng],
-    };
-    {
-        let ids = u64s(&groups, "group_id")?;
-        let created = i64s(&groups, "created_at")?;
-        let creator = u64s(&groups, "creator_id")?;
-        let subject = strs(&groups, "subject")?;
-        let description = strs(&groups, "description")?;
-        let photo = pdqs(&groups, "photo_pdq")?;
-        let idx: Vec<(u32, u32)> = ids.par_iter().zip(&creator).map(|(&id, &c)| (grp.opt(id), acc.opt(c))).collect();
-        for (k, (subject, description)) in subject.into_iter().zip(description).enumerate() {
-            let (i, creator) = idx[k];
-            if i == NONE {
-                continue;
-            }
-            let i = i as usize;
-            g.known[i] = true;
-            g.created_ms[i] = created[k];
-            g.creator[i] = creator;
-            g.subject[i] = subject;
-            g.description[i] = description;
-            g.photo[i] = photo[k];
-        }
-    }
-    drop(groups);
+/// An entity table's count of non-null ids, and its ids as the base of their kind.
+fn entity_ids(df: &DataFrame, id: &str) -> PolarsResult<(usize, Pending)> {
+    let known = df.column(id)?.u64()?.iter().flatten().count();
+    Ok((known, Pending::new(gather_ids(df, &[id])?)))
+}
 
-    // Invite links.
-    let (link_ids, link_rows) = match &links {
-        Some(l) => {
-            let ids: Vec<u64> = u64s(l, "link_id")?.into_iter().map(|x| x.unwrap_or(0)).collect();
-            let group = u64s(l, "group_id")?;
-            let by = u64s(l, "created_by")?;
-            let created = i64s(l, "created_at")?;
-            let revoked = i64s(l, "revoked_at")?;
-            let mut rows: Vec<(u64, InviteLink)> = (0..ids.len())
-                .map(|k| {
-                    (ids[k], InviteLink {
-                        link: NONE,
-                        group: grp.opt(group[k]),
-                        created_by: acc.opt(by[k]),
-                        created_ms: created[k].unwrap_or(0),
-                        // A revocation after as-of has not happened yet.
-                        revoked_ms: revoked[k].filter(|&r| r < now_ms),
-                    })
-                })
-                .collect();
-            rows.sort_by_key(|r| r.0);
-            rows.dedup_by_key(|r| r.0);
-            rows.into_iter().unzip()
+/// The accounts table: [`entity_ids`] and the attributes by base position.
+fn accounts_of(df: DataFrame) -> PolarsResult<(usize, Pending, Accounts)> {
+    let (known, acc) = entity_ids(&df, "account_id")?;
+    let (at, n) = (base_positions(&df, "account_id", &acc)?, acc.base.ids.len());
+    let a = Accounts {
+        ids: Vec::new(),
+        known: scatter(vec![true; at.len()], &at, n, false),
+        created_ms: scatter(i64s(&df, "created_at")?, &at, n, None),
+        is_business: scatter(bools(&df, "is_business")?, &at, n, None),
+        about: scatter(strs(&df, "about")?, &at, n, None),
+        photo: scatter(pdqs(&df, "photo_pdq")?, &at, n, None),
+    };
+    Ok((known, acc, a))
+}
+
+/// The groups table, as [`accounts_of`]; creators provisional, with their slot.
+fn groups_of(df: DataFrame, acc: &mut Pending) -> PolarsResult<(usize, Pending, (Groups, usize))> {
+    let (known, grp) = entity_ids(&df, "group_id")?;
+    let (at, n) = (base_positions(&df, "group_id", &grp)?, grp.base.ids.len());
+    let slot = acc.add(gather_ids(&df, &["creator_id"])?);
+    let creators = acc.lookup(slot);
+    let creator: Vec<u32> = u64s(&df, "creator_id")?.par_iter().map(|&c| creators.opt(c)).collect();
+    let g = Groups {
+        ids: Vec::new(),
+        known: scatter(vec![true; at.len()], &at, n, false),
+        created_ms: scatter(i64s(&df, "created_at")?, &at, n, None),
+        creator: scatter(creator, &at, n, NONE),
+        subject: scatter(strs(&df, "subject")?, &at, n, None),
+        description: scatter(strs(&df, "description")?, &at, n, None),
+        photo: scatter(pdqs(&df, "photo_pdq")?, &at, n, None),
+    };
+    Ok((known, grp, (g, slot)))
+}
+
+/// Each row's base position (NONE for a null id).
+fn base_positions(df: &DataFrame, id: &str, ids: &Pending) -> PolarsResult<Vec<u32>> {
+    Ok(u64s(df, id)?.par_iter().map(|&id| ids.base.opt(id)).collect())
+}
+
+/// One column's values moved to their rows' positions `at` (a NONE position skipped, a later
+/// row winning) in a vector of `n`, `fill` elsewhere.
+fn scatter<T: Clone>(values: Vec<T>, at: &[u32], n: usize, fill: T) -> Vec<T> {
+    let mut out = vec![fill; n];
+    for (v, &i) in values.into_iter().zip(at) {
+        if i != NONE {
+            out[i as usize] = v;
         }
+    }
+    out
+}
+
+// Each event table is copied column by column into its typed rows, each column dropped once
+// copied and the frame with it.
+
+/// Membership rows, unsorted, ids provisional.
+fn memberships_of(mut df: DataFrame, acc: &mut Pending, grp: &mut Pending, link: &mut Pending) -> PolarsResult<(Vec<MembershipEvent>, [usize; 3])> {
+    let slots = [
+        acc.add(gather_ids(&df, &["account_id", "actor_id"])?),
+        grp.add(gather_ids(&df, &["group_id"])?),
+        link.add(gather_ids(&df, &["invite_link_id"])?),
+    ];
+    let (acc, grp, link) = (acc.lookup(slots[0]), grp.lookup(slots[1]), link.lookup(slots[2]));
+    let none = MembershipEvent { group: NONE, ts: 0, account: NONE, event: u8::MAX, method: method::NONE, link: NONE, actor: NONE };
+    let mut m = vec![none; df.height()];
+    fill_i64(&mut m, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+    fill_u64(&mut m, &mut df, "group_id", |r, v| r.group = grp.opt(v))?;
+    fill_u64(&mut m, &mut df, "account_id", |r, v| r.account = acc.opt(v))?;
+    fill_str(&mut m, &mut df, "event", |r, v| r.event = code(&EVENTS, v))?;
+    fill_str(&mut m, &mut df, "method", |r, v| r.method = code(&METHODS, v))?;
+    fill_u64(&mut m, &mut df, "invite_link_id", |r, v| r.link = link.opt(v))?;
+    fill_u64(&mut m, &mut df, "actor_id", |r, v| r.actor = acc.opt(v))?;
+    Ok((m, slots))
+}
+
+/// The invite_links rows by link id (the first row of a repeated id kept), their ids as read
+/// (null as 0), groups and creators provisional.
+fn links_of(df: DataFrame, acc: &mut Pending, grp: &mut Pending, now_ms: i64) -> PolarsResult<(Vec<u64>, Vec<InviteLink>, [usize; 2])> {
+    let slots = [acc.add(gather_ids(&df, &["created_by"])?), grp.add(gather_ids(&df, &["group_id"])?)];
+    let (acc, grp) = (acc.lookup(slots[0]), grp.lookup(slots[1]));
+    let ids: Vec<u64> = u64s(&df, "link_id")?.into_iter().map(|x| x.unwrap_or(0)).collect();
+    let group = u64s(&df, "group_id")?;
+    let by = u64s(&df, "created_by")?;
+    let created = i64s(&df, "created_at")?;
+    let revoked = i64s(&df, "revoked_at")?;
+    let mut rows: Vec<(u64, InviteLink)> = (0..ids.len())
+        .map(|k| {
+            (ids[k], InviteLink {
+                link: NONE,
+                group: grp.opt(group[k]),
+                created_by: acc.opt(by[k]),
+                created_ms: created[k].unwrap_or(0),
+                // A revocation after as-of has not happened yet.
+                revoked_ms: revoked[k].filter(|&r| r < now_ms),
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows.dedup_by_key(|r| r.0);
+    let (ids, rows) = rows.into_iter().unzip();
+    Ok((ids, rows, slots))
+}
+
+/// Forward rows, unsorted, ids provisional.
+fn forwards_of(mut df: DataFrame, acc: &mut Pending, grp: &mut Pending) -> PolarsResult<(Vec<Forward>, [usize; 2])> {
+    let slots = [acc.add(gather_ids(&df, &["sender_id", "dst_account_id"])?), grp.add(gather_ids(&df, &["src_group_id", "dst_group_id"])?)];
+    let (acc, grp) = (acc.lookup(slots[0]), grp.lookup(slots[1]));
+    let none = Forward {
+        ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: None,
+        media_fp: 0, frequently_forwarded: false, action: 0, batch_size: 1, present: 0,
+    };
+    let mut fw = vec![none; df.height()];
+    fill_i64(&mut fw, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+    fill_u64(&mut fw, &mut df, "sender_id", |r, v| r.sender = acc.opt(v))?;
+    fill_u64(&mut fw, &mut df, "src_group_id", |r, v| r.src_group = grp.opt(v))?;
+    fill_u64(&mut fw, &mut df, "dst_group_id", |r, v| r.dst_group = grp.opt(v))?;
+    fill_u64(&mut fw, &mut df, "dst_account_id", |r, v| r.dst_account = acc.opt(v))?;
+    fill_str(&mut fw, &mut df, "media_type", |r, v| r.media = v.and_then(MediaType::parse))?;
+    fill_u64(&mut fw, &mut df, "media_fp", |r, v| r.set_media_fp(v))?;
+    fill_bool(&mut fw, &mut df, "frequently_forwarded", |r, v| r.frequently_forwarded = v.unwrap_or(false))?;
+    fill_u64(&mut fw, &mut df, "action_id", |r, v| r.set_action(v))?;
+    fill_i64(&mut fw, &mut df, "batch_size", |r, v| r.batch_size = v.unwrap_or(1).clamp(0, 255) as u8)?;
+    Ok((fw, slots))
+}
+
+/// Block rows, unsorted, ids provisional.
+fn blocks_of(mut df: DataFrame, acc: &mut Pending) -> PolarsResult<(Vec<Block>, usize)> {
+    let slot = acc.add(gather_ids(&df, &["blocker_id", "blocked_id"])?);
+    let acc = acc.lookup(slot);
+    let mut bl = vec![Block { ts: 0, blocker: NONE, blocked: NONE, unknown_contact: false }; df.height()];
+    fill_i64(&mut bl, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+    fill_u64(&mut bl, &mut df, "blocker_id", |r, v| r.blocker = acc.opt(v))?;
+    fill_u64(&mut bl, &mut df, "blocked_id", |r, v| r.blocked = acc.opt(v))?;
+    fill_bool(&mut bl, &mut df, "unknown_contact", |r, v| r.unknown_contact = v.unwrap_or(false))?;
+    Ok((bl, slot))
+}
+
+/// The hash bank's entries (sorted, deduplicated) and bank names (sorted).
+fn bank_of(b: &DataFrame) -> PolarsResult<(Vec<([u8; 32], u16)>, Vec<String>)> {
+    let pdq = strs(b, "pdq")?;
+    let name = strs(b, "bank")?;
+    let mut names: Vec<String> = name.iter().flatten().cloned().collect();
+    names.sort();
+    names.dedup();
+    let mut hash_bank = Vec::new();
+    for (p, n) in pdq.iter().zip(&name) {
+        if let (Some(h), Some(n)) = (p.as_deref().and_then(parse_pdq), n) {
+            let bi = names.binary_search(n).expect("bank name listed") as u16;
+            hash_bank.push((h, bi));
+        }
+    }
+    hash_bank.sort_unstable();
+    hash_bank.dedup();
+    Ok((hash_bank, names))
+}
+
+/// The ids a reports table names, (accounts, groups): reporters, and targets by their kind.
+fn report_ids(r: &DataFrame) -> PolarsResult<(Vec<u64>, Vec<u64>)> {
+    let mut acc = gather_ids(r, &["reporter_id"])?;
+    let mut grp = Vec::new();
+    let kinds = strs(r, "target_kind")?;
+    for (k, t) in kinds.iter().zip(u64s(r, "target_id")?) {
+        match (k.as_deref().and_then(EntityKind::parse), t) {
+            (Some(EntityKind::Account), Some(t)) => acc.push(t),
+            (Some(EntityKind::Group), Some(t)) => grp.push(t),
+            _ => {}
+        }
+    }
+    Ok((acc, grp))
+}
+
+/// Report rows, unsorted, with dense ids.
+fn reports_of(mut df: DataFrame, acc: &Interner, grp: &Interner) -> PolarsResult<Vec<Report>> {
+    let mut rp = vec![Report { ts: 0, reporter: NONE, on_group: false, target: NONE, reason: None }; df.height()];
+    fill_i64(&mut rp, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
+    fill_u64(&mut rp, &mut df, "reporter_id", |r, v| r.reporter = acc.opt(v))?;
+    fill_str(&mut rp, &mut df, "target_kind", |r, v| r.on_group = v.and_then(EntityKind::parse) == Some(EntityKind::Group))?;
+    // The target's kind is known by now: the id is interned as a group's or an account's.
+    fill_u64(&mut rp, &mut df, "target_id", |r, v| r.target = if r.on_group { grp.opt(v) } else { acc.opt(v) })?;
+    fill_str(&mut rp, &mut df, "reason", |r, v| r.reason = v.and_then(ReportReason::parse))?;
+    Ok(rp)
+}
+
+/// Labels on entities the window has, in time order.
+fn labels_of(l: &DataFrame, acc: &Interner, grp: &Interner) -> PolarsResult<Vec<Label>> {
+    let kind = strs(l, "entity_kind")?;
+    let id = u64s(l, "entity_id")?;
+    let label = strs(l, "label")?;
+    let ts = i64s(l, "ts")?;
+    let source: Vec<Option<LabelSource>> = l.column("source")?.str()?.iter().map(|v| v.and_then(LabelSource::parse)).collect();
+    let mut lb = Vec::new();
+    for k in 0..ts.len() {
+        let on_group = kind[k].as_deref().and_then(EntityKind::parse) == Some(EntityKind::Group);
+        let e = if on_group { grp.opt(id[k]) } else { acc.opt(id[k]) };
+        if e == NONE {
+            continue; // a label on an entity this window never saw
+        }
+        lb.push(Label { on_group, entity: e, violating: label[k].as_deref() == Some("violating"), ts: ts[k].unwrap_or(0), source: source[k] });
+    }
+    // Time order decides which label is the latest; ties by entity for determinism.
+    lb.sort_by(|x, y| (x.ts, x.on_group, x.entity, x.violating).cmp(&(y.ts, y.on_group, y.entity, y.violating)));
+    Ok(lb)
+}
+
+/// Sorts a table's rows by `key`, drops repeated rows and counts them. The key is every field,
+/// so equal keys are identical rows: the parallel unstable sort gives the same sequence
+/// whatever the thread count.
+fn sort_dedup<T: Send, K: Ord>(rows: &mut Vec<T>, key: impl Fn(&T) -> K + Sync, table: &str, stats: &mut IngestStats) {
+    rows.par_sort_unstable_by_key(&key);
+    let before = rows.len();
+    rows.dedup_by_key(|x| key(x));
+    rows.shrink_to_fit();
+    stats.duplicate_rows_dropped.insert(table.into(), (before - rows.len()) as u64);
+}
+
+/// The window from its tables: every id interned in sorted order, the rows' provisional ids
+/// made dense, the event tables sorted and deduplicated.
+fn build(t: Tables, now_ms: i64, start_ms: i64, mut stats: IngestStats) -> PolarsResult<Window> {
+    let Tables { acc, grp, link, known_accounts, known_groups, accounts, groups, memberships, links, forwards, reports, blocks, bank, labels } = t;
+    // Account and group ids: their tables, every account and group an event names, reports'
+    // included. Link ids: the invite_links table plus every link a join names (a join through
+    // a link with no invite_links row is still a join through a distinct link).
+    let (acc_more, grp_more) = match &reports {
+        Some(r) => report_ids(r)?,
         None => (Vec::new(), Vec::new()),
     };
-    // Link ids: the invite_links table plus every link a join names (a join through a link
-    // with no invite_links row is still a join through a distinct link).
-    let known_links = link_ids.len();
-    let link_lookup = {
-        let mut all = link_ids.clone();
-        all.extend(gather_ids(&[(Some(&memberships), "invite_link_id")])?);
-        Interner::new(all)
+    let (acc, ad) = acc.finish(acc_more);
+    let (grp, gd) = grp.finish(grp_more);
+    let (link_ids, link_rows, link_slots) = match links {
+        Some((ids, rows, slots)) => (ids, rows, Some(slots)),
+        None => (Vec::new(), Vec::new(), None),
     };
-    stats.unknown_links = (link_lookup.ids.len() - known_links) as u64;
-    let link_rows: Vec<InviteLink> =
-        link_ids.iter().zip(link_rows).map(|(&id, l)| InviteLink { link: link_lookup.get(id), ..l }).collect();
+    let (link, ld) = link.finish(link_ids.clone());
+    stats.unknown_accounts = (acc.ids.len() - known_accounts) as u64;
+    stats.unknown_groups = (grp.ids.len() - known_groups) as u64;
+    stats.unknown_links = (link.ids.len() - link_ids.len()) as u64;
 
-    // Each event table is copied column by column into its typed rows, each column dropped
-    // once copied and the frame with it, so at most one table is held twice at a time.
-    // Memberships: dedupe exact duplicates, sort per group by time.
-    let mut m = {
-        let mut df = memberships;
-        let none = MembershipEvent { group: NONE, ts: 0, account: NONE, event: u8::MAX, method: method::NONE, link: NONE, actor: NONE };
-        let mut m = vec![none; df.height()];
-        fill_i64(&mut m, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
-        fill_u64(&mut m, &mut df, "group_id", |r, v| r.group = grp.opt(v))?;
-        fill_u64(&mut m, &mut df, "account_id", |r, v| r.account = acc.opt(v))?;
-        fill_str(&mut m, &mut df, "event", |r, v| r.event = code(&EVENTS, v))?;
-        fill_str(&mut m, &mut df, "method", |r, v| r.method = code(&METHODS, v))?;
-        fill_u64(&mut m, &mut df, "invite_link_id", |r, v| r.link = link_lookup.opt(v))?;
-        fill_u64(&mut m, &mut df, "actor_id", |r, v| r.actor = acc.opt(v))?;
-        m
+    let na = acc.ids.len();
+    let a = Accounts {
+        ids: acc.ids.clone(),
+        known: spread(accounts.known, &ad.base, na, false),
+        created_ms: spread(accounts.created_ms, &ad.base, na, None),
+        is_business: spread(accounts.is_business, &ad.base, na, None),
+        about: spread(accounts.about, &ad.base, na, None),
+        photo: spread(accounts.photo, &ad.base, na, None),
     };
-    // Every field is part of the order, so equal elements are identical: the parallel
-    // unstable sort gives the same sequence whatever the thread count.
-    m.par_sort_unstable();
-    let before = m.len();
-    m.dedup();
-    m.shrink_to_fit();
-    stats.duplicate_rows_dropped.insert("memberships".into(), (before - m.len()) as u64);
+    let (mut groups, creators) = groups;
+    if ad.moved {
+        let to = ad.table(creators);
+        groups.creator.par_iter_mut().for_each(|c| *c = to.get(*c));
+    }
+    let ng = grp.ids.len();
+    let g = Groups {
+        ids: grp.ids.clone(),
+        known: spread(groups.known, &gd.base, ng, false),
+        created_ms: spread(groups.created_ms, &gd.base, ng, None),
+        creator: spread(groups.creator, &gd.base, ng, NONE),
+        subject: spread(groups.subject, &gd.base, ng, None),
+        description: spread(groups.description, &gd.base, ng, None),
+        photo: spread(groups.photo, &gd.base, ng, None),
+    };
+    let link_rows: Vec<InviteLink> = match link_slots {
+        Some([sa, sg]) => {
+            let (a, g) = (ad.table(sa), gd.table(sg));
+            link_ids
+                .iter()
+                .zip(link_rows)
+                .map(|(&id, l)| InviteLink { link: link.get(id), group: g.get(l.group), created_by: a.get(l.created_by), ..l })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+
+    // Memberships: full history, sorted per group by time.
+    let (mut m, [sa, sg, sl]) = memberships;
+    if ad.moved || gd.moved || ld.moved {
+        let (a, g, l) = (ad.table(sa), gd.table(sg), ld.table(sl));
+        m.par_iter_mut().for_each(|e| {
+            e.group = g.get(e.group);
+            e.account = a.get(e.account);
+            e.link = l.get(e.link);
+            e.actor = a.get(e.actor);
+        });
+    }
+    sort_dedup(&mut m, |x| *x, "memberships", &mut stats);
 
     let mut fw = Vec::new();
-    if let Some(mut df) = forwards {
-        let none = Forward {
-            ts: 0, sender: NONE, src_group: NONE, dst_group: NONE, dst_account: NONE, media: None,
-            media_fp: 0, frequently_forwarded: false, action: 0, batch_size: 1, present: 0,
-        };
-        fw = vec![none; df.height()];
-        fill_i64(&mut fw, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
-        fill_u64(&mut fw, &mut df, "sender_id", |r, v| r.sender = acc.opt(v))?;
-        fill_u64(&mut fw, &mut df, "src_group_id", |r, v| r.src_group = grp.opt(v))?;
-        fill_u64(&mut fw, &mut df, "dst_group_id", |r, v| r.dst_group = grp.opt(v))?;
-        fill_u64(&mut fw, &mut df, "dst_account_id", |r, v| r.dst_account = acc.opt(v))?;
-        fill_str(&mut fw, &mut df, "media_type", |r, v| r.media = v.and_then(MediaType::parse))?;
-        fill_u64(&mut fw, &mut df, "media_fp", |r, v| r.set_media_fp(v))?;
-        fill_bool(&mut fw, &mut df, "frequently_forwarded", |r, v| r.frequently_forwarded = v.unwrap_or(false))?;
-        fill_u64(&mut fw, &mut df, "action_id", |r, v| r.set_action(v))?;
-        fill_i64(&mut fw, &mut df, "batch_size", |r, v| r.batch_size = v.unwrap_or(1).clamp(0, 255) as u8)?;
-        drop(df);
-        // The key is every field: the parallel sort's result does not depend on threads.
+    if let Some((rows, [sa, sg])) = forwards {
+        fw = rows;
+        if ad.moved || gd.moved {
+            let (a, g) = (ad.table(sa), gd.table(sg));
+            fw.par_iter_mut().for_each(|f| {
+                f.sender = a.get(f.sender);
+                f.src_group = g.get(f.src_group);
+                f.dst_group = g.get(f.dst_group);
+                f.dst_account = a.get(f.dst_account);
+            });
+        }
         let key = |x: &Forward| (x.ts, x.sender, x.src_group, x.dst_group, x.dst_account, x.media, x.media_fp(), x.frequently_forwarded, x.action(), x.batch_size);
-        fw.par_sort_unstable_by_key(key);
-        let before = fw.len();
-        fw.dedup_by_key(|x| key(x));
-        fw.shrink_to_fit();
-        stats.duplicate_rows_dropped.insert("forwards".into(), (before - fw.len()) as u64);
+        sort_dedup(&mut fw, key, "forwards", &mut stats);
     }
     let mut rp = Vec::new();
-    if let Some(mut df) = reports {
-        rp = vec![Report { ts: 0, reporter: NONE, on_group: false, target: NONE, reason: None }; df.height()];
-        fill_i64(&mut rp, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
-        fill_u64(&mut rp, &mut df, "reporter_id", |r, v| r.reporter = acc.opt(v))?;
-        fill_str(&mut rp, &mut df, "target_kind", |r, v| r.on_group = v.and_then(EntityKind::parse) == Some(EntityKind::Group))?;
-        // The target's kind is known by now: the id is interned as a group's or an account's.
-        fill_u64(&mut rp, &mut df, "target_id", |r, v| r.target = if r.on_group { grp.opt(v) } else { acc.opt(v) })?;
-        fill_str(&mut rp, &mut df, "reason", |r, v| r.reason = v.and_then(ReportReason::parse))?;
-        let key = |x: &Report| (x.ts, x.reporter, x.on_group, x.target, x.reason);
-        rp.par_sort_unstable_by_key(key);
-        let before = rp.len();
-        rp.dedup_by_key(|x| key(x));
-        stats.duplicate_rows_dropped.insert("reports".into(), (before - rp.len()) as u64);
+    if let Some(df) = reports {
+        rp = reports_of(df, &acc, &grp)?;
+        sort_dedup(&mut rp, |x| (x.ts, x.reporter, x.on_group, x.target, x.reason), "reports", &mut stats);
     }
     let mut bl = Vec::new();
-    if let Some(mut df) = blocks {
-        bl = vec![Block { ts: 0, blocker: NONE, blocked: NONE, unknown_contact: false }; df.height()];
-        fill_i64(&mut bl, &mut df, "ts", |r, v| r.ts = v.unwrap_or(0))?;
-        fill_u64(&mut bl, &mut df, "blocker_id", |r, v| r.blocker = acc.opt(v))?;
-        fill_u64(&mut bl, &mut df, "blocked_id", |r, v| r.blocked = acc.opt(v))?;
-        fill_bool(&mut bl, &mut df, "unknown_contact", |r, v| r.unknown_contact = v.unwrap_or(false))?;
-        let key = |x: &Block| (x.ts, x.blocker, x.blocked, x.unknown_contact);
-        bl.par_sort_unstable_by_key(key);
-        let before = bl.len();
-        bl.dedup_by_key(|x| key(x));
-        stats.duplicate_rows_dropped.insert("blocks".into(), (before - bl.len()) as u64);
-    }
-    let (mut hash_bank, mut banks) = (Vec::new(), Vec::new());
-    if let Some(b) = &bank {
-        let pdq = strs(b, "pdq")?;
-        let name = strs(b, "bank")?;
-        let mut names: Vec<String> = name.iter().flatten().cloned().collect();
-        names.sort();
-        names.dedup();
-        for (p, n) in pdq.iter().zip(&name) {
-            if let (Some(h), Some(n)) = (p.as_deref().and_then(parse_pdq), n) {
-                let bi = names.binary_search(n).expect("bank name listed") as u16;
-                hash_bank.push((h, bi));
-            }
+    if let Some((rows, sa)) = blocks {
+        bl = rows;
+        if ad.moved {
+            let a = ad.table(sa);
+            bl.par_iter_mut().for_each(|b| {
+                b.blocker = a.get(b.blocker);
+                b.blocked = a.get(b.blocked);
+            });
         }
-        hash_bank.sort_unstable();
-        hash_bank.dedup();
-        banks = names;
+        sort_dedup(&mut bl, |x| (x.ts, x.blocker, x.blocked, x.unknown_contact), "blocks", &mut stats);
     }
-    let mut lb = Vec::new();
-    if let Some(l) = &labels {
-        let kind = strs(l, "entity_kind")?;
-        let id = u64s(l, "entity_id")?;
-        let label = strs(l, "label")?;
-        let ts = i64s(l, "ts")?;
-        let source: Vec<Option<LabelSource>> = l.column("source")?.str()?.iter().map(|v| v.and_then(LabelSource::parse)).collect();
-        for k in 0..ts.len() {
-            let on_group = kind[k].as_deref().and_then(EntityKind::parse) == Some(EntityKind::Group);
-            let e = if on_group { grp.opt(id[k]) } else { acc.opt(id[k]) };
-            if e == NONE {
-                continue; // a label on an entity this window never saw
-            }
-            lb.push(Label { on_group, entity: e, violating: label[k].as_deref() == Some("violating"), ts: ts[k].unwrap_or(0), source: source[k] });
-        }
-        // Time order decides which label is the latest; ties by entity for determinism.
-        lb.sort_by(|x, y| (x.ts, x.on_group, x.entity, x.violating).cmp(&(y.ts, y.on_group, y.entity, y.violating)));
-    }
+    let (hash_bank, banks) = bank.unwrap_or_default();
+    let lb = match &labels {
+        Some(l) => labels_of(l, &acc, &grp)?,
+        None => Vec::new(),
+    };
     Ok(Window {
         now_ms,
         start_ms,
         accounts: a,
         groups: g,
-        link_ids: link_lookup.ids,
+        link_ids: link.ids,
         links: link_rows,
         memberships: m,
         forwards: fw,
@@ -1130,6 +1360,34 @@ mod tests {
         let mut b = [0u8; Forward::BYTES];
         f.put(&mut b);
         assert_eq!(Forward::get(&b), f);
+    }
+
+    #[test]
+    fn provisional_ids_end_as_the_dense_indices_of_interning_all_at_once() {
+        let mut p = Pending::new(vec![50, 10, 30, 10]);
+        let t0 = p.add(vec![30, 20, 60, 20]);
+        let t1 = p.add(vec![5, 50]);
+        let named = [(t0, 30), (t0, 20), (t0, 60), (t1, 5), (t1, 50)];
+        let provisional: Vec<u32> = named.iter().map(|&(t, id)| p.lookup(t).opt(Some(id))).collect();
+        assert_eq!(provisional, [1, 3, 4, 3, 2]);
+        assert_eq!((p.lookup(t0).opt(None), p.lookup(t1).opt(Some(20))), (NONE, NONE));
+        // 40: an id no row holds provisionally (a report's, say).
+        let (ids, dense) = p.finish(vec![40]);
+        assert_eq!(ids.ids, [5, 10, 20, 30, 40, 50, 60]);
+        assert!(dense.moved);
+        for (&(t, id), &v) in named.iter().zip(&provisional) {
+            assert_eq!(dense.table(t).get(v), ids.get(id), "id {id}");
+        }
+        assert_eq!(dense.table(t0).get(NONE), NONE);
+        // Attributes by base position (ids 10, 30, 50) land on their dense positions.
+        assert_eq!(spread(vec!["10", "30", "50"], &dense.base, ids.ids.len(), "-"), ["-", "10", "-", "30", "-", "50", "-"]);
+        // Every id in the base: nothing moves.
+        let mut p = Pending::new(vec![7, 3]);
+        let t = p.add(vec![7]);
+        let v = p.lookup(t).opt(Some(7));
+        let (ids, dense) = p.finish(vec![3]);
+        assert!(!dense.moved);
+        assert_eq!((v, dense.table(t).get(v), ids.get(7)), (1, 1, 1));
     }
 
     /// The footer of `df` written to a temporary file, with or without min/max statistics.
