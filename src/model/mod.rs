@@ -201,7 +201,7 @@ impl ModelFile {
             );
             let _ = writeln!(s, "| variant | candidate | PR-AUC (95 % CI) | new-network PR-AUC | ROC-AUC | labelled PR-AUC | precision@capacity | recall@precision 0.9 |");
             let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
-            for (variant, e) in [("all features", Some(&k.evaluation)), ("tabular only", k.tabular_only.as_ref())] {
+            for (variant, e) in [("all features", Some(&k.evaluation)), ("tabular only (the first stage)", k.tabular_only.as_ref())] {
                 let Some(e) = e else { continue };
                 for (i, c) in e.candidates.iter().enumerate() {
                     let mark = if i == e.chosen { " **(chosen)**" } else { "" };

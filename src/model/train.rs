@@ -225,7 +225,8 @@ pub struct KindModel {
     /// Second-stage features by importance, most important first.
     pub importance: Vec<(String, f64)>,
     pub evaluation: VariantEvaluation,
-    /// The same pipeline without graph features: the lift the graph brings.
+    /// The first stage's out-of-fold figures (the label-free tabular features, no graph or
+    /// seed-based feature), calibrated as the second stage's: the lift the graph brings.
     pub tabular_only: Option<VariantEvaluation>,
     /// Every labelled entity's fold and out-of-fold scores, for evaluation outside
     /// groupwatch; not stored in model files.
