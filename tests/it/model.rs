@@ -165,6 +165,13 @@ fn train_writes_a_model_that_loads_and_refuses_mismatched_features() {
         assert!(!k.features().is_empty() && k.features().len() == k.second.prep.names.len());
         assert_eq!(k.second.folds.len(), features::FOLDS as usize);
         assert!(ev[k.entity.as_str()]["all_features"]["candidates"].as_array().unwrap().len() >= 2);
+        // The tabular-only comparison is the first stage's out-of-fold figures: its learner
+        // and its label-free features, fewer than the second stage's.
+        let first = k.first.as_ref().expect("a first stage");
+        let tabular = &ev[k.entity.as_str()]["tabular_only"];
+        assert_eq!(tabular["features"].as_u64(), Some(first.features.len() as u64));
+        assert_eq!(tabular["candidates"][0]["description"].as_str(), Some(first.learner.describe().as_str()));
+        assert!(first.features.len() < k.features().len());
         // Scoring data without one of its features is refused, naming it.
         let mut broken = m.clone();
         let kind = if k.entity == EntityKind::Group { broken.group.as_mut() } else { broken.account.as_mut() }.unwrap();
