@@ -36,7 +36,7 @@ the window; forwards, reports and blocks are only logged inside the window.
   scales every loud behaviour: invite-link joins, link rotation, bursts after each new link,
   throwaway accounts without photos, batch-cap forwards, child-safety reports, unknown-contact
   blocks, slightly tilted text, near copies of hash-bank photos. Camouflaged networks (most
-  under preset camouflaged, about a third under mixed) show none of the loud traits: old
+  under preset camouflaged, about a third under mixed, none under loud) show none of the loud traits: old
   members with photos whose ordinary groups are their own ring communities, benign-looking
   text, benign-like join methods; only shared members and media moving among their groups
   give them away.
@@ -52,7 +52,7 @@ and DIR/indgen.json. The same seed and arguments give byte-identical files.
 
 Usage
 -----
-  python3 scripts/indgen.py --out DIR --accounts N --seed S [--preset mixed|camouflaged]
+  python3 scripts/indgen.py --out DIR --accounts N --seed S [--preset loud|mixed|camouflaged]
                             [--as-of 2026-11-24] [--days 60]
   python3 scripts/indgen.py --check DIR
 """
@@ -155,7 +155,7 @@ class World:
         asof = dt.datetime.strptime(a.as_of, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
         self.end = int((asof + dt.timedelta(days=1)).timestamp() * 1000)  # exclusive
         self.win = self.end - a.days * DAY
-        self.camo_frac = {"mixed": 1 / 3, "camouflaged": 0.8}[a.preset]
+        self.camo_frac = {"loud": 0.0, "mixed": 1 / 3, "camouflaged": 0.8}[a.preset]
         self.gchunks: list[dict] = []
         self.schunks: list[dict] = []
         self.nG = 0
@@ -1826,7 +1826,7 @@ def main():
     p.add_argument("--out")
     p.add_argument("--accounts", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--preset", choices=["mixed", "camouflaged"], default="mixed")
+    p.add_argument("--preset", choices=["loud", "mixed", "camouflaged"], default="mixed")
     p.add_argument("--as-of", dest="as_of", default="2026-11-24")
     p.add_argument("--days", type=int, default=60)
     p.add_argument("--check", metavar="DIR")

@@ -158,12 +158,12 @@ pub const GROUP_GRAPH_FEATURES: &[&str] = &[
     "tie_admins_max", "tie_link_creators_max", "tie_media_max", "tie_forwarding_max", "tie_admins_share", "tie_members_share",
     "tie_media_share", "ppr_membership", "ppr_forwarding",
     "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
-    "link_creators_shared_with_violating", "community_violating_share", "nb_score_mean", "nb_score_max",
+    "link_creators_shared_with_violating", "community_violating_share", "members_known_violating_share", "nb_score_mean", "nb_score_max",
     "community_score_mean", "member_score_mean", "member_score_top", "nb_seed_share", "ppr_ties",
 ];
 pub const ACCOUNT_GRAPH_FEATURES: &[&str] = &[
     "lockstep_max_shared_groups", "lockstep_partners", "dense_block_score", "ppr_membership", "violating_groups_now",
-    "groups_score_max", "groups_score_mean", "admin_groups_score_max",
+    "co_members_known_violating_share_max", "co_members_known_violating_share_mean", "groups_score_max", "groups_score_mean", "admin_groups_score_max",
 ];
 
 /// Seed-based and graph features, as (group columns, account columns) of
@@ -371,6 +371,15 @@ pub fn seeded_with(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds, 
         best
     };
 
+    // Known-violating accounts among each group's current members: where accounts, not
+    // groups, carry the labels (or hash matches), the direct measure of a group's company.
+    let mut seed_account = vec![false; na];
+    seeds.accounts.iter().for_each(|&s| seed_account[s as usize] = true);
+    let seed_members: Vec<u32> = (0..ng)
+        .into_par_iter()
+        .map(|i| g.groups_members.neighbors(i).iter().filter(|&&a| seed_account[a as usize]).count() as u32)
+        .collect();
+
     // Community share of seed groups (other than the group itself).
     let comm = &g.communities;
     let mut seeds_in_comm = vec![0u32; comm.sizes.len()];
@@ -402,13 +411,38 @@ pub fn seeded_with(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds, 
                 let others = comm.sizes[c] as f64 - 1.0;
                 (others > 0.0).then(|| (seeds_in_comm[c] - u32::from(seed_group[i])) as f64 / others)
             })),
+            ("members_known_violating_share", per(&|i| {
+                let m = g.groups_members.degree(i);
+                (m > 0).then(|| seed_members[i] as f64 / m as f64)
+            })),
         ]
     };
+    // Per account, the share of known violators among the other members of each of its groups
+    // (the account itself never counts): the largest and the mean over its groups.
+    let co_members: Vec<Option<(f64, f64)>> = (0..na)
+        .into_par_iter()
+        .map(|i| {
+            let own = u32::from(seed_account[i]);
+            let (mut max, mut sum, mut k) = (0.0f64, 0.0f64, 0usize);
+            for &h in g.members.neighbors(i) {
+                let others = g.groups_members.degree(h as usize);
+                if others > 1 {
+                    let share = f64::from(seed_members[h as usize] - own) / (others - 1) as f64;
+                    max = max.max(share);
+                    sum += share;
+                    k += 1;
+                }
+            }
+            (k > 0).then(|| (max, sum / k as f64))
+        })
+        .collect();
     let account_cols: Columns = {
         let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..na).into_par_iter().map(f).collect::<Vec<_>>();
         vec![
             ("ppr_membership", per(&|i| Some(ppr.accounts[i] * n))),
             ("violating_groups_now", per(&|i| Some(in_seed[i] as f64))),
+            ("co_members_known_violating_share_max", per(&|i| co_members[i].map(|c| c.0))),
+            ("co_members_known_violating_share_mean", per(&|i| co_members[i].map(|c| c.1))),
         ]
     };
     (group_cols, account_cols)

@@ -71,7 +71,7 @@ CATALOG = SCHEMAS / "feature_catalog.toml"
 DAY = 86_400_000
 HOUR = 3_600_000
 EVENT_TABLES = ("memberships", "forwards", "reports", "blocks")
-TABLES = ("accounts", "groups", "memberships", "invite_links", "forwards", "reports", "blocks", "hash_bank")
+TABLES = ("accounts", "groups", "memberships", "invite_links", "forwards", "reports", "blocks", "hash_bank", "labels")
 
 
 class BadInput(Exception):
@@ -522,7 +522,77 @@ def compute(tables, absent, as_of: dt.date, window_days: int, threshold: int):
         f["photo_hash_match"] = None if d is None else float(d <= threshold)
         assert tuple(f) == ACCOUNT_FEATURES
         A[a] = f
+
+    seeded_features(tables, absent, now, threshold, accounts, members, bank, G, A)
     return G, A
+
+
+# The seed-based features this oracle recomputes (the others are checked elsewhere).
+SEED_GROUP_FEATURES = ("members_known_violating_share",)
+SEED_ACCOUNT_FEATURES = ("co_members_known_violating_share_max", "co_members_known_violating_share_mean")
+
+
+def mix64(z):
+    """SplitMix64's finaliser (groupwatch's `units::mix64`)."""
+    m = (1 << 64) - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def fold_of(entity_id):
+    return mix64(entity_id ^ 0x7E57F01D) % 5
+
+
+def seeded_features(tables, absent, now, threshold, accounts, members, bank, G, A):
+    """Seed-based features, as the catalog defines them, each entity's computed with its fold's
+    labels hidden (detection.md's leakage control; folds by id hash, five of them).
+
+    Seeds are accounts whose latest label before now is violating, or whose photo matches the
+    hash bank. With any label before now, an entity of fold k sees the seeds of pass k: every
+    entity labelled (either way) in fold k is hidden, photo match or not. Without labels there
+    is one pass and nothing is hidden. Without labels and hash bank the features are null."""
+    if "labels" in absent and "hash_bank" in absent:
+        for f in G.values():
+            f.update(dict.fromkeys(SEED_GROUP_FEATURES))
+        for f in A.values():
+            f.update(dict.fromkeys(SEED_ACCOUNT_FEATURES))
+        return
+    latest = {}
+    if "labels" not in absent:
+        lab = tables["labels"].filter(pl.col("ts") < now).sort("ts", maintain_order=True)
+        for r in lab.iter_rows(named=True):
+            latest[(r["entity_kind"], r["entity_id"])] = r["label"] == "violating"
+    # Labels name entities of the window only (others are set aside at ingest).
+    known_groups = set(members) | set(G)
+    labelled = {(k, e) for (k, e) in latest if (e in A or e in accounts) if k == "account"}
+    labelled |= {(k, e) for (k, e) in latest if k == "group" and e in known_groups}
+    passes = 5 if labelled else 1
+    violating = {e for (k, e), v in latest.items() if k == "account" and v}
+    photo = set()
+    if bank is not None:
+        for a, r in accounts.items():
+            d = nearest_bank_distance(r["photo_pdq"], bank)
+            if d is not None and d <= threshold:
+                photo.add(a)
+    base = violating | photo
+    hidden = [{e for (k, e) in labelled if k == "account" and fold_of(e) == p} for p in range(passes)]
+    seeds = [base - hidden[p] if passes > 1 else base for p in range(passes)]
+    pass_of = (lambda i: fold_of(i)) if passes > 1 else (lambda i: 0)
+    for g, f in G.items():
+        ms = members.get(g, {})
+        s = seeds[pass_of(g)]
+        f["members_known_violating_share"] = share(sum(a in s for a in ms), len(ms))
+    groups_of = defaultdict(list)
+    for g, ms in members.items():
+        for a in ms:
+            groups_of[a].append(g)
+    for a, f in A.items():
+        s = seeds[pass_of(a)]
+        own = a in s
+        shares = [(sum(b in s for b in members[g]) - own) / (len(members[g]) - 1) for g in groups_of.get(a, []) if len(members[g]) > 1]
+        f["co_members_known_violating_share_max"] = max(shares) if shares else None
+        f["co_members_known_violating_share_mean"] = sum(shares) / len(shares) if shares else None
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -607,9 +677,9 @@ def main():
     print(f"input: {', '.join(f'{k}={v.height}' for k, v in tables.items())}; absent: {sorted(absent) or 'none'}; "
           f"quarantined rows: {quarantined}")
     G, A = compute(tables, absent, args.as_of, args.window_days, args.threshold)
-    failures = compare("group_features", "group_id", G, GROUP_FEATURES, args.features_dir / "group_features.parquet",
+    failures = compare("group_features", "group_id", G, GROUP_FEATURES + SEED_GROUP_FEATURES, args.features_dir / "group_features.parquet",
                        [f for f in catalog if f["entity"] == "group"], absent)
-    failures += compare("account_features", "account_id", A, ACCOUNT_FEATURES,
+    failures += compare("account_features", "account_id", A, ACCOUNT_FEATURES + SEED_ACCOUNT_FEATURES,
                         args.features_dir / "account_features.parquet",
                         [f for f in catalog if f["entity"] == "account"], absent)
     print("all features match" if failures == 0 else f"{failures} failure(s)")
