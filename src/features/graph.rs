@@ -158,7 +158,7 @@ pub const GROUP_GRAPH_FEATURES: &[&str] = &[
     "tie_admins_max", "tie_link_creators_max", "tie_media_max", "tie_forwarding_max", "tie_admins_share", "tie_members_share",
     "tie_media_share", "ppr_membership", "ppr_forwarding",
     "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
-    "link_creators_shared_with_violating", "community_violating_share", "members_known_violating_share", "nb_score_mean", "nb_score_max",
+    "link_creators_shared_with_violating", "community_violating_share", "member_groups_labelled_violating_share", "members_known_violating_share", "nb_score_mean", "nb_score_max",
     "community_score_mean", "member_score_mean", "member_score_top", "nb_seed_share", "ppr_ties",
 ];
 pub const ACCOUNT_GRAPH_FEATURES: &[&str] = &[
@@ -380,6 +380,20 @@ pub fn seeded_with(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds, 
         .map(|i| g.groups_members.neighbors(i).iter().filter(|&&a| seed_account[a as usize]).count() as u32)
         .collect();
 
+    // Labelled groups of each account's current groups, and the violating ones among them:
+    // both classes of label, so the share means the same at any prevalence (where most groups
+    // are violating, nearly every member sits in one, and only the share of its *labelled*
+    // groups still tells).
+    let mut group_label: Vec<Option<bool>> = vec![None; ng];
+    seeds.labelled_groups.iter().for_each(|&(s, v)| group_label[s as usize] = Some(v));
+    let groups_labelled: Vec<(u32, u32)> = (0..na)
+        .into_par_iter()
+        .map(|a| {
+            let labels = g.members.neighbors(a).iter().filter_map(|&h| group_label[h as usize]);
+            labels.fold((0, 0), |(n, v), l| (n + 1, v + u32::from(l)))
+        })
+        .collect();
+
     // Community share of seed groups (other than the group itself).
     let comm = &g.communities;
     let mut seeds_in_comm = vec![0u32; comm.sizes.len()];
@@ -410,6 +424,15 @@ pub fn seeded_with(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds, 
                 let c = comm.labels[i] as usize;
                 let others = comm.sizes[c] as f64 - 1.0;
                 (others > 0.0).then(|| (seeds_in_comm[c] - u32::from(seed_group[i])) as f64 / others)
+            })),
+            ("member_groups_labelled_violating_share", per(&|i| {
+                // Pooled over the members, their other groups only.
+                let own = group_label[i].map_or((0, 0), |l| (1, u32::from(l)));
+                let (n, v) = g.groups_members.neighbors(i).iter().fold((0u64, 0u64), |(n, v), &a| {
+                    let (an, av) = groups_labelled[a as usize];
+                    (n + u64::from(an - own.0), v + u64::from(av - own.1))
+                });
+                (n > 0).then(|| v as f64 / n as f64)
             })),
             ("members_known_violating_share", per(&|i| {
                 let m = g.groups_members.degree(i);

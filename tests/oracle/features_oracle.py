@@ -528,7 +528,7 @@ def compute(tables, absent, as_of: dt.date, window_days: int, threshold: int):
 
 
 # The seed-based features this oracle recomputes (the others are checked elsewhere).
-SEED_GROUP_FEATURES = ("members_known_violating_share",)
+SEED_GROUP_FEATURES = ("member_groups_labelled_violating_share", "members_known_violating_share")
 SEED_ACCOUNT_FEATURES = ("co_members_known_violating_share_max", "co_members_known_violating_share_mean")
 
 
@@ -549,9 +549,10 @@ def seeded_features(tables, absent, now, threshold, accounts, members, bank, G, 
     labels hidden (detection.md's leakage control; folds by id hash, five of them).
 
     Seeds are accounts whose latest label before now is violating, or whose photo matches the
-    hash bank. With any label before now, an entity of fold k sees the seeds of pass k: every
-    entity labelled (either way) in fold k is hidden, photo match or not. Without labels there
-    is one pass and nothing is hidden. Without labels and hash bank the features are null."""
+    hash bank. With any label before now, an entity of fold k sees the seeds and labels of pass
+    k: every entity labelled (either way) in fold k is hidden, photo match or not. Without
+    labels there is one pass and nothing is hidden. Without labels and hash bank the features
+    are null, and those that read labels (both classes) are null without labels."""
     if "labels" in absent and "hash_bank" in absent:
         for f in G.values():
             f.update(dict.fromkeys(SEED_GROUP_FEATURES))
@@ -579,14 +580,21 @@ def seeded_features(tables, absent, now, threshold, accounts, members, bank, G, 
     hidden = [{e for (k, e) in labelled if k == "account" and fold_of(e) == p} for p in range(passes)]
     seeds = [base - hidden[p] if passes > 1 else base for p in range(passes)]
     pass_of = (lambda i: fold_of(i)) if passes > 1 else (lambda i: 0)
-    for g, f in G.items():
-        ms = members.get(g, {})
-        s = seeds[pass_of(g)]
-        f["members_known_violating_share"] = share(sum(a in s for a in ms), len(ms))
     groups_of = defaultdict(list)
     for g, ms in members.items():
         for a in ms:
             groups_of[a].append(g)
+    # Visible group labels of each pass: (violating?) by group, fold k's labelled groups hidden.
+    group_labels = {e: v for (k, e), v in latest.items() if k == "group" and (k, e) in labelled}
+    visible = [{e: v for e, v in group_labels.items() if passes == 1 or fold_of(e) != p} for p in range(passes)]
+    no_labels = "labels" in absent
+    for g, f in G.items():
+        ms = members.get(g, {})
+        s = seeds[pass_of(g)]
+        f["members_known_violating_share"] = share(sum(a in s for a in ms), len(ms))
+        vis = visible[pass_of(g)]
+        other = [vis[h] for a in ms for h in groups_of[a] if h != g and h in vis]
+        f["member_groups_labelled_violating_share"] = None if no_labels else share(sum(other), len(other))
     for a, f in A.items():
         s = seeds[pass_of(a)]
         own = a in s
