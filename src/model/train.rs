@@ -441,8 +441,8 @@ pub fn evaluate_candidate(learner: &Learner, oof: &[f64], oof_new: Option<&[f64]
 ///
 /// When there is a blend (the `anchor`), it is the model unless a linear candidate beats it
 /// by more than one standard error of the paired per-fold differences (Breiman's rule), or
-/// ranks the folds' rows better on average by ROC-AUC (by 0.005 or more) while trailing by no more than one
-/// standard error on the key. With few labelled violators a fold's PR-AUC rests on a handful
+/// ranks the folds' rows better on average by ROC-AUC (by 0.005 or more) while trailing by no
+/// more than one standard error on the key. With few labelled violators a fold's PR-AUC rests on a handful
 /// of top-ranked rows, while ROC-AUC reads every positive's rank: where the simpler model
 /// ranks all of them better and is not measurably worse at the top, it is the one that holds
 /// on new data (on the Reddit data the linear model's held-out account PR-AUC is 0.073–0.076
@@ -486,12 +486,8 @@ pub fn choose(evals: &[CandidateEvaluation], anchor: Option<usize>) -> usize {
         let ranks_better = paired(&evals[i].roc_auc.per_fold, &evals[a].roc_auc.per_fold).is_some_and(|(r, _)| r > ROC_MARGIN);
         m > se || (ranks_better && m >= -se)
     };
-    let linear: Vec<usize> = (0..evals.len()).filter(|&i| matches!(evals[i].learner, Learner::Logistic { .. }) && replaces_anchor(i)).collect();
-    linear.iter().copied().fold(None, |best: Option<usize>, i| match best {
-        Some(b) if mean(&keys[b]) >= mean(&keys[i]) => Some(b),
-        _ => Some(i),
-    })
-    .unwrap_or(a)
+    let linear = (0..evals.len()).filter(|&i| matches!(evals[i].learner, Learner::Logistic { .. }) && replaces_anchor(i));
+    linear.reduce(|best, i| if mean(&keys[i]) > mean(&keys[best]) { i } else { best }).unwrap_or(a)
 }
 
 /// A candidate's per-fold selection key (see [`choose`]).
