@@ -523,7 +523,7 @@ def compute(tables, absent, as_of: dt.date, window_days: int, threshold: int):
         assert tuple(f) == ACCOUNT_FEATURES
         A[a] = f
 
-    seeded_features(tables, absent, now, threshold, accounts, members, bank, G, A)
+    seeded_features(tables, absent, now, accounts, members, G, A)
     return G, A
 
 
@@ -544,7 +544,7 @@ def fold_of(entity_id):
     return mix64(entity_id ^ 0x7E57F01D) % 5
 
 
-def seeded_features(tables, absent, now, threshold, accounts, members, bank, G, A):
+def seeded_features(tables, absent, now, accounts, members, G, A):
     """Seed-based features, as the catalog defines them, each entity's computed with its fold's
     labels hidden (detection.md's leakage control; folds by id hash, five of them).
 
@@ -570,31 +570,27 @@ def seeded_features(tables, absent, now, threshold, accounts, members, bank, G, 
     labelled |= {(k, e) for (k, e) in latest if k == "group" and e in known_groups}
     passes = 5 if labelled else 1
     violating = {e for (k, e), v in latest.items() if k == "account" and v}
-    photo = set()
-    if bank is not None:
-        for a, r in accounts.items():
-            d = nearest_bank_distance(r["photo_pdq"], bank)
-            if d is not None and d <= threshold:
-                photo.add(a)
+    # Photo matches as recomputed above; only current members (all in A) can count.
+    photo = {a for a, f in A.items() if f["photo_hash_match"] == 1.0}
     base = violating | photo
+    # With one pass nothing is labelled, so nothing is hidden.
     hidden = [{e for (k, e) in labelled if k == "account" and fold_of(e) == p} for p in range(passes)]
-    seeds = [base - hidden[p] if passes > 1 else base for p in range(passes)]
-    pass_of = (lambda i: fold_of(i)) if passes > 1 else (lambda i: 0)
+    seeds = [base - hidden[p] for p in range(passes)]
+    pass_of = fold_of if passes > 1 else (lambda i: 0)
     groups_of = defaultdict(list)
     for g, ms in members.items():
         for a in ms:
             groups_of[a].append(g)
     # Visible group labels of each pass: (violating?) by group, fold k's labelled groups hidden.
     group_labels = {e: v for (k, e), v in latest.items() if k == "group" and (k, e) in labelled}
-    visible = [{e: v for e, v in group_labels.items() if passes == 1 or fold_of(e) != p} for p in range(passes)]
-    no_labels = "labels" in absent
+    visible = [{e: v for e, v in group_labels.items() if fold_of(e) != p} for p in range(passes)]
     for g, f in G.items():
         ms = members.get(g, {})
         s = seeds[pass_of(g)]
         f["members_known_violating_share"] = share(sum(a in s for a in ms), len(ms))
         vis = visible[pass_of(g)]
         other = [vis[h] for a in ms for h in groups_of[a] if h != g and h in vis]
-        f["member_groups_labelled_violating_share"] = None if no_labels else share(sum(other), len(other))
+        f["member_groups_labelled_violating_share"] = share(sum(other), len(other))
     for a, f in A.items():
         s = seeds[pass_of(a)]
         own = a in s
