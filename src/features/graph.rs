@@ -256,7 +256,8 @@ pub struct Propagation {
 /// Damping, tolerance and iteration cap of every propagation. The walks stop when an
 /// iteration moves the scores by less than `1e-9` per node on average (at a million nodes,
 /// about a thousandth of a uniform node's score): far below what the models' 64 quantile bins
-/// tell apart, and 15 iterations fewer than `1e-10` at 1M accounts (58 → 43) (benches/RESULTS.md).
+/// tell apart, and 15 iterations fewer than `1e-10` at 1M accounts (58 → 43 before the
+/// membership walk took its Gauss–Seidel order, 17 since) (benches/RESULTS.md).
 const PPR: (f64, f64, usize) = (0.85, 1e-9, 200);
 
 impl Propagation {
