@@ -159,7 +159,7 @@ pub const GROUP_GRAPH_FEATURES: &[&str] = &[
     "tie_media_share", "ppr_membership", "ppr_forwarding",
     "members_in_violating_groups_share", "max_jaccard_violating_group", "admins_shared_with_violating",
     "link_creators_shared_with_violating", "community_violating_share", "member_groups_labelled_violating_share", "members_known_violating_share", "nb_score_mean", "nb_score_max",
-    "community_score_mean", "member_score_mean", "member_score_top", "nb_seed_share", "ppr_ties",
+    "community_score_mean", "member_score_mean", "member_score_top", "nb_seed_share", "nb_labelled_violating_share", "ppr_ties",
 ];
 pub const ACCOUNT_GRAPH_FEATURES: &[&str] = &[
     "lockstep_max_shared_groups", "lockstep_partners", "dense_block_score", "ppr_membership", "violating_groups_now",

@@ -21,6 +21,7 @@
 use rayon::prelude::*;
 
 use super::graph::{Columns, Graphs, Propagation, Seeds};
+use crate::graph::Csr;
 use crate::ingest::{Window, NONE};
 use crate::replay::MembershipState;
 
@@ -46,6 +47,7 @@ pub const GROUP_NETWORK_FEATURES: &[(&str, bool)] = &[
     ("member_score_mean", false),
     ("member_score_top", false),
     ("nb_seed_share", true),
+    ("nb_labelled_violating_share", true),
     ("ppr_ties", true),
 ];
 pub const ACCOUNT_NETWORK_FEATURES: &[(&str, bool)] = &[("groups_score_max", false), ("groups_score_mean", false), ("admin_groups_score_max", false)];
@@ -95,6 +97,10 @@ pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, 
     let mut seed_group = vec![false; ng];
     seeds.groups.iter().for_each(|&s| seed_group[s as usize] = true);
     let ppr = &prop.ties;
+    // Visible labels of both classes: where half the groups violate, a neighbour being a seed
+    // says little, and only the share of labelled neighbours that violate still tells.
+    let mut label = vec![None; ng];
+    seeds.labelled_groups.iter().for_each(|&(s, v)| label[s as usize] = Some(v));
 
     let group_cols: Columns = {
         let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..ng).into_par_iter().map(f).collect::<Vec<_>>();
@@ -132,6 +138,7 @@ pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, 
                 }
                 (sw > 0.0).then(|| hit / sw)
             })),
+            ("nb_labelled_violating_share", labelled_share(ties, &label)),
             ("ppr_ties", per(&|i| Some(ppr[i] * ng as f64))),
         ]
     };
@@ -162,4 +169,42 @@ pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, 
         ]
     };
     (group_cols, account_cols)
+}
+
+/// Per group, of the groups tied to it that carry a label, the tie-weighted share labelled
+/// violating (`None` when no tied group is labelled). `label` is by dense index.
+fn labelled_share(ties: &Csr, label: &[Option<bool>]) -> Vec<Option<f64>> {
+    (0..ties.n_rows())
+        .into_par_iter()
+        .map(|i| {
+            let (mut sw, mut hit) = (0.0f64, 0.0f64);
+            for (&h, &wt) in ties.neighbors(i).iter().zip(ties.edge_weights(i)) {
+                if let Some(v) = label[h as usize] {
+                    sw += f64::from(wt);
+                    if v {
+                        hit += f64::from(wt);
+                    }
+                }
+            }
+            (sw > 0.0).then(|| hit / sw)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labelled_share_weighs_labelled_ties_only() {
+        // 0 tied to 1 (violating, 0.5), 2 (benign, 1.5) and 3 (unlabelled, 4.0); 3 tied to 0 only.
+        let edges = [(0, 1, 0.5), (0, 2, 1.5), (0, 3, 4.0)];
+        let both: Vec<(u32, u32, f32)> = edges.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
+        let ties = Csr::from_edges(5, 5, both);
+        let label = [Some(true), Some(true), Some(false), None, None];
+        let s = labelled_share(&ties, &label);
+        assert_eq!(s[0], Some(0.25));
+        // 1's and 2's only tie is group 0 (violating); 3's too; 4 has no tie at all.
+        assert_eq!((s[1], s[2], s[3], s[4]), (Some(1.0), Some(1.0), Some(1.0), None));
+    }
 }
