@@ -5,11 +5,12 @@ The detection issue's real data labels *groups*, half of them positive, with 40 
 given as labels and nothing but structure and activity to go on. This builds the closest thing
 from the Reddit data: subreddits (groups) are "violating" when the share of banned users among
 their posters is above the median over subreddits with at least --min-members posters (so about
-half of those are positive); no account label is written (the bans are the hidden cause, not
+half of those are positive; --positive-share moves the cut to another quantile, e.g. 0.6 for a
+majority of violating groups as in the issue's data); no account label is written (the bans are the hidden cause, not
 evidence); --reveal of the groups' truth is written as labels, both classes, chosen by a seeded
 hash. Memberships, accounts and groups are the conversion's, unchanged.
 
-    python3 scripts/reddit_groups.py --from DIR --out OUT [--reveal 0.4] [--seed 1] [--min-members 5]
+    python3 scripts/reddit_groups.py --from DIR --out OUT [--reveal 0.4] [--seed 1] [--min-members 5] [--positive-share 0.5]
 
 DIR is a `convert-reddit` output (its `_truth/accounts.parquet` lists the banned users). OUT gets
 the contract tables, `labels.parquet`, and `_truth/` in the layout `scripts/compare.py` reads
@@ -38,6 +39,8 @@ def main():
     p.add_argument("--reveal", type=float, default=0.4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--min-members", type=int, default=5)
+    p.add_argument("--positive-share", type=float, default=0.5,
+                   help="share of the eligible subreddits above the cut (0.5: the median)")
     a = p.parse_args()
     os.makedirs(os.path.join(a.out, "_truth"), exist_ok=True)
     for t in ("accounts", "groups", "memberships"):
@@ -48,7 +51,7 @@ def main():
               .group_by("group_id").agg(n=pl.len(), b=pl.col("banned").fill_null(False).sum())
               .with_columns(share=pl.col("b") / pl.col("n")))
     eligible = per.filter(pl.col("n") >= a.min_members)
-    cut = eligible["share"].median()
+    cut = eligible["share"].median() if a.positive_share == 0.5 else eligible["share"].quantile(1 - a.positive_share, "lower")
     groups = pl.read_parquet(os.path.join(a.src, "groups.parquet")).select("group_id")
     truth = (groups.join(per, on="group_id", how="left")
                    .with_columns(violating=(pl.col("n").fill_null(0) >= a.min_members) & (pl.col("share").fill_null(0) > cut))
@@ -72,7 +75,7 @@ def main():
     })
     labels.write_parquet(os.path.join(a.out, "labels.parquet"))
     n_pos = int(truth["violating"].sum())
-    print(f"{truth.height} groups, {eligible.height} with >= {a.min_members} posters, median banned share {cut:.4f}; "
+    print(f"{truth.height} groups, {eligible.height} with >= {a.min_members} posters, banned share cut {cut:.4f}; "
           f"{n_pos} violating; {len(rows)} labelled ({sum(r['violating'] for r in rows)} violating)")
 
 
