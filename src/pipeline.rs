@@ -147,6 +147,10 @@ pub fn prepare(
             review.unknown_entities
         ));
     }
+    if let Some(stale) = stale_window(&w, src.spec) {
+        tracing::warn!(as_of = %src.spec.as_of, window_days = src.spec.window_days, "no membership event in the window");
+        warnings.push(stale);
+    }
     clock.lap("ingest");
 
     progress("replaying memberships");
@@ -173,6 +177,23 @@ pub fn prepare(
         previous_run,
         previous,
         warnings,
+    })
+}
+
+/// A warning when the window holds no membership event: the as-of date (yesterday by
+/// default) lies after the export's last day, so every activity feature (joins, bursts,
+/// forwards in the window) is zero and the queue ranks stale structure alone. Not an error:
+/// the contract only stops a run whose required tables have no row up to as-of.
+fn stale_window(w: &Window, spec: WindowSpec) -> Option<String> {
+    let latest = w.memberships.iter().map(|m| m.ts).max()?;
+    (latest < w.start_ms).then(|| {
+        let day = chrono::DateTime::from_timestamp_millis(latest).map_or_else(|| latest.to_string(), |t| t.date_naive().to_string());
+        let gap = (w.start_ms - latest + crate::units::MS_PER_DAY - 1) / crate::units::MS_PER_DAY;
+        format!(
+            "no membership event in the {}-day window ending {}: the latest is on {day}, {gap} day(s) before the window starts, so every activity feature is zero; \
+             set --as-of to the export's last day (it defaults to yesterday, UTC)",
+            spec.window_days, spec.as_of
+        )
     })
 }
 

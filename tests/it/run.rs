@@ -494,3 +494,28 @@ fn sigterm_or_sigint_mid_run_removes_the_staging_folder_and_exits_128_plus_the_s
     // The lock went with the process: the next run goes ahead.
     run_ok(&input, &out, &[]);
 }
+
+/// An as-of after the export's last day (the default is yesterday) leaves the window without
+/// activity: the run still completes (the contract stops only a window before the data), but
+/// says so on the console and in the manifest, naming the latest event's day; a window that
+/// holds the data gives no such warning.
+#[test]
+fn a_window_after_the_data_is_warned_about() {
+    let (d, input) = dataset(33);
+    let late = as_of() + chrono::Days::new(90);
+    let out = d.path().join("late");
+    let o = groupwatch()
+        .args(["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--as-of", &late.to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(format!("run={late}")).join("manifest.json")).unwrap()).unwrap();
+    let stale: Vec<&str> = manifest["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).filter(|w| w.contains("no membership event in the 30-day window")).collect();
+    assert_eq!(stale.len(), 1, "{}", manifest["warnings"]);
+    assert!(stale[0].contains(&format!("ending {late}")) && stale[0].contains("--as-of"), "{}", stale[0]);
+    assert!(stdout.contains("warning: no membership event"), "{stdout}");
+    let on_time = run_ok(&input, &d.path().join("on-time"), &[]);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(on_time.join("manifest.json")).unwrap()).unwrap();
+    assert!(!manifest["warnings"].to_string().contains("no membership event"), "{}", manifest["warnings"]);
+}
