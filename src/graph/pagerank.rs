@@ -127,20 +127,11 @@ fn iterate<const L: usize>(p: &[Vec<f64>], inv_strength: &[f64], damping: f64, t
         });
         let err = lane_sums(n, L, |u, l| (next[u][l] - x[u][l]).abs());
         std::mem::swap(&mut x, &mut next);
-        for l in 0..L {
-            if active[l] && err[l] < n as f64 * tol {
-                active[l] = false;
-                runs[l].iterations = it;
-                runs[l].converged = true;
-            }
-        }
-        if !active.contains(&true) {
+        if !settle(&err, n as f64 * tol, it, &mut active, &mut runs) {
             break;
         }
     }
-    for (l, run) in runs.iter_mut().enumerate() {
-        run.scores = x.iter().map(|xu| xu[l]).collect();
-    }
+    lane_scores(&x, &mut runs);
     runs
 }
 
@@ -211,21 +202,32 @@ fn iterate_bipartite<const L: usize>(p: &[Vec<f64>], inv_strength: &[f64], dampi
                 err[l] += e[l];
             }
         }
-        for l in 0..L {
-            if active[l] && err[l] < n as f64 * tol {
-                active[l] = false;
-                runs[l].iterations = it;
-                runs[l].converged = true;
-            }
-        }
-        if !active.contains(&true) {
+        if !settle(&err, n as f64 * tol, it, &mut active, &mut runs) {
             break;
         }
     }
+    lane_scores(&x, &mut runs);
+    runs
+}
+
+/// Marks each active lane whose iteration `it` changed it by less than `limit` (L1) as
+/// converged there; whether any lane is still active.
+fn settle<const L: usize>(err: &[f64], limit: f64, it: usize, active: &mut [bool; L], runs: &mut [PageRankRun]) -> bool {
+    for l in 0..L {
+        if active[l] && err[l] < limit {
+            active[l] = false;
+            runs[l].iterations = it;
+            runs[l].converged = true;
+        }
+    }
+    active.contains(&true)
+}
+
+/// Each lane's scores, out of the node-major iterate.
+fn lane_scores<const L: usize>(x: &[[f64; L]], runs: &mut [PageRankRun]) {
     for (l, run) in runs.iter_mut().enumerate() {
         run.scores = x.iter().map(|xu| xu[l]).collect();
     }
-    runs
 }
 
 /// Per lane, the sum of `f(u, lane)` for `u in 0..n`: blocks in parallel, block sums added in
