@@ -429,8 +429,8 @@ fn training_rows(ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<boo
 
 /// Fits one model per fold (in parallel); `None` for a fold whose training rows hold no
 /// positive.
-pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig) -> Result<Vec<Fitted>, String> {
-    let negatives = Negatives::for_labels(labels);
+#[allow(clippy::too_many_arguments)]
+pub fn fit_folds(learner: &Learner, d: &Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], negatives: Negatives, cfg: &TrainConfig) -> Result<Vec<Fitted>, String> {
     (0..FOLDS)
         .into_par_iter()
         .map(|k| {
@@ -603,9 +603,10 @@ pub fn fit_stage_scoring_every_row(learner: &Learner, d: Design, ids: &[u64], fo
 fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target: &[bool], labels: &[Option<bool>], cfg: &TrainConfig, score_every_row: bool) -> Result<FittedStage, String> {
     let mut fitted: Vec<(Learner, Vec<Fitted>)> = Vec::new();
     let mut last_err = String::new();
+    let negatives = Negatives::for_labels(labels);
     for c in cands {
         let clock = std::time::Instant::now();
-        match fit_folds(c, &d, ids, fold, target, labels, cfg) {
+        match fit_folds(c, &d, ids, fold, target, labels, negatives, cfg) {
             Ok(models) => {
                 tracing::debug!(learner = %c.describe(), rows = d.x.nrows(), features = d.x.ncols(), seconds = clock.elapsed().as_secs_f64(), "candidate fitted on every fold");
                 fitted.push((c.clone(), models));
