@@ -30,10 +30,11 @@
 //! prevalence (half of them in the detection issue's real data). Learning against the
 //! unlabelled there is learning label noise, so models learn labelled violating against
 //! labelled benign only, and the Platt map is fitted on labelled entities (label frequency
-//! 1). On the group-level Reddit data (40 % of subreddits labelled, half violating) held-out
-//! group PR-AUC rose from 0.603 to 0.633 with the candidates judged the same way (benches/RESULTS.md). With sparse labels — every
-//! synthetic platform: about 1 % of groups, mostly from networks someone reported — the
-//! benign labels are a few reviewed look-alikes, and the rule above holds.
+//! 1); the candidates are judged on labelled entities too. On the group-level Reddit data
+//! (40 % of subreddits labelled, half violating) held-out group PR-AUC rose from 0.603 to
+//! 0.633 (benches/RESULTS.md). With sparse labels — every synthetic platform: about 1 % of
+//! groups, mostly from networks someone reported — the benign labels are a few reviewed
+//! look-alikes, and the rule above holds.
 //!
 //! **Two stages.** The first stage scores every entity from its label-free features
 //! (behaviour and structure, [`crate::features::tabular`]). The second stage adds the
