@@ -54,6 +54,20 @@ impl Seeds {
         }
         s
     }
+
+    /// Per group of `ng` (by dense index), whether it is a seed group.
+    pub fn group_mask(&self, ng: usize) -> Vec<bool> {
+        let mut mask = vec![false; ng];
+        self.groups.iter().for_each(|&g| mask[g as usize] = true);
+        mask
+    }
+
+    /// Per group of `ng` (by dense index), its visible label.
+    pub fn group_labels(&self, ng: usize) -> Vec<Option<bool>> {
+        let mut label = vec![None; ng];
+        self.labelled_groups.iter().for_each(|&(g, v)| label[g as usize] = Some(v));
+        label
+    }
 }
 
 /// Graphs of one window and the seed-independent results on them.
@@ -311,8 +325,7 @@ pub fn seeded(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds) -> (C
 pub fn seeded_with(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds, prop: &Propagation) -> (Columns, Columns) {
     let (na, ng) = (w.accounts.ids.len(), w.groups.ids.len());
     let n = (na + ng) as f64;
-    let mut seed_group = vec![false; ng];
-    seeds.groups.iter().for_each(|&s| seed_group[s as usize] = true);
+    let seed_group = seeds.group_mask(ng);
 
     // Risk propagation: scores relative to the uniform distribution (1 = average), so values
     // mean the same on graphs of any size.
@@ -385,8 +398,7 @@ pub fn seeded_with(w: &Window, st: &MembershipState, g: &Graphs, seeds: &Seeds, 
     // both classes of label, so the share means the same at any prevalence (where most groups
     // are violating, nearly every member sits in one, and only the share of its *labelled*
     // groups still tells).
-    let mut group_label: Vec<Option<bool>> = vec![None; ng];
-    seeds.labelled_groups.iter().for_each(|&(s, v)| group_label[s as usize] = Some(v));
+    let group_label = seeds.group_labels(ng);
     let groups_labelled: Vec<(u32, u32)> = (0..na)
         .into_par_iter()
         .map(|a| {

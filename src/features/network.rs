@@ -94,13 +94,11 @@ pub fn network(w: &Window, st: &MembershipState, g: &Graphs, first: FirstStage, 
 
     // Seeds through the projection: the tie-weighted share of seed neighbours and a
     // personalised PageRank on the ties from the seed groups.
-    let mut seed_group = vec![false; ng];
-    seeds.groups.iter().for_each(|&s| seed_group[s as usize] = true);
+    let seed_group = seeds.group_mask(ng);
     let ppr = &prop.ties;
     // Visible labels of both classes: where half the groups violate, a neighbour being a seed
     // says little, and only the share of labelled neighbours that violate still tells.
-    let mut label = vec![None; ng];
-    seeds.labelled_groups.iter().for_each(|&(s, v)| label[s as usize] = Some(v));
+    let label = seeds.group_labels(ng);
 
     let group_cols: Columns = {
         let per = |f: &(dyn Fn(usize) -> Option<f64> + Sync)| (0..ng).into_par_iter().map(f).collect::<Vec<_>>();

@@ -51,9 +51,9 @@
 //!
 //! **Selection and calibration.** Candidates are compared by the mean per-fold PR-AUC of their
 //! out-of-fold scores (labelled violating against everything else; against labelled benign
-//! under the benign-label regime, where half of "everything else" may be violating). The winner's out-of-fold
-//! scores fit a Platt map on their log-odds (strictly monotone, so the ranking keeps every
-//! distinction the model makes), divided by the label frequency.
+//! under the benign-label regime, where half of "everything else" may be violating). The
+//! winner's out-of-fold scores fit a Platt map on their log-odds (strictly monotone, so the
+//! ranking keeps every distinction the model makes), divided by the label frequency.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -527,19 +527,18 @@ pub fn evaluate_candidate(learner: &Learner, oof: &[f64], oof_new: Option<&[f64]
 /// When there is a blend (the `anchor`), it is the model unless a linear candidate beats it
 /// by more than one standard error of the paired per-fold differences (Breiman's rule), or
 /// ranks the folds' rows better on average by ROC-AUC (by 0.005 or more) while trailing by no
-/// more than one standard error on the key. With few labelled violators a fold's PR-AUC rests on a handful
-/// of top-ranked rows, while ROC-AUC reads every positive's rank: where the simpler model
-/// ranks all of them better and is not measurably worse at the top, it is the one that holds
-/// on new data (on the Reddit data the linear model's held-out account PR-AUC is 0.073–0.076
-/// on every draw, the blend's 0.057–0.080; on every synthetic platform the blend's ROC-AUC is
-/// the higher). A
-/// single boosted model never replaces it: the folds split a network's members, so a flexible
-/// model is credited for learning a labelled network's own profile from its other members, a
-/// bias every fold shares and no margin removes. Measured on 15 independently generated
-/// platforms, a boosted model chosen by its fold scores ranked held-out networks worse than the
-/// blend (group PR-AUC −0.03 to −0.10 where it was chosen), while on the real data the linear
-/// model's lead held up (benches/RESULTS.md). Without a blend the best mean key wins. A NaN
-/// loses; ties go to the earlier candidate.
+/// more than one standard error on the key. With few labelled violators a fold's PR-AUC rests
+/// on a handful of top-ranked rows, while ROC-AUC reads every positive's rank: where the
+/// simpler model ranks all of them better and is not measurably worse at the top, it is the
+/// one that holds on new data (on the Reddit data the linear model's held-out account PR-AUC
+/// is 0.073–0.076 on every draw, the blend's 0.057–0.080; on every synthetic platform the
+/// blend's ROC-AUC is the higher). A single boosted model never replaces it: the folds split a
+/// network's members, so a flexible model is credited for learning a labelled network's own
+/// profile from its other members, a bias every fold shares and no margin removes. Measured
+/// on 15 independently generated platforms, a boosted model chosen by its fold scores ranked
+/// held-out networks worse than the blend (group PR-AUC −0.03 to −0.10 where it was chosen),
+/// while on the real data the linear model's lead held up (benches/RESULTS.md). Without a
+/// blend the best mean key wins. A NaN loses; ties go to the earlier candidate.
 pub fn choose(evals: &[CandidateEvaluation], anchor: Option<usize>) -> usize {
     // Near 1 both models order almost every pair alike and a ROC-AUC lead is noise (one
     // synthetic platform: +0.00002 for the linear model, which then ranked held-out groups
@@ -594,6 +593,8 @@ pub struct FittedStage {
     pub x: ndarray::Array2<f64>,
     /// With [`fit_stage_scoring_every_row`]: every row scored by fold `k`'s model, `[k][row]`.
     pub every_fold: Option<Vec<Vec<f64>>>,
+    /// What the folds' models learned labelled violators against; calibration follows it.
+    pub negatives: Negatives,
 }
 
 impl FittedStage {
@@ -667,14 +668,14 @@ fn fit_stage_with(cands: &[Learner], d: Design, ids: &[u64], fold: &[u8], target
     let chosen = choose(&evaluation, blend_at);
     let (learner, folds) = fitted.swap_remove(chosen);
     let oof = scored.into_iter().nth(chosen).expect("one per candidate").0;
-    Ok(FittedStage { model: StageModel { features: d.names, prep: d.prep, learner, folds }, oof, evaluation, chosen, x: d.x, every_fold })
+    Ok(FittedStage { model: StageModel { features: d.names, prep: d.prep, learner, folds }, oof, evaluation, chosen, x: d.x, every_fold, negatives })
 }
 
 /// Calibration and its evaluation on labelled rows, from a stage's out-of-fold scores.
 pub fn calibrate(stage: &FittedStage, target: &[bool], labels: &[Option<bool>], fold: &[u8]) -> (Calibration, VariantEvaluation) {
     // Reliability from calibrators fitted on the other folds' scores; every fit in parallel,
     // the folds' rows joined in fold order.
-    let negatives = Negatives::for_labels(labels);
+    let negatives = stage.negatives;
     let (calibration, per_fold) = rayon::join(
         || Calibration::fit_for(&stage.oof, target, labels, negatives),
         || {
